@@ -1,0 +1,3 @@
+from keytui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""The tamper-evident audit log.
+
+Each entry's MAC covers its sequence number, content and the previous entry's MAC under a key
+derived from the master key, and a MAC'd head anchor records the last sequence number. Editing,
+deleting, inserting or reordering rows, or cutting the tail off, breaks the chain, and without
+the master key nobody can forge a new one. Entries are written inside the caller's transaction,
+so a change and its audit entry land together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from keytui.clock import to_ms
+from keytui.store.models import AuditEntry, Meta
+
+GENESIS = "0" * 64
+HEAD = "audit_head"
+
+
+def canonical(details: dict) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _mac(key: bytes, seq: int, ts_ms: int, operator: str, action: str, key_id: str | None,
+         details: str, prev_mac: str) -> str:
+    body = json.dumps([seq, ts_ms, operator, action, key_id, details, prev_mac], separators=(",", ":"))
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def _head_value(key: bytes, seq: int, mac: str) -> str:
+    anchor = hmac.new(key, f"head:{seq}:{mac}".encode(), hashlib.sha256).hexdigest()
+    return f"{seq}:{mac}:{anchor}"
+
+
+def append(key: bytes, *, now: datetime, operator: str, action: str, key_id: str | None = None,
+           details: dict | None = None) -> AuditEntry:
+    """Append one entry. Must run inside the write transaction of the change it records."""
+    last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
+    seq = (last.seq + 1) if last else 1
+    prev = last.mac if last else GENESIS
+    text = canonical(details or {})
+    ts_ms = to_ms(now)
+    mac = _mac(key, seq, ts_ms, operator, action, key_id, text, prev)
+    entry = AuditEntry.create(seq=seq, ts=ts_ms, operator=operator, action=action, key_id=key_id,
+                              details=text, prev_mac=prev, mac=mac)
+    head = _head_value(key, seq, mac)
+    Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
+    return entry
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    entries: int
+    problem: str | None = None
+    seq: int | None = None
+
+
+def verify_chain(key: bytes) -> ChainReport:
+    prev = GENESIS
+    expected = 1
+    count = 0
+    for e in AuditEntry.select().order_by(AuditEntry.seq).iterator():
+        if e.seq != expected:
+            return ChainReport(False, count, f"entry {expected} is missing (next is {e.seq})", expected)
+        if not hmac.compare_digest(e.prev_mac, prev):
+            return ChainReport(False, count, f"entry {e.seq} does not follow entry {e.seq - 1} (reordered or replaced)", e.seq)
+        mac = _mac(key, e.seq, to_ms(e.ts), e.operator, e.action, e.key_id, e.details, e.prev_mac)
+        if not hmac.compare_digest(mac, e.mac):
+            return ChainReport(False, count, f"entry {e.seq} was modified", e.seq)
+        prev = e.mac
+        expected += 1
+        count += 1
+    head = Meta.get_or_none(Meta.name == HEAD)
+    if count == 0 and head is None:
+        return ChainReport(True, 0)
+    if head is None or not hmac.compare_digest(head.value, _head_value(key, count, prev)):
+        return ChainReport(False, count, f"the log ends at entry {count} but the head anchor disagrees (entries removed from the end?)", count)
+    return ChainReport(True, count)

@@ -1,0 +1,104 @@
+"""`keytui verify`, `keytui audit ...`, `keytui mfa ...`."""
+
+from __future__ import annotations
+
+import sys
+
+from keytui.cli.common import EXIT_DENIED, EXIT_INPUT, EXIT_OK, emit, fail, open_vault, table
+
+
+def register(sub, parent) -> None:
+    p = sub.add_parser("verify", parents=[parent], help="check a token as a service would (recorded in the activity log)")
+    p.add_argument("token", help="the token, or - to read it from stdin")
+    p.add_argument("--environment", required=True)
+    p.add_argument("--permission")
+    p.add_argument("--scope")
+    p.add_argument("--ip")
+    p.add_argument("--module", help="calling module (agents, workflows, ci, ...)")
+    p.set_defaults(handler=cmd_verify)
+
+    audit = sub.add_parser("audit", parents=[parent], help="the tamper-evident audit log")
+    aus = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = aus.add_parser("list", parents=[parent], help="audit entries, newest first")
+    p.add_argument("--key", metavar="KEY_ID")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(handler=cmd_audit_list)
+    p = aus.add_parser("verify", parents=[parent], help="check the HMAC chain (exit 1 if tampered)")
+    p.set_defaults(handler=cmd_audit_verify)
+
+    m = sub.add_parser("mfa", parents=[parent], help="operator TOTP enrolment")
+    ms = m.add_subparsers(dest="mfa_command", metavar="ACTION", required=True)
+    p = ms.add_parser("enroll", parents=[parent], help="enrol an authenticator; prints the secret once")
+    p.add_argument("--replace", action="store_true", help="replace an existing enrolment")
+    p.set_defaults(handler=cmd_mfa_enroll)
+    p = ms.add_parser("status", parents=[parent], help="is the operator enrolled?")
+    p.set_defaults(handler=cmd_mfa_status)
+
+
+def cmd_verify(args) -> int:
+    token = sys.stdin.readline().strip() if args.token == "-" else args.token
+    result = open_vault(args).verify(token, args.environment, args.permission, args.scope, args.ip, args.module)
+    emit(args, result.as_dict(), f"{result.code.value}" + (f" {result.key_id}" if result.key_id else ""))
+    return EXIT_OK if result.valid else EXIT_DENIED
+
+
+def cmd_audit_list(args) -> int:
+    entries = open_vault(args).audit_entries(key_id=args.key, limit=args.limit)
+    emit(args, entries, lambda: table([(e["seq"], e["ts"][:19], e["operator"], e["action"], e["key_id"],
+                                        _details(e["details"])) for e in entries],
+                                      ["SEQ", "TIME", "OPERATOR", "ACTION", "KEY", "DETAILS"]))
+    return EXIT_OK
+
+
+def _details(details: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in details.items() if v not in (None, [], ""))[:100]
+
+
+def cmd_audit_verify(args) -> int:
+    report = open_vault(args).verify_audit()
+    data = {"ok": report.ok, "entries": report.entries, "problem": report.problem, "seq": report.seq}
+    if report.ok:
+        emit(args, data, f"Audit log intact: {report.entries} entries, chain and head anchor verified.")
+        return EXIT_OK
+    if args.json:
+        emit(args, data)
+    return fail(f"audit log TAMPERED: {report.problem}", EXIT_DENIED)
+
+
+def cmd_mfa_enroll(args) -> int:
+    vault = open_vault(args)
+    secret, uri = vault.enroll_mfa(replace_existing=args.replace)
+
+    def human():
+        print(f"MFA enrolled for {vault.operator}. Add this to your authenticator app now; it is shown once.")
+        print(f"Secret: {secret}")
+        print(f"URI:    {uri}")
+        qr = _qr(uri)
+        if qr:
+            print(qr)
+
+    emit(args, {"operator": vault.operator, "secret": secret, "uri": uri}, human)
+    return EXIT_OK
+
+
+def _qr(uri: str) -> str | None:
+    """A terminal QR code when the optional `qrcode` package is installed."""
+    try:
+        import io
+
+        import qrcode
+    except ImportError:
+        return None
+    q = qrcode.QRCode(border=1)
+    q.add_data(uri)
+    out = io.StringIO()
+    q.print_ascii(out=out)
+    return out.getvalue()
+
+
+def cmd_mfa_status(args) -> int:
+    vault = open_vault(args)
+    enrolled = vault.has_mfa()
+    emit(args, {"operator": vault.operator, "enrolled": enrolled},
+         f"{vault.operator}: {'enrolled' if enrolled else 'not enrolled (run keytui mfa enroll)'}")
+    return EXIT_OK if enrolled else EXIT_INPUT

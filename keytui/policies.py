@@ -1,0 +1,114 @@
+"""Security and rotation policy settings (spec section 6), persisted and audited when changed.
+
+Each setting has a default that applies until an operator changes it; reading is cheap so the
+verification hot path can consult Usage Monitoring through a short cache.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from keytui.domain import Environment, InputError
+from keytui.store.models import PolicySetting
+
+
+def _bool(name: str) -> Callable[[Any], bool]:
+    def parse(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("on", "true", "yes", "1", "enabled", "enable"):
+            return True
+        if text in ("off", "false", "no", "0", "disabled", "disable"):
+            return False
+        raise InputError(name, f"{value!r} is not on/off; allowed: on, off")
+    return parse
+
+
+def _int(name: str, low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = None
+        if number is None or not (low <= number <= high):
+            raise InputError(name, f"{value!r} is not allowed; give a whole number from {low} to {high}")
+        return number
+    return parse
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise InputError(name, f"{value!r} is not allowed; allowed: {', '.join(choices)}")
+        return text
+    return parse
+
+
+@dataclass(frozen=True)
+class PolicyDef:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+def _defs() -> list[PolicyDef]:
+    defs = [
+        PolicyDef("auto_rotation", True, _bool("auto_rotation"), "Rotate active keys shortly before they expire"),
+        PolicyDef("auto_rotation_days", 7, _int("auto_rotation_days", 1, 60), "Days before expiry to rotate"),
+        PolicyDef("expiry_alerts", True, _bool("expiry_alerts"), "Alert before and when a key expires"),
+        PolicyDef("expiry_alert_days", 7, _int("expiry_alert_days", 1, 60), "Days before expiry to alert"),
+        PolicyDef("usage_monitoring", True, _bool("usage_monitoring"),
+                  "Record every verification in the activity log (off: hourly counters only)"),
+        PolicyDef("suspicious_detection", True, _bool("suspicious_detection"), "Detect suspicious activity"),
+        PolicyDef("suspicious_failures", 5, _int("suspicious_failures", 2, 1000),
+                  "Failed verifications (one key or one IP) that make a burst"),
+        PolicyDef("suspicious_window_minutes", 5, _int("suspicious_window_minutes", 1, 1440),
+                  "Minutes within which the failures count as a burst"),
+    ]
+    for env in Environment:
+        defs.append(PolicyDef(f"ip_locking.{env.value}", "optional",
+                              _choice(f"ip_locking.{env.value}", ("optional", "required")),
+                              f"IP restrictions in {env.value}: optional or required"))
+    return defs
+
+
+POLICIES: dict[str, PolicyDef] = {d.name: d for d in _defs()}
+
+
+def parse_setting(name: str, value: Any) -> tuple[str, Any]:
+    key = str(name).strip().lower().replace("-", "_")
+    if key.startswith("ip_locking."):
+        env_part = key.split(".", 1)[1]
+        from keytui.domain import parse_environment
+
+        key = f"ip_locking.{parse_environment(env_part, 'policy').value}"
+    if key not in POLICIES:
+        raise InputError("policy", f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")
+    return key, POLICIES[key].parse(value)
+
+
+def read_all() -> dict[str, Any]:
+    values = {d.name: d.default for d in POLICIES.values()}
+    for row in PolicySetting.select():
+        if row.name in values:
+            values[row.name] = json.loads(row.value)
+    return values
+
+
+def read(name: str) -> Any:
+    row = PolicySetting.get_or_none(PolicySetting.name == name)
+    return json.loads(row.value) if row else POLICIES[name].default
+
+
+def write(name: str, value: Any, *, now, operator: str) -> None:
+    """Store one parsed setting; the caller holds the transaction and writes the audit entry."""
+    text = json.dumps(value)
+    PolicySetting.insert(name=name, value=text, updated_at=now, updated_by=operator).on_conflict(
+        conflict_target=[PolicySetting.name],
+        update={PolicySetting.value: text, PolicySetting.updated_at: now, PolicySetting.updated_by: operator},
+    ).execute()

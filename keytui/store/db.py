@@ -1,0 +1,44 @@
+"""Binding the models to a database: embedded SQLite by default, PostgreSQL via KEYTUI_DATABASE_URL.
+
+Several processes (TUI, its worker, CLI, gateway) share one SQLite file: WAL lets readers run
+beside the writer, every write transaction starts with BEGIN IMMEDIATE (so no transaction has
+to upgrade a read lock and fail with "database is locked"), and a generous busy timeout makes
+writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+from peewee import Database, SqliteDatabase
+
+from keytui.config import Settings, create_private_file
+from keytui.store import migrations
+from keytui.store.models import database
+
+BUSY_TIMEOUT_S = 60
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    # WAL + NORMAL: a committed transaction survives a killed process; only an OS crash or
+    # power loss can drop the last commits. The benchmarks compare against the same setting.
+    "synchronous": "normal",
+    "cache_size": -16000,
+}
+
+
+def open_database(settings: Settings) -> Database:
+    if settings.database_url:
+        from playhouse.db_url import connect
+
+        db = connect(settings.database_url)
+    else:
+        create_private_file(settings.db_path)
+        db = SqliteDatabase(str(settings.db_path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S,
+                            lock_type="IMMEDIATE", check_same_thread=False)
+    database.initialize(db)
+    db.connect(reuse_if_open=True)
+    migrations.migrate(db)
+    return db
+
+
+def is_sqlite(db: Database) -> bool:
+    return isinstance(db, SqliteDatabase)

@@ -1,0 +1,33 @@
+"""Schema creation and versioned migrations.
+
+The first run creates every table; later schema changes are added to MIGRATIONS as functions
+taking a playhouse.migrate SchemaMigrator, applied once each in order, so existing data is kept.
+"""
+
+from __future__ import annotations
+
+from playhouse.migrate import SchemaMigrator, migrate as run_migrations  # noqa: F401  (used by future steps)
+
+from keytui.store.models import MODELS, Meta
+
+SCHEMA_VERSION = 1
+
+# version -> function(migrator) returning a list of migrator operations
+MIGRATIONS: dict[int, callable] = {}
+
+
+def current_version(db) -> int:
+    row = Meta.get_or_none(Meta.name == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate(db) -> None:
+    with db.atomic():
+        db.create_tables(MODELS, safe=True)
+        version = current_version(db)
+        if version == 0:
+            Meta.insert(name="schema_version", value=str(SCHEMA_VERSION)).on_conflict_ignore().execute()
+            return
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            run_migrations(*MIGRATIONS[step](SchemaMigrator.from_database(db)))
+            Meta.update(value=str(step)).where(Meta.name == "schema_version").execute()

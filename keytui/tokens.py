@@ -1,0 +1,101 @@
+"""Token format, checksum, lookup digest and the encrypted copy.
+
+A token is ``kt_<env>_<random>_<checksum>``: 192 random bits in 33 base62 characters, and a
+CRC32 of everything before it in 6 base62 characters, so a secret scanner (or our own
+verification) can refuse a mistyped or made-up token offline, before any database lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import zlib
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from keytui.domain import TAG_ENVS, Environment
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+RANDOM_BYTES = 24
+RANDOM_LEN = 33  # ceil(192 / log2(62))
+CHECKSUM_LEN = 6
+TOKEN_RE = re.compile(r"^kt_(dev|sbx|stg|prod)_([0-9A-Za-z]{%d})_([0-9A-Za-z]{%d})$" % (RANDOM_LEN, CHECKSUM_LEN))
+
+
+def base62(number: int, width: int) -> str:
+    chars = []
+    while number:
+        number, rem = divmod(number, 62)
+        chars.append(ALPHABET[rem])
+    return "".join(reversed(chars)).rjust(width, "0")
+
+
+def checksum(body: str) -> str:
+    return base62(zlib.crc32(body.encode()), CHECKSUM_LEN)
+
+
+def generate(environment: Environment) -> str:
+    body = f"kt_{environment.tag}_{base62(int.from_bytes(secrets.token_bytes(RANDOM_BYTES), 'big'), RANDOM_LEN)}"
+    return f"{body}_{checksum(body)}"
+
+
+def token_environment(token: str) -> Environment | None:
+    """The environment a well-formed token was issued for, or None if malformed or bad checksum."""
+    match = TOKEN_RE.match(token) if isinstance(token, str) else None
+    if not match:
+        return None
+    body, _, check = token.rpartition("_")
+    if not hmac.compare_digest(checksum(body), check):
+        return None
+    return TAG_ENVS[match.group(1)]
+
+
+def hint(token: str) -> str:
+    """What tables show: the prefix and the last four characters."""
+    prefix = token.split("_", 2)
+    return f"{prefix[0]}_{prefix[1]}_…{token[-4:]}"
+
+
+class Keyring:
+    """Keys derived from the master key, each for one purpose (HKDF with distinct labels)."""
+
+    def __init__(self, master_key: bytes):
+        if len(master_key) != 32:
+            raise ValueError("master key must be 32 bytes")
+        self.pepper = _derive(master_key, b"keytui lookup pepper v1")
+        self._aead = AESGCM(_derive(master_key, b"keytui token encryption v1"))
+        self.audit_key = _derive(master_key, b"keytui audit chain v1")
+        self._mfa_aead = AESGCM(_derive(master_key, b"keytui mfa secret v1"))
+
+    def digest(self, token: str) -> str:
+        return hmac.new(self.pepper, token.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, token: str, key_id: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, token.encode(), key_id.encode())
+
+    def decrypt(self, blob: bytes, key_id: str) -> str:
+        try:
+            return self._aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), key_id.encode()).decode()
+        except InvalidTag:
+            raise ValueError("stored token cannot be decrypted with this master key") from None
+
+    def encrypt_mfa(self, secret: str, operator: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._mfa_aead.encrypt(nonce, secret.encode(), operator.encode())
+
+    def decrypt_mfa(self, blob: bytes, operator: str) -> str:
+        try:
+            return self._mfa_aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), operator.encode()).decode()
+        except InvalidTag:
+            raise ValueError("stored MFA secret cannot be decrypted with this master key") from None
+
+
+def _derive(master_key: bytes, label: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(master_key)

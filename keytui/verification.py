@@ -1,0 +1,202 @@
+"""Verification, the hot path every face and the gateway share.
+
+A token is judged in two steps: ``check`` reads (format and checksum first, so a malformed
+token never reaches the database; then one lookup by HMAC digest, so no secret is ever
+compared), and ``record`` writes the activity events, the hourly usage counters and the
+keys' last-used times in one transaction. ``verify`` does both for one call; the gateway
+checks many requests and records them together (group commit).
+
+The SQL is written once per process with the database's own parameter style: building a
+Peewee query per call costs more than the lookup itself (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterable
+
+from keytui import policies, tokens
+from keytui.clock import from_ms
+from keytui.domain import (Environment, InputError, Permission, Scope, Status, VerifyCode, effective_permissions,
+                           parse_environment, parse_ip, parse_permission, parse_scope, split_permissions)
+from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
+
+if TYPE_CHECKING:
+    from keytui.vault import Vault
+
+HOUR_MS = 3_600_000
+MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+POLICY_TTL_S = 2.0
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    valid: bool
+    code: VerifyCode
+    key_id: str | None = None
+    scope: str | None = None
+    environment: str | None = None
+    permissions: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+    def as_dict(self) -> dict:
+        return {"valid": self.valid, "code": self.code.value, "key_id": self.key_id, "scope": self.scope,
+                "environment": self.environment, "permissions": list(self.permissions),
+                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One verification, ready to be recorded."""
+
+    ts_ms: int
+    key_id: str | None
+    key_row: int | None
+    module: str
+    action: str
+    status: str
+    code: str
+    ip: str | None
+    environment: str
+
+
+@lru_cache(maxsize=4096)
+def _networks(allowlist: str) -> tuple:
+    return tuple(ipaddress.ip_network(n, strict=False) for n in allowlist.split(",") if n)
+
+
+def ip_allowed(ip: str | None, allowlist: str) -> bool:
+    if not allowlist:
+        return True
+    if ip is None:
+        return False
+    addr = ipaddress.ip_address(ip)
+    return any(addr in net for net in _networks(allowlist))
+
+
+def parse_module(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip().lower()
+    if not MODULE_RE.match(text):
+        raise InputError("module", f"{value!r} is not a module name (1-32 of a-z 0-9 . _ -)")
+    return text
+
+
+class Verifier:
+    def __init__(self, vault: "Vault"):
+        self.vault = vault
+        db = vault.db
+        p = db.param
+        k, s = ApiKey._meta.table_name, KeySecret._meta.table_name
+        e, r = ActivityEvent._meta.table_name, UsageRollup._meta.table_name
+        self._lookup = (
+            f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
+            f"k.ip_allowlist, s.valid_until, s.ended_by FROM {s} s JOIN {k} k ON k.id = s.{KeySecret.key.column_name} "
+            f"WHERE s.digest = {p}")
+        self._insert_event = (
+            f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment) "
+            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})")
+        self._touch_key = (
+            f"UPDATE {k} SET last_used_at = {p} WHERE id = {p} AND (last_used_at IS NULL OR last_used_at < {p})")
+        self._bump_rollup = (
+            f"INSERT INTO {r} (hour, key_id, module, ok, failed) VALUES ({p}, {p}, {p}, {p}, {p}) "
+            f"ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = {r}.ok + excluded.ok, "
+            f"failed = {r}.failed + excluded.failed")
+        self._policy_value: bool | None = None
+        self._policy_read_at = 0.0
+
+    def forget_policy_cache(self) -> None:
+        self._policy_value = None
+
+    def _monitoring(self) -> bool:
+        now = time.monotonic()
+        if self._policy_value is None or now - self._policy_read_at > POLICY_TTL_S:
+            self._policy_value = bool(policies.read("usage_monitoring"))
+            self._policy_read_at = now
+        return self._policy_value
+
+    # ------------------------------------------------------------------ read
+    def check(self, token: str, environment: str | Environment, permission: str | Permission | None = None,
+              scope: str | Scope | None = None, ip: str | None = None,
+              module: str | None = None) -> tuple[VerifyResult, Event]:
+        env = parse_environment(environment)
+        perm = parse_permission(permission) if permission else None
+        want_scope = parse_scope(scope) if scope else None
+        ip = parse_ip(ip)
+        module = parse_module(module)
+        now_ms = self.vault.clock.now_ms()
+        action = "execution" if perm in (Permission.EXECUTE, Permission.ADMIN) else "access"
+
+        row = None
+        if tokens.token_environment(token) is not None:
+            cursor = self.vault.db.execute_sql(self._lookup, (self.vault.keyring.digest(token),))
+            row = cursor.fetchone()
+        if row is None:
+            result = VerifyResult(False, VerifyCode.NOT_FOUND)
+            return result, Event(now_ms, None, None, module or "unknown", action, "failed",
+                                 result.code.value, ip, env.value)
+
+        row_id, key_id, key_scope, perms_text, key_env, status, expires_at, allowlist, valid_until, ended_by = row
+        code = self._judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at,
+                           allowlist, valid_until, ended_by)
+        result = VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env,
+                              tuple(sorted(p.value for p in split_permissions(perms_text))), from_ms(expires_at))
+        event = Event(now_ms, key_id, row_id, module or key_scope, action,
+                      "success" if result.valid else "failed", code.value, ip, env.value)
+        return result, event
+
+    @staticmethod
+    def _judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at, allowlist,
+               valid_until, ended_by) -> VerifyCode:
+        if status == Status.REVOKED:
+            return VerifyCode.REVOKED
+        if status == Status.EXPIRED or (expires_at is not None and expires_at <= now_ms):
+            return VerifyCode.EXPIRED
+        if valid_until is not None and valid_until <= now_ms:
+            return VerifyCode.REVOKED if ended_by in ("regeneration", "revocation") else VerifyCode.EXPIRED
+        if key_env != env.value:
+            return VerifyCode.WRONG_ENVIRONMENT
+        if not ip_allowed(ip, allowlist):
+            return VerifyCode.IP_NOT_ALLOWED
+        if want_scope is not None and want_scope.value != key_scope:
+            return VerifyCode.SCOPE_MISMATCH
+        if perm is not None and perm not in effective_permissions(split_permissions(perms_text)):
+            return VerifyCode.INSUFFICIENT_PERMISSION
+        return VerifyCode.VALID
+
+    # ------------------------------------------------------------------ write
+    def record(self, events: Iterable[Event]) -> None:
+        """Write events, counters and last-used times in one transaction (one commit for many calls)."""
+        events = list(events)
+        if not events:
+            return
+        self.vault._writable()
+        keep_rows = self._monitoring()
+        rollups: dict[tuple[int, str, str], list[int]] = {}
+        touched: dict[int, int] = {}
+        for ev in events:
+            counts = rollups.setdefault((ev.ts_ms - ev.ts_ms % HOUR_MS, ev.key_id or "", ev.module), [0, 0])
+            counts[0 if ev.status == "success" else 1] += 1
+            if ev.key_row is not None and ev.ts_ms > touched.get(ev.key_row, 0):
+                touched[ev.key_row] = ev.ts_ms
+        db = self.vault.db
+        with db.atomic():
+            if keep_rows:
+                for ev in events:
+                    db.execute_sql(self._insert_event, (ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
+                                                        ev.code, ev.ip, ev.environment))
+            for row_id, ts in touched.items():
+                db.execute_sql(self._touch_key, (ts, row_id, ts))
+            for (hour, key_id, module), (ok, failed) in rollups.items():
+                db.execute_sql(self._bump_rollup, (hour, key_id, module, ok, failed))
+
+    def verify(self, token: str, environment, permission=None, scope=None, ip=None, module=None) -> VerifyResult:
+        result, event = self.check(token, environment, permission, scope, ip, module)
+        self.record([event])
+        return result

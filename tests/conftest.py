@@ -1,0 +1,85 @@
+"""Shared fixtures: a vault on a temporary home with a clock the test controls, and a CLI runner
+that drives the real `keytui` command in a subprocess against a temporary KEYTUI_HOME."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from keytui.clock import FixedClock
+
+START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def vault(home, clock):
+    from keytui.vault import Vault
+
+    v = Vault.open(home, operator="alice", clock=clock)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def mfa_code(vault, clock):
+    """Enrol the vault's operator and return a function giving a fresh code for each call."""
+    from keytui import mfa
+
+    secret, _ = vault.enroll_mfa()
+
+    def next_code() -> str:
+        clock.advance(seconds=mfa.STEP_SECONDS)
+        return mfa.code_for(secret, clock.now())
+
+    next_code.secret = secret
+    return next_code
+
+
+class CLIResult:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self) -> str:  # never print tokens in assertion messages beyond what the test produced
+        return f"CLIResult(code={self.code}, err={self.err.strip()[:200]!r})"
+
+
+@pytest.fixture
+def cli(home):
+    """Run `python -m keytui ARGS` against the temporary home; returns CLIResult."""
+
+    def run(*args: str, input: str | None = None, env: dict | None = None, operator: str = "alice") -> CLIResult:
+        full_env = dict(os.environ, KEYTUI_HOME=str(home), USER=operator)
+        full_env.pop("KEYTUI_MASTER_KEY", None)
+        full_env.pop("KEYTUI_NOW", None)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run([sys.executable, "-m", "keytui", "--operator", operator, *args], input=input,
+                              capture_output=True, text=True, env=full_env, timeout=60)
+        return CLIResult(proc)
+
+    return run
