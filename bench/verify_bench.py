@@ -1,0 +1,208 @@
+"""Verification throughput: keytui's ``Vault.verify`` against the practical limit on this machine.
+
+The limit is the same work written by hand with ``sqlite3`` and ``hmac``: refuse a malformed
+token offline, look the HMAC digest up joined to its key, make the same checks, then in one
+transaction per call insert the activity event, update the key's last-used time, upsert the
+hourly counter and commit, with the same pragmas (WAL, synchronous=NORMAL). Both loops run on
+copies of one database holding 100,000 keys and verify the same token sequence.
+
+Setup inserts the keys directly, in one transaction, with the service's own token, digest and
+encryption functions (``keytui.tokens``): building 100,000 keys through ``Vault.create`` would
+write 100,000 audit entries and take minutes, and the keys would be the same.
+
+Run: ``python bench/verify_bench.py [--keys 100000] [--calls 20000] [--rounds 3]``
+Target: keytui reaches at least 50% of the raw loop's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import ipaddress
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from keytui import tokens
+from keytui.clock import Clock, to_ms
+from keytui.domain import Environment, Permission, Scope, format_permissions
+from keytui.store.models import ApiKey, KeySecret
+from keytui.vault import Vault, new_key_id
+
+HOUR_MS = 3_600_000
+CHUNK = 500
+
+
+def build(home: Path, n_keys: int) -> list[tuple[str, str]]:
+    """Create the vault database with n_keys keys; returns (token, environment) pairs."""
+    vault = Vault.open(home, operator="bench")
+    now = vault.now()
+    rng = random.Random(7)
+    scopes, envs = list(Scope), list(Environment)
+    perm_sets = [[Permission.READ], [Permission.READ, Permission.WRITE], [Permission.EXECUTE], [Permission.ADMIN]]
+    issued: list[tuple[str, str]] = []
+    with vault.db.atomic():
+        for start in range(0, n_keys, CHUNK):
+            keys, secrets_ = [], []
+            for i in range(start, min(start + CHUNK, n_keys)):
+                env = envs[i % len(envs)]
+                key_id = new_key_id()
+                token = tokens.generate(env)
+                keys.append({"key_id": key_id, "name": f"bench key {i}", "scope": rng.choice(scopes).value,
+                             "permissions": format_permissions(rng.choice(perm_sets)), "environment": env.value,
+                             "owner": "bench", "created_by": "bench", "created_at": now, "updated_at": now,
+                             "expires_at": now + timedelta(days=90), "expiry_days": 90, "status": "active",
+                             "ip_allowlist": "10.0.0.0/8" if i % 5 == 0 else ""})
+                secrets_.append((key_id, token))
+                issued.append((token, env.value))
+            ApiKey.insert_many(keys).execute()
+            ids = dict(ApiKey.select(ApiKey.key_id, ApiKey.id).where(
+                ApiKey.key_id.in_([k for k, _ in secrets_])).tuples())
+            KeySecret.insert_many([{"key": ids[k], "digest": vault.keyring.digest(t),
+                                    "ciphertext": vault.keyring.encrypt(t, k), "hint": tokens.hint(t),
+                                    "origin": "create", "created_at": now} for k, t in secrets_]).execute()
+    vault.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    vault.close()
+    return issued
+
+
+def workload(issued: list[tuple[str, str]], calls: int) -> list[tuple[str, str, str, str]]:
+    """(token, environment, permission, ip) per call: mostly valid keys, some denials, a few bad tokens."""
+    rng = random.Random(11)
+    out = []
+    for i in range(calls):
+        token, env = rng.choice(issued)
+        if i % 50 == 0:
+            token = token[:-1] + ("A" if token[-1] != "A" else "B")  # bad checksum: refused offline
+        out.append((token, env, rng.choice(["read", "write", "execute"]), "10.1.2.3"))
+    return out
+
+
+def run_keytui(home: Path, work, clock: Clock) -> float:
+    vault = Vault.open(home, operator="bench", clock=clock)
+    verify = vault.verify
+    start = time.perf_counter()
+    for token, env, perm, ip in work:
+        verify(token, env, perm, None, ip, "bench")
+    elapsed = time.perf_counter() - start
+    vault.close()
+    return len(work) / elapsed
+
+
+class RawLoop:
+    """The same verification and recording, by hand: the practical limit of this stack."""
+
+    def __init__(self, db_path: Path, pepper: bytes, clock: Clock):
+        self.conn = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode = wal", "synchronous = normal", "foreign_keys = 1", "busy_timeout = 60000",
+                       "cache_size = -16000"):
+            self.conn.execute(f"PRAGMA {pragma}")
+        self.pepper = pepper
+        self.clock = clock
+        self.nets: dict[str, tuple] = {}
+
+    def verify(self, token: str, env: str, perm: str, ip: str, module: str) -> str:
+        now = self.clock.now_ms()
+        row = None
+        if tokens.token_environment(token) is not None:
+            digest = hmac.new(self.pepper, token.encode(), hashlib.sha256).hexdigest()
+            row = self.conn.execute(
+                "SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
+                "k.ip_allowlist, s.valid_until, s.ended_by FROM key_secret s JOIN api_key k ON k.id = s.key_id "
+                "WHERE s.digest = ?", (digest,)).fetchone()
+        if row is None:
+            code, key_row, key_id, module_name = "NOT_FOUND", None, None, "unknown"
+        else:
+            key_row, key_id, scope, perms, key_env, status, expires, allow, valid_until, ended_by = row
+            module_name = module
+            code = self.judge(now, env, perm, ip, perms, key_env, status, expires, allow, valid_until)
+        status_text = "success" if code == "VALID" else "failed"
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO activity_event (ts, key_id, module, action, status, code, ip, environment) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (now, key_id, module_name, "access", status_text, code, ip, env))
+        if key_row is not None:
+            conn.execute("UPDATE api_key SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                         (now, key_row, now))
+        conn.execute("INSERT INTO usage_rollup (hour, key_id, module, ok, failed) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = usage_rollup.ok + excluded.ok, "
+                     "failed = usage_rollup.failed + excluded.failed",
+                     (now - now % HOUR_MS, key_id or "", module_name, int(code == "VALID"), int(code != "VALID")))
+        conn.execute("COMMIT")
+        return code
+
+    def judge(self, now, env, perm, ip, perms, key_env, status, expires, allow, valid_until) -> str:
+        if status == "revoked":
+            return "REVOKED"
+        if status == "expired" or (expires is not None and expires <= now):
+            return "EXPIRED"
+        if valid_until is not None and valid_until <= now:
+            return "EXPIRED"
+        if key_env != env:
+            return "WRONG_ENVIRONMENT"
+        if allow:
+            nets = self.nets.get(allow)
+            if nets is None:
+                nets = self.nets[allow] = tuple(ipaddress.ip_network(n) for n in allow.split(","))
+            addr = ipaddress.ip_address(ip)
+            if not any(addr in n for n in nets):
+                return "IP_NOT_ALLOWED"
+        held = perms.split(",")
+        if perm not in held and "admin" not in held:
+            return "INSUFFICIENT_PERMISSION"
+        return "VALID"
+
+
+def run_raw(db_path: Path, pepper: bytes, work, clock: Clock) -> float:
+    loop = RawLoop(db_path, pepper, clock)
+    verify = loop.verify
+    start = time.perf_counter()
+    for token, env, perm, ip in work:
+        verify(token, env, perm, ip, "bench")
+    elapsed = time.perf_counter() - start
+    loop.conn.close()
+    return len(work) / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--calls", type=int, default=20_000, help="verifications per round and loop")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each is reported")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="keytui-bench-") as tmp:
+        base = Path(tmp) / "base"
+        t0 = time.perf_counter()
+        issued = build(base, args.keys)
+        print(f"built {args.keys:,} keys in {time.perf_counter() - t0:.1f} s")
+        pepper = Vault.open(base, operator="bench").keyring.pepper
+        work = workload(issued, args.calls)
+        # the wall clock, as in production: events land in real hourly buckets
+        clock = Clock()
+        best_kt = best_raw = 0.0
+        for r in range(args.rounds):
+            kt_home, raw_home = Path(tmp) / f"kt{r}", Path(tmp) / f"raw{r}"
+            shutil.copytree(base, kt_home)
+            shutil.copytree(base, raw_home)
+            kt = run_keytui(kt_home, work, clock)
+            raw = run_raw(raw_home / "keytui.db", pepper, work, clock)
+            print(f"round {r + 1}: keytui {kt:,.0f}/s  raw {raw:,.0f}/s  ratio {kt / raw:.0%}")
+            best_kt, best_raw = max(best_kt, kt), max(best_raw, raw)
+            shutil.rmtree(kt_home)
+            shutil.rmtree(raw_home)
+        ratio = best_kt / best_raw
+        print(f"keytui Vault.verify: {best_kt:,.0f} verifications/s (best of {args.rounds})")
+        print(f"raw sqlite3 + hmac:  {best_raw:,.0f} verifications/s (best of {args.rounds})")
+        print(f"ratio keytui/raw:    {ratio:.0%} (target >= 50%)")
+        return 0 if ratio >= 0.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
