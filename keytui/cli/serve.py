@@ -1,0 +1,54 @@
+"""`keytui serve`: the verification gateway on uvicorn.
+
+The command checks its options and opens the database once (so a bad home, master key or
+schema fails here with one line, before any worker starts), then hands over to uvicorn.
+uvicorn's own proxy-header handling is switched off: forwarding headers are judged by the
+gateway against --trusted-proxy, and its access log (which prints query strings) is replaced
+by the gateway's own line.
+"""
+
+from __future__ import annotations
+
+import os
+
+from keytui.cli.common import EXIT_OK, open_vault
+from keytui.domain import RuleError
+from keytui.gateway.options import ENV_VAR, MAX_WORKERS, GatewayOptions, check_number
+
+
+def register(sub, parent) -> None:
+    p = sub.add_parser("serve", parents=[parent], help="HTTP verification gateway (POST /v1/keys/verify, GET /v1/auth)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: loopback only)")
+    p.add_argument("--port", type=int, default=8700, help="TCP port (default 8700)")
+    p.add_argument("--workers", type=int, default=1, help=f"worker processes (1-{MAX_WORKERS}, default 1)")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="CIDR",
+                   help="believe X-Forwarded-For / X-Real-IP only from these peers (repeat; default none)")
+    p.add_argument("--fail-limit", type=int, default=20,
+                   help="bad tokens from one address that start a cooling period (0 turns it off; default 20)")
+    p.add_argument("--fail-window", type=float, default=60.0, metavar="S",
+                   help="seconds within which the bad tokens count (default 60)")
+    p.add_argument("--cooldown", type=float, default=300.0, metavar="S",
+                   help="seconds an address is answered 429 (default 300)")
+    p.add_argument("--no-access-log", action="store_true", help="no line per request on stderr")
+    p.set_defaults(handler=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    check_number("port", args.port, 1, 65535)
+    check_number("workers", args.workers, 1, MAX_WORKERS)
+    check_number("fail-limit", args.fail_limit, 0)
+    check_number("fail-window", args.fail_window, 0.001)
+    check_number("cooldown", args.cooldown, 0)
+    if args.read_only:
+        raise RuleError("serve: the gateway records every verification; it cannot run --read-only")
+    options = GatewayOptions(home=args.home, trusted_proxies=tuple(args.trusted_proxy), fail_limit=args.fail_limit,
+                             fail_window_s=args.fail_window, cooldown_s=args.cooldown,
+                             access_log=not args.no_access_log)
+    open_vault(args).close()
+    os.environ[ENV_VAR] = options.to_env()
+    uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, proxy_headers=False, access_log=False, server_header=False,
+                log_level="info")
+    return EXIT_OK

@@ -1,0 +1,206 @@
+"""The gateway application: routes, the verification flow, and the lifespan that owns the
+database threads and the group commit.
+
+The event loop never touches the database: checks run on reader threads, events are written
+by the one writer thread of the group commit. Every response goes through `_answer`, which
+turns input errors into 400s, a stuck activity log into 503, anything unexpected into a
+bare 500 (logged as one line, without the message, which could quote the request), and
+writes an access line that holds no query string, header or token.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from keytui.domain import InputError, VerifyCode
+from keytui.gateway import inputs
+from keytui.gateway.batcher import CommitTimeout, GroupCommit
+from keytui.gateway.clientip import client_ip
+from keytui.gateway.cooling import Cooling
+from keytui.gateway.dbthreads import DatabaseThreads
+from keytui.gateway.metrics import Metrics
+from keytui.gateway.options import GatewayOptions
+from keytui.verification import VerifyResult
+
+log = logging.getLogger("keytui.gateway")
+access = logging.getLogger("keytui.gateway.access")
+
+OPERATOR = "gateway"
+DRAIN_TIMEOUT_S = 30.0
+UNAUTHENTICATED = frozenset({VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED})
+RATE_LIMITED = "RATE_LIMITED"
+
+
+class CoolingOff(Exception):
+    def __init__(self, seconds: float):
+        self.seconds = math.ceil(seconds)
+
+
+def _error(status: int, message: str, field: str | None = None, headers: dict | None = None) -> JSONResponse:
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class Gateway:
+    def __init__(self, options: GatewayOptions):
+        self.options = options
+        self.metrics = Metrics()
+        self.cooling = Cooling(options.fail_limit, options.fail_window_s, options.cooldown_s)
+
+    # ------------------------------------------------------------------ lifespan
+    @asynccontextmanager
+    async def lifespan(self, app):
+        from keytui.vault import Vault
+
+        vault = Vault.open(self.options.home, operator=OPERATOR)
+        vault.db.close()  # the loop thread keeps no connection: the database threads open their own
+        self.db = vault.db
+        self.verifier = vault.verifier
+        self.readers = DatabaseThreads(vault.db, self.options.readers, "keytui-read")
+        self.writer = DatabaseThreads(vault.db, 1, "keytui-write")
+        self.batcher = GroupCommit(self.verifier.record, self.writer, self.metrics,
+                                   commit_timeout_s=self.options.commit_timeout_s)
+        try:
+            yield
+        finally:
+            await self.batcher.close(DRAIN_TIMEOUT_S)
+            self.readers.close()
+            self.writer.close()
+
+    # ------------------------------------------------------------------ the verification flow
+    async def _judge(self, request: Request, call: inputs.VerifyCall) -> VerifyResult:
+        ip = request.state.ip
+        wait = self.cooling.remaining(ip)
+        if wait:
+            self.metrics.rate_limited += 1
+            raise CoolingOff(wait)
+        started = time.perf_counter()
+        result, event = await self.readers.run(self.verifier.check, call.token or "", call.environment,
+                                               call.permission, call.scope, ip, call.module)
+        await self.batcher.submit(event)
+        if self.cooling.note(ip, result.code):
+            self.metrics.cooling_started += 1
+            log.warning("address %s answered 429 for %g s after %d bad tokens in %g s", ip,
+                        self.options.cooldown_s, self.options.fail_limit, self.options.fail_window_s)
+            await self.batcher.submit(replace(event, key_id=None, key_row=None, module="gateway", action="access",
+                                              status="failed", code=RATE_LIMITED))
+        self.metrics.verified(result.code.value, time.perf_counter() - started)
+        request.state.code = result.code.value
+        return result
+
+    async def verify(self, request: Request) -> Response:
+        result = await self._judge(request, await inputs.verify_call(request))
+        return JSONResponse(result.as_dict())
+
+    async def auth(self, request: Request) -> Response:
+        call = inputs.auth_call(request)
+        if call.token is None:
+            request.state.code = "MISSING_TOKEN"
+            return JSONResponse({"valid": False, "code": "MISSING_TOKEN"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Bearer realm="keytui"', "X-Keytui-Code": "MISSING_TOKEN"})
+        result = await self._judge(request, call)
+        headers = {"X-Keytui-Code": result.code.value}
+        if result.valid:
+            status = 200
+            headers.update({"X-Keytui-Key-Id": result.key_id, "X-Keytui-Scope": result.scope,
+                            "X-Keytui-Environment": result.environment,
+                            "X-Keytui-Permissions": ",".join(result.permissions)})
+        elif result.code in UNAUTHENTICATED:
+            status = 401
+            headers["WWW-Authenticate"] = 'Bearer realm="keytui", error="invalid_token"'
+        else:
+            status = 403
+        return JSONResponse({"valid": result.valid, "code": result.code.value, "key_id": result.key_id},
+                            status_code=status, headers=headers)
+
+    async def healthz(self, request: Request) -> Response:
+        try:
+            await self.readers.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
+        except Exception as exc:  # noqa: BLE001 — health reports, never raises
+            return _error(503, f"database unreachable ({type(exc).__name__})")
+        if self.batcher.failing:
+            return _error(503, "activity log writes are failing (retrying)")
+        return JSONResponse({"status": "ok", "pending_events": self.batcher.pending})
+
+    async def metrics_text(self, request: Request) -> Response:
+        return PlainTextResponse(self.metrics.render(pending_events=self.batcher.pending,
+                                                     cooling_ips=self.cooling.cooling_count()),
+                                 media_type="text/plain; version=0.0.4")
+
+    async def ping(self, request: Request) -> Response:
+        return JSONResponse({"pong": True})
+
+    # ------------------------------------------------------------------ every response
+    def _answer(self, route: str, handler):
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            request.state.code = "-"
+            client = request.scope.get("client")
+            request.state.ip = client_ip(client[0] if client else None, request.headers.get("x-forwarded-for"),
+                                         request.headers.get("x-real-ip"), self.options.networks)
+            try:
+                response = await handler(request)
+            except InputError as exc:
+                response = _error(400, f"{exc.field}: {inputs.redact(exc.message)}", inputs.redact(exc.field))
+            except CoolingOff as exc:
+                request.state.code = RATE_LIMITED
+                response = _error(429, f"too many bad tokens from this address; retry after {exc.seconds} s",
+                                  headers={"Retry-After": str(exc.seconds)})
+            except CommitTimeout:
+                response = _error(503, "the activity log could not be written in time; retry",
+                                  headers={"Retry-After": "1"})
+            except Exception as exc:  # noqa: BLE001 — one line, no trace, no message (it may quote the request)
+                log.error("%s %s failed: %s", request.method, route, type(exc).__name__)
+                response = _error(500, "internal error")
+            self.metrics.responded(route, response.status_code)
+            if self.options.access_log:
+                access.info('%s "%s %s" %d %s %.1fms', request.state.ip or "-", request.method, route,
+                            response.status_code, request.state.code, (time.perf_counter() - started) * 1000)
+            return response
+
+        return endpoint
+
+    def app(self) -> Starlette:
+        routes = [
+            Route("/v1/keys/verify", self._answer("/v1/keys/verify", self.verify), methods=["POST"]),
+            Route("/v1/auth", self._answer("/v1/auth", self.auth), methods=["GET"]),
+            Route("/healthz", self._answer("/healthz", self.healthz), methods=["GET"]),
+            Route("/metrics", self._answer("/metrics", self.metrics_text), methods=["GET"]),
+            Route("/v1/ping", self._answer("/v1/ping", self.ping), methods=["GET"]),
+        ]
+        return Starlette(routes=routes, lifespan=self.lifespan,
+                         exception_handlers={HTTPException: self._http_error})
+
+    async def _http_error(self, request: Request, exc: HTTPException) -> Response:
+        """Unknown paths and methods: JSON like every other answer (the path is not echoed)."""
+        self.metrics.responded("other", exc.status_code)
+        return _error(exc.status_code, exc.detail, headers=exc.headers)
+
+
+def configure_logging() -> None:
+    """One stream handler for the gateway's own lines, beside uvicorn's."""
+    logger = logging.getLogger("keytui.gateway")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
+def create_app(options: GatewayOptions | None = None) -> Starlette:
+    """The uvicorn factory: each worker process builds its own gateway from the environment."""
+    configure_logging()
+    return Gateway(options or GatewayOptions.from_env()).app()

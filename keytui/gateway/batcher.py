@@ -1,0 +1,102 @@
+"""Group commit: many requests' activity events written in one transaction.
+
+A request hands its event to `submit` and is answered only once the batch holding that
+event has committed, so an answered request always has its event in the database, even if
+the process is killed right after answering. One writer task takes everything queued so far
+(up to MAX_BATCH) while the previous batch commits, so batches grow with load and a lone
+request waits for nothing but its own commit. A batch that fails is retried, never dropped;
+its requests get 503 after `commit_timeout_s`, while the events still wait to be written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable, Sequence
+
+from keytui.gateway.dbthreads import DatabaseThreads
+from keytui.gateway.metrics import Metrics
+from keytui.verification import Event
+
+log = logging.getLogger("keytui.gateway")
+
+MAX_BATCH = 1000
+RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+class CommitTimeout(Exception):
+    """The activity log could not be written in time; the request must not be answered with a verdict."""
+
+
+class GroupCommit:
+    def __init__(self, record: Callable[[Sequence[Event]], None], writer: DatabaseThreads, metrics: Metrics,
+                 *, commit_timeout_s: float):
+        self._record = record
+        self._writer = writer
+        self._metrics = metrics
+        self._timeout = commit_timeout_s
+        self._pending: list[tuple[Event, asyncio.Future]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._in_flight = 0
+        self.failing = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="keytui-group-commit")
+
+    @property
+    def pending(self) -> int:
+        """Events queued or being written."""
+        return len(self._pending) + self._in_flight
+
+    async def submit(self, event: Event) -> None:
+        """Return once the event has committed; CommitTimeout if that takes too long."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((event, done))
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(done), self._timeout)
+        except asyncio.TimeoutError:
+            raise CommitTimeout() from None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            self._in_flight = len(batch)
+            await self._write([event for event, _ in batch])
+            self._in_flight = 0
+            for _, done in batch:
+                done.set_result(None)
+
+    async def _write(self, events: list[Event]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._writer.run(self._record, events)
+            except Exception as exc:  # noqa: BLE001 — any failure is retried; the message carries no token
+                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+                attempt += 1
+                self.failing = True
+                self._metrics.batch_retries += 1
+                log.warning("activity batch of %d events not written (%s: %s); retry %d in %.2f s",
+                            len(events), type(exc).__name__, exc, attempt, delay)
+                await asyncio.sleep(delay)
+            else:
+                self.failing = False
+                self._metrics.batch_size.observe(len(events))
+                return
+
+    async def close(self, timeout_s: float) -> None:
+        """Write what is still queued, then stop; give up (and say so) after timeout_s."""
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(self._task, timeout_s)
+        except asyncio.TimeoutError:
+            log.error("shutting down with %d activity events unwritten (their requests were answered 503)",
+                      self.pending)

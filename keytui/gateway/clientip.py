@@ -1,0 +1,48 @@
+"""Whose address a request carries: the socket peer, unless the peer is a trusted proxy.
+
+Forwarding headers are written by whoever sends them, so they are believed only from the
+proxies named with --trusted-proxy. X-Forwarded-For is read from the right (the hop our proxy
+added) past further trusted hops; anything unparsable stops the walk at the last trusted hop,
+so a garbled header can never widen what an IP allowlist lets through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_address(text: str | None) -> Address | None:
+    if not text:
+        return None
+    try:
+        addr = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def _trusted(addr: Address, networks: tuple) -> bool:
+    return any(addr.version == net.version and addr in net for net in networks)
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, real_ip: str | None, networks: tuple) -> str | None:
+    addr = parse_address(peer)
+    if addr is None:
+        return None
+    if not networks or not _trusted(addr, networks):
+        return str(addr)
+    if forwarded_for:
+        for hop in reversed(forwarded_for.split(",")):
+            hop_addr = parse_address(hop)
+            if hop_addr is None:
+                break
+            addr = hop_addr
+            if not _trusted(hop_addr, networks):
+                break
+        return str(addr)
+    real = parse_address(real_ip)
+    return str(real) if real is not None else str(addr)

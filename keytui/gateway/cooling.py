@@ -1,0 +1,75 @@
+"""Brute-force protection: an address that keeps presenting bad tokens is cooled off.
+
+Only credential failures count (unknown, expired or revoked tokens: what guessing produces);
+a valid token refused for its environment, scope or permission is a configuration problem,
+not an attack. The state is per worker process and kept in memory, bounded so that a flood
+from many addresses cannot grow it without limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+from keytui.domain import VerifyCode
+
+CREDENTIAL_FAILURES = frozenset({VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED})
+MAX_TRACKED = 100_000
+
+
+class Cooling:
+    def __init__(self, limit: int, window_s: float, cooldown_s: float,
+                 clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window_s = window_s
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._failures: dict[str, deque] = {}
+        self._until: dict[str, float] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0 and self.cooldown_s > 0
+
+    def remaining(self, ip: str | None) -> float:
+        """Seconds this address must still wait (0: not cooling)."""
+        until = self._until.get(ip or "")
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._until[ip or ""]
+            return 0.0
+        return left
+
+    def cooling_count(self) -> int:
+        now = self._clock()
+        return sum(1 for until in self._until.values() if until > now)
+
+    def note(self, ip: str | None, code: VerifyCode) -> bool:
+        """Count a verification; True when this failure starts a cooling period."""
+        if not self.enabled or code not in CREDENTIAL_FAILURES:
+            return False
+        key = ip or ""
+        now = self._clock()
+        recent = self._failures.get(key)
+        if recent is None:
+            if len(self._failures) >= MAX_TRACKED:
+                self._forget_stale(now)
+            recent = self._failures[key] = deque()
+        recent.append(now)
+        while recent and recent[0] <= now - self.window_s:
+            recent.popleft()
+        if len(recent) < self.limit:
+            return False
+        recent.clear()
+        self._until[key] = now + self.cooldown_s
+        return True
+
+    def _forget_stale(self, now: float) -> None:
+        stale = [k for k, q in self._failures.items() if not q or q[-1] <= now - self.window_s]
+        for k in stale:
+            del self._failures[k]
+        while len(self._failures) >= MAX_TRACKED:  # all recent: drop the oldest entries
+            del self._failures[next(iter(self._failures))]
