@@ -1,0 +1,224 @@
+"""The console: a keyboard-first Textual face over the vault.
+
+Seven pages are Textual modes (keys 1-7); per-key screens and dialogs are pushed on top. Every
+write goes through `perform`, which refuses in read-only mode, asks for a TOTP code when the
+service says MFA is needed, reports the service's one-line refusal, and tells every page that
+data changed. The watch pass runs in a thread worker on a timer so the UI never waits for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.screen import Screen
+
+from keytui.commands import KeytuiCommands
+from keytui.domain import InputError, NotFoundError, ReadOnlyError, RuleError
+from keytui.keymap import APP_BINDINGS, PAGES, load_user_keymap
+from keytui.screens.page import DataChanged
+
+WRITE_ERRORS = (InputError, RuleError, NotFoundError)
+
+
+def _page(module: str, cls: str) -> Callable[[], Screen]:
+    """Import a page when first shown, so start-up pays only for the Overview."""
+
+    def make() -> Screen:
+        import importlib
+
+        return getattr(importlib.import_module(f"keytui.screens.{module}"), cls)()
+
+    return make
+
+
+class KeytuiApp(App):
+    TITLE = "keytui"
+    CSS_PATH = ["app.tcss", "screens/pages.tcss"]
+    BINDINGS = APP_BINDINGS
+    MODES = {
+        "overview": _page("overview", "OverviewScreen"),
+        "registry": _page("registry", "RegistryScreen"),
+        "scopes": _page("scopes", "ScopesScreen"),
+        "permissions": _page("permissions", "PermissionsScreen"),
+        "policies": _page("policies", "PoliciesScreen"),
+        "analytics": _page("analytics", "AnalyticsScreen"),
+        "activity": _page("activity", "ActivityScreen"),
+    }
+    DEFAULT_MODE = "overview"
+
+    COMMANDS = App.COMMANDS | {KeytuiCommands}
+
+    def __init__(self, vault, *, watch_interval: float = 60.0, **kwargs):
+        super().__init__(**kwargs)
+        self.vault = vault
+        self.watch_interval = watch_interval
+        self.watch_passes = 0
+        self.sub_title = f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
+
+    @property
+    def read_only(self) -> bool:
+        return self.vault.read_only
+
+    def on_mount(self) -> None:
+        self._apply_user_keymap()
+        self.switch_mode("overview")
+        if not self.read_only and self.watch_interval > 0:
+            self.set_interval(self.watch_interval, self.run_watch_pass)
+
+    def _apply_user_keymap(self) -> None:
+        home = self.vault.settings.home if self.vault.settings else None
+        try:
+            keymap = load_user_keymap(home)
+        except ValueError as exc:  # tomllib.TOMLDecodeError
+            self.notify(f"keymap.toml ignored: {exc}", severity="warning")
+            return
+        if keymap:
+            self.set_keymap(keymap)
+
+    # ------------------------------------------------------------------ navigation
+    def _show_page(self, mode: str) -> Screen:
+        """Switch to a page and return its screen, closing anything pushed over it."""
+        self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        return self.screen_stack[0]
+
+    def show_registry(self, scope=None, environment=None, search=None) -> None:
+        self._show_page("registry").set_filter(scope=scope, environment=environment, search=search)
+
+    def show_activity(self, key_id: str | None = None) -> None:
+        self._show_page("activity").filter_by_key(key_id)
+
+    def show_key(self, key_id: str) -> None:
+        from keytui.screens.key_detail import KeyDetailScreen
+
+        try:
+            self.vault.get(key_id)
+        except NotFoundError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(KeyDetailScreen(key_id))
+
+    def run_key_action(self, action: str, key_id: str | None) -> None:
+        """Run a per-key flow (rotate_key, revoke_key, ...) from anywhere, e.g. the command palette."""
+        from keytui.screens.key_actions import FLOWS
+
+        FLOWS[action](self, key_id)
+
+    def action_help(self) -> None:
+        from keytui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def data_changed(self) -> None:
+        """Tell every screen of every page that the store changed (hidden ones also re-read when shown)."""
+        for mode, _ in PAGES:
+            for screen in self._screen_stacks.get(mode, []):
+                screen.post_message(DataChanged())
+
+    # ------------------------------------------------------------------ writes
+    def refuse_read_only(self, what: str) -> bool:
+        """True (and says so) when the console is read-only."""
+        if self.read_only:
+            self.notify(f"{what} refused: keytui is open read-only (--read-only); nothing was changed",
+                        severity="warning", title="Read-only")
+        return self.read_only
+
+    def ask_totp(self, reason: str, callback: Callable[[str | None], Any], *, error: str | None = None) -> None:
+        """Get a TOTP code for `reason`; callback gets the code, "" when the MFA window is still open, None if cancelled."""
+        if error is None and self.vault.mfa_window_open():
+            callback("")
+            return
+        from keytui.screens.totp import TotpPrompt
+
+        self.push_screen(TotpPrompt(reason, enrolled=self.vault.has_mfa(), error=error), callback)
+
+    def perform(self, what: str, call: Callable[[str | None], Any], on_done: Callable[[Any], Any] | None = None,
+                *, totp: str | None = None, on_error: Callable[[Exception], bool] | None = None) -> None:
+        """Run one service write `call(totp)`; asks for TOTP when the service requires it.
+
+        `on_error` may claim an error (return True) to show it next to a form field instead.
+        """
+        if self.refuse_read_only(what):
+            return
+        try:
+            result = call(totp)
+        except WRITE_ERRORS as exc:
+            if isinstance(exc, RuleError) and exc.field == "totp" and not isinstance(exc, ReadOnlyError):
+                def retry(code: str | None) -> None:
+                    if code is None:
+                        self.notify(f"{what} cancelled: no MFA code given; nothing was changed", severity="warning")
+                    else:
+                        self.perform(what, call, on_done, totp=code, on_error=on_error)
+
+                self.ask_totp(f"{what} needs your TOTP code (execute/admin permission).", retry,
+                              error=str(exc) if totp else None)
+                return
+            if not (on_error and on_error(exc)):
+                self.notify(str(exc), severity="error", title=f"{what} refused")
+            return
+        self.data_changed()
+        if on_done:
+            on_done(result)
+
+    def action_create_key(self) -> None:
+        if self.refuse_read_only("Create Key"):
+            return
+        from keytui.screens.create_key import CreateKeyScreen
+
+        self.push_screen(CreateKeyScreen())
+
+    def action_export_registry(self) -> None:
+        if self.refuse_read_only("Export Registry"):
+            return
+        from keytui.screens.export import ExportDialog
+
+        self.push_screen(ExportDialog())
+
+    def action_apply_org_policy(self) -> None:
+        if self.refuse_read_only("Apply Org Policy"):
+            return
+        self._show_page("policies").action_apply_org_policy()
+
+    # ------------------------------------------------------------------ watch worker
+    @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
+    def run_watch_pass(self) -> None:
+        from keytui import watch
+
+        with self.vault.db.connection_context():
+            result = watch.run_pass(self.vault)
+        self.call_from_thread(self._watch_done, result)
+
+    def _watch_done(self, result) -> None:
+        self.watch_passes += 1
+        for alert in getattr(result, "new_alerts", None) or []:
+            self.notify(getattr(alert, "message", str(alert)), title="Alert", severity="warning")
+        self.data_changed()
+
+
+def run_console(args) -> int:
+    """`keytui` with no command: open the console (on the demo database with --demo)."""
+    from keytui.vault import Vault
+
+    home = args.home
+    if args.demo:
+        from keytui import demo
+        from keytui.config import demo_home
+
+        home = demo_home()
+        builder = Vault.open(home, operator=args.operator)
+        if builder.count_keys() == 0:
+            demo.build(builder)
+        builder.close()
+    vault = Vault.open(home, operator=args.operator, read_only=args.read_only, mfa_window_seconds=300)
+    try:
+        KeytuiApp(vault).run()
+    finally:
+        vault.close()
+    return 0

@@ -1,0 +1,147 @@
+"""Create Key: every field of the spec's creation form, checked as it is typed.
+
+Each field is parsed by the same domain function the service uses, so the error beside a
+field is the error the service would give; the service still checks everything again (and
+the org policy, and MFA) when the form is submitted. Execute/admin asks for the TOTP code in
+the same flow; the new token is then shown once.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, InputError, RuleError, Scope,
+                           parse_environment, parse_ip_allowlist, parse_permissions, validate_name)
+
+NEVER = "never"
+FIELDS = ("name", "scope", "permission", "expiry", "ip", "environment", "totp")
+
+
+class CreateKeyScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="create.cancel", tooltip="Close the form; nothing is created"),
+        Binding("ctrl+s", "submit", "Create", id="create.submit", tooltip="Create the key"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog", id="create-form"):
+            yield Label("Create New API Key", classes="dialog-title")
+            with Horizontal(classes="form-row"):
+                yield Label("Key Name", classes="form-label")
+                yield Input(placeholder="e.g. Agents Pipeline Executor", id="name", compact=True)
+            yield Static("", id="name-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("Module Scope", classes="form-label")
+                yield Select([(s.label, s.value) for s in Scope], prompt="Select module", id="scope", compact=True)
+            yield Static("", id="scope-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("Permissions", classes="form-label")
+                for perm in PERMISSION_ORDER:
+                    yield Checkbox(perm.value.capitalize(), id=f"perm-{perm.value}", compact=True)
+            yield Static("", id="permission-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("Environment", classes="form-label")
+                yield Select([(e.label, e.value) for e in Environment], prompt="Select environment",
+                             id="environment", compact=True)
+            yield Static("", id="environment-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("Expiry Policy", classes="form-label")
+                yield Select([(f"{d} days", str(d)) for d in EXPIRY_CHOICES] + [("Never (not production)", NEVER)],
+                             value=str(EXPIRY_CHOICES[1]), allow_blank=False, id="expiry", compact=True)
+            yield Static("", id="expiry-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("IP Restrictions", classes="form-label")
+                yield Input(placeholder="optional: 10.0.0.0/8, 203.0.113.7", id="ip", compact=True)
+            yield Static("", id="ip-error", classes="field-error")
+            yield Static("", id="totp-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create (ctrl+s)", id="create", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    # ------------------------------------------------------------------ reading the form
+    def _perms(self) -> list[str]:
+        return [p.value for p in PERMISSION_ORDER if self.query_one(f"#perm-{p.value}", Checkbox).value]
+
+    def _select(self, id: str) -> str | None:
+        value = self.query_one(f"#{id}", Select).value
+        return None if value == Select.BLANK else str(value)
+
+    def errors(self, *, complete: bool) -> dict[str, str]:
+        """Field -> message. With complete=False, untouched empty fields are not yet errors."""
+        out: dict[str, str] = {}
+        name = self.query_one("#name", Input).value
+        if name or complete:
+            try:
+                validate_name(name)
+            except InputError as exc:
+                out["name"] = str(exc)
+        if complete and not self._select("scope"):
+            out["scope"] = "scope: choose the module that uses the key"
+        perms = self._perms()
+        if perms or complete:
+            try:
+                parse_permissions(perms)
+            except InputError as exc:
+                out["permission"] = str(exc)
+        env = self._select("environment")
+        if complete and not env:
+            out["environment"] = "environment: choose development, sandbox, staging or production"
+        if env and parse_environment(env) is Environment.PRODUCTION and self._select("expiry") == NEVER:
+            out["expiry"] = "expiry: production keys must expire; choose 30, 60 or 90 days"
+        try:
+            parse_ip_allowlist(self.query_one("#ip", Input).value)
+        except InputError as exc:
+            out["ip"] = str(exc)
+        return out
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        for field in FIELDS:
+            self.query_one(f"#{field}-error", Static).update(errors.get(field, ""))
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def revalidate(self) -> None:
+        self.show_errors(self.errors(complete=False))
+
+    # ------------------------------------------------------------------ submitting
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#create")
+    def action_submit(self) -> None:
+        errors = self.errors(complete=True)
+        self.show_errors(errors)
+        if errors:
+            return
+        expiry = self._select("expiry")
+        kwargs = dict(name=self.query_one("#name", Input).value, scope=self._select("scope"),
+                      permissions=self._perms(), environment=self._select("environment"),
+                      expires_in_days=None if expiry == NEVER else int(expiry), no_expiry=expiry == NEVER,
+                      ip_allowlist=self.query_one("#ip", Input).value)
+        self.app.perform("Create Key", lambda totp: self.app.vault.create(**kwargs, totp=totp), self._created,
+                         on_error=self._field_error)
+
+    def _field_error(self, exc: Exception) -> bool:
+        """A refusal about one field is shown beside it (the form stays open to fix it)."""
+        field = getattr(exc, "field", None)
+        if isinstance(exc, (InputError, RuleError)) and field in FIELDS:
+            self.query_one(f"#{field}-error", Static).update(str(exc))
+            return True
+        return False
+
+    def _created(self, issued) -> None:
+        from keytui.screens.token_reveal import TokenRevealScreen
+
+        self.dismiss(None)
+        self.app.push_screen(TokenRevealScreen(issued.key, issued.token, "created"))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

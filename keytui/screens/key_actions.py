@@ -1,0 +1,128 @@
+"""The per-key actions (View Details, Rotate, Revoke, Regenerate, Copy Token) as flows.
+
+The registry, key detail and the command palette all run the same flows, so a key is
+rotated, revoked or copied the same way wherever the operator starts. The rules stay in the
+service: these flows collect what it needs (grace period, confirmation, TOTP) and show what it says.
+"""
+
+from __future__ import annotations
+
+from keytui import clipboard
+from keytui.domain import DEFAULT_GRACE_HOURS, Environment, NotFoundError, Status, parse_grace_hours
+
+
+def _key(app, key_id: str | None):
+    if not key_id:
+        app.notify("No key selected", severity="warning")
+        return None
+    try:
+        view = app.vault.get(key_id)
+    except NotFoundError as exc:
+        app.notify(str(exc), severity="error")
+        return None
+    return view
+
+
+def _refuse_revoked(app, view, what: str) -> bool:
+    """Revoked is final: say so before asking anything (the service refuses it too)."""
+    if view.stored_status is Status.REVOKED:
+        app.notify(f"{view.name} ({view.key_id}) is revoked; revoked keys cannot be {what}", severity="error",
+                   title="Refused")
+        return True
+    return False
+
+
+def _reveal(app, what: str):
+    from keytui.screens.token_reveal import TokenRevealScreen
+
+    return lambda issued: app.push_screen(TokenRevealScreen(issued.key, issued.token, what))
+
+
+def view_details(app, key_id: str | None) -> None:
+    if _key(app, key_id):
+        app.show_key(key_id)
+
+
+def rotate(app, key_id: str | None) -> None:
+    view = _key(app, key_id)
+    if not view or app.refuse_read_only("Rotate Key") or _refuse_revoked(app, view, "rotated"):
+        return
+    from keytui.screens.dialogs import TextPrompt
+
+    def got(hours: str | None) -> None:
+        if hours is not None:
+            app.perform("Rotate Key", lambda totp: app.vault.rotate(view.key_id, hours), _reveal(app, "rotated"))
+
+    def check(text: str) -> None:
+        parse_grace_hours(text)
+
+    app.push_screen(TextPrompt(f"Rotate {view.name}", "Grace period (hours) during which the old token still works:",
+                               default=f"{DEFAULT_GRACE_HOURS:g}", validate=check), got)
+
+
+def revoke(app, key_id: str | None) -> None:
+    view = _key(app, key_id)
+    if not view or app.refuse_read_only("Revoke") or _refuse_revoked(app, view, "revoked again"):
+        return
+    from keytui.screens.dialogs import ConfirmDialog
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            app.perform("Revoke", lambda totp: app.vault.revoke(view.key_id),
+                        lambda _: app.notify(f"{view.name} revoked", title="Revoked"))
+
+    typed = view.name if view.environment is Environment.PRODUCTION else None
+    app.push_screen(ConfirmDialog(
+        f"Revoke {view.name}?",
+        f"{view.key_id} ({view.environment.value}) stops working immediately. Revoked keys cannot be restored.",
+        confirm_label="Revoke", type_to_confirm=typed), confirmed)
+
+
+def regenerate(app, key_id: str | None) -> None:
+    view = _key(app, key_id)
+    if not view or app.refuse_read_only("Regenerate") or _refuse_revoked(app, view, "regenerated"):
+        return
+    from keytui.screens.dialogs import ConfirmDialog
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            app.perform("Regenerate", lambda totp: app.vault.regenerate(view.key_id), _reveal(app, "regenerated"))
+
+    app.push_screen(ConfirmDialog(
+        f"Regenerate {view.name}?",
+        "A new token is issued and every old token stops working at once (use this after a leak).",
+        confirm_label="Regenerate"), confirmed)
+
+
+def copy_token(app, key_id: str | None) -> None:
+    view = _key(app, key_id)
+    if not view or app.refuse_read_only("Copy Token") or _refuse_revoked(app, view, "copied"):
+        return
+    app.perform("Copy Token", lambda totp: app.vault.copy_token(view.key_id, totp),
+                lambda token: clipboard.copy_secret(app, token, f"token of {view.name}"))
+
+
+FLOWS = {"view_details": view_details, "rotate_key": rotate, "revoke_key": revoke,
+         "regenerate_key": regenerate, "copy_token": copy_token}
+
+
+class KeyActions:
+    """Screen mixin: the per-key bindings act on `selected_key_id()`."""
+
+    def selected_key_id(self) -> str | None:
+        raise NotImplementedError
+
+    def action_view_details(self) -> None:
+        view_details(self.app, self.selected_key_id())
+
+    def action_rotate_key(self) -> None:
+        rotate(self.app, self.selected_key_id())
+
+    def action_revoke_key(self) -> None:
+        revoke(self.app, self.selected_key_id())
+
+    def action_regenerate_key(self) -> None:
+        regenerate(self.app, self.selected_key_id())
+
+    def action_copy_token(self) -> None:
+        copy_token(self.app, self.selected_key_id())

@@ -1,0 +1,74 @@
+"""Overview: the four key counts, keys per environment, open alerts and the latest activity.
+
+It is the first screen, so it asks only for aggregates (one GROUP BY, one count, a short
+page of events): opening the console costs the same on 24 keys or 100,000.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from keytui import analytics
+from keytui.domain import Environment
+from keytui.screens.page import PageScreen
+from keytui.widgets.metric_card import MetricCard
+
+RECENT_EVENTS = 8
+STATUS_STYLE = {"success": "green", "failed": "bold red"}
+
+
+class OverviewScreen(PageScreen):
+    PAGE = "overview"
+
+    def compose_page(self) -> ComposeResult:
+        with Vertical(id="overview"):
+            with Horizontal(id="cards"):
+                yield MetricCard("Total", id="card-total")
+                yield MetricCard("Active", id="card-active", classes="ok")
+                yield MetricCard("Expired", id="card-expired", classes="warn")
+                yield MetricCard("Revoked", id="card-revoked", classes="bad")
+            with Horizontal(id="overview-middle"):
+                yield Static(id="environments", classes="panel")
+                yield Static(id="alerts", classes="panel")
+            recent = DataTable(id="recent", cursor_type="row", zebra_stripes=True)
+            recent.border_title = "Recent activity"
+            yield recent
+
+    def on_mount(self) -> None:
+        recent = self.query_one("#recent", DataTable)
+        for label, key, width in (("Time", "ts", 16), ("Key", "key", 24), ("Module", "module", 12),
+                                  ("Status", "status", 8), ("IP", "ip", 15), ("Code", "code", 22)):
+            recent.add_column(label, key=key, width=width)
+
+    def refresh_data(self) -> None:
+        vault = self.app.vault
+        ov = analytics.overview(vault)
+        pct = lambda n: f"{n / ov.total:.0%} of all" if ov.total else ""  # noqa: E731
+        self.query_one("#card-total", MetricCard).show(ov.total, "keys")
+        self.query_one("#card-active", MetricCard).show(ov.active, pct(ov.active))
+        self.query_one("#card-expired", MetricCard).show(ov.expired, pct(ov.expired))
+        self.query_one("#card-revoked", MetricCard).show(ov.revoked, pct(ov.revoked))
+        env_text = Text()
+        for env in Environment:
+            env_text.append(f"{env.label:<12}", style="bold")
+            env_text.append(f"{ov.by_environment[env]:>7,}\n")
+        env_panel = self.query_one("#environments", Static)
+        env_panel.border_title = "Keys per environment"
+        env_panel.update(env_text)
+        self._show_alerts(ov.open_alerts)
+        self._show_recent(analytics.events(vault, limit=RECENT_EVENTS))
+
+    def _show_alerts(self, count: int) -> None:
+        panel = self.query_one("#alerts", Static)
+        panel.border_title = f"Open alerts ({count:,})"
+        panel.update(Text("No open alerts", style="green") if not count else Text(f"{count:,} open", style="bold yellow"))
+
+    def _show_recent(self, events) -> None:
+        table = self.query_one("#recent", DataTable)
+        table.clear()
+        for e in events:
+            table.add_row(f"{e.ts:%m-%d %H:%M:%S}", e.key_name or e.key_id or "-", e.module,
+                          Text(e.status, style=STATUS_STYLE.get(e.status, "")), e.ip or "-", e.code)

@@ -1,0 +1,178 @@
+"""Registry: every key, filtered, sorted and paged in SQL, one window at a time.
+
+With 100,000 keys the table holds WINDOW rows; moving past either end fetches the next
+window from the service (LIMIT/OFFSET over an indexed order), so opening, filtering and
+scrolling cost the same on any registry size.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
+
+from keytui.domain import Environment, parse_environment, parse_scope
+from keytui.keymap import KEY_BINDINGS, REGISTRY_BINDINGS
+from keytui.registry import KeyFilter
+from keytui.screens.key_actions import KeyActions
+from keytui.screens.page import PageScreen
+from keytui.widgets.key_table import COLUMNS, KeyTable
+
+WINDOW = 200
+STEP = WINDOW // 2
+FILTER_DEBOUNCE_S = 0.12
+ENV_TABS = [("all", "All")] + [(env.value, env.label) for env in Environment]
+
+
+class RegistryScreen(KeyActions, PageScreen):
+    PAGE = "registry"
+    BINDINGS = [*REGISTRY_BINDINGS, *KEY_BINDINGS,
+                Binding("escape", "leave_filter", "Back", show=False, id="registry.back",
+                        tooltip="Leave the filter box")]
+
+    def __init__(self):
+        super().__init__()
+        self.environment: Environment | None = None
+        self.scope = None
+        self.search = ""
+        self.sort = "created_at"
+        self.descending = True
+        self.window_start = 0
+        self.total = 0
+        self._debounce = None
+
+    def compose_page(self) -> ComposeResult:
+        with Horizontal(id="registry-bar"):
+            yield Tabs(*[Tab(label, id=f"env-{value}") for value, label in ENV_TABS], id="env-tabs")
+            yield Input(placeholder="/ filter: name, id, owner, scope", id="registry-filter", compact=True)
+        yield KeyTable(id="keys")
+        yield Static("", id="registry-status")
+
+    @property
+    def table(self) -> KeyTable:
+        return self.query_one("#keys", KeyTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+
+    # ------------------------------------------------------------------ state
+    def key_filter(self) -> KeyFilter:
+        return KeyFilter(environment=self.environment, scope=self.scope, search=self.search or None)
+
+    def set_filter(self, scope=None, environment=None, search=None) -> None:
+        """Show the registry narrowed to a scope, environment and/or search text (None clears each)."""
+        self.scope = parse_scope(scope) if scope else None
+        self.environment = parse_environment(environment) if environment else None
+        self.search = (search or "").strip()
+        self.window_start = 0
+        if self.is_mounted:
+            self.query_one("#registry-filter", Input).value = self.search
+            self.query_one("#env-tabs", Tabs).active = f"env-{self.environment.value if self.environment else 'all'}"
+            self.refresh_data()
+
+    def refresh_data(self, cursor: int | None = None) -> None:
+        vault = self.app.vault
+        f = self.key_filter()
+        self.total = vault.count_keys(f)
+        self.window_start = max(0, min(self.window_start, self.total - 1))
+        views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW, offset=self.window_start)
+        table = self.table
+        self.table.show(views, cursor=table.cursor_row if cursor is None else cursor, sort=self.sort,
+                        descending=self.descending)
+        self._show_status(len(views))
+
+    def _show_status(self, shown: int) -> None:
+        parts = [f"{self.window_start + 1 if shown else 0:,}-{self.window_start + shown:,} of {self.total:,} keys"]
+        if self.scope:
+            parts.append(f"scope: {self.scope.label}")
+        if self.search:
+            parts.append(f"filter: {self.search!r}")
+        label = next(c[0] for c in COLUMNS if c[1] == self.sort)
+        parts.append(f"sorted by {label} {'▼' if self.descending else '▲'}")
+        parts.append("⚑ violates the org policy")
+        self.query_one("#registry-status", Static).update("  ·  ".join(parts))
+
+    def selected_key_id(self) -> str | None:
+        return self.table.selected_key()
+
+    # ------------------------------------------------------------------ paging
+    @on(KeyTable.EdgeReached)
+    def page(self, event: KeyTable.EdgeReached) -> None:
+        row = self.table.cursor_row
+        if event.direction == "down" and self.window_start + self.table.row_count < self.total:
+            self.window_start += STEP
+            self.refresh_data(cursor=row - STEP + 1)
+        elif event.direction == "up" and self.window_start > 0:
+            step = min(STEP, self.window_start)
+            self.window_start -= step
+            self.refresh_data(cursor=row + step - 1)
+        elif event.direction == "top":
+            self.window_start = 0
+            self.refresh_data(cursor=0)
+        elif event.direction == "bottom":
+            self.window_start = max(0, self.total - WINDOW)
+            self.refresh_data(cursor=WINDOW)
+
+    # ------------------------------------------------------------------ filter, environment, sort
+    def action_filter(self) -> None:
+        self.query_one("#registry-filter", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        self.table.focus()
+
+    @on(Input.Changed, "#registry-filter")
+    def filter_typed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DEBOUNCE_S, lambda: self._apply_search(event.value))
+
+    @on(Input.Submitted, "#registry-filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        self._apply_search(event.value)
+        self.table.focus()
+
+    def _apply_search(self, text: str) -> None:
+        if text.strip() != self.search:
+            self.search = text.strip()
+            self.window_start = 0
+            self.refresh_data(cursor=0)
+
+    @on(Tabs.TabActivated, "#env-tabs")
+    def environment_chosen(self, event: Tabs.TabActivated) -> None:
+        value = event.tab.id.removeprefix("env-")
+        env = None if value == "all" else Environment(value)
+        if env != self.environment:
+            self.environment = env
+            self.window_start = 0
+            self.refresh_data(cursor=0)
+
+    def action_next_environment(self) -> None:
+        self.query_one("#env-tabs", Tabs).action_next_tab()
+
+    def action_next_sort(self) -> None:
+        keys = [c[1] for c in COLUMNS]
+        self._sort_by(keys[(keys.index(self.sort) + 1) % len(keys)])
+
+    def action_reverse_sort(self) -> None:
+        self.descending = not self.descending
+        self.window_start = 0
+        self.refresh_data(cursor=0)
+
+    @on(DataTable.HeaderSelected, "#keys")
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value == self.sort:
+            self.action_reverse_sort()
+        else:
+            self._sort_by(event.column_key.value)
+
+    def _sort_by(self, key: str) -> None:
+        self.sort = key
+        self.descending = key in ("created_at", "expires_at", "last_used_at")
+        self.window_start = 0
+        self.refresh_data(cursor=0)
+
+    @on(DataTable.RowSelected, "#keys")
+    def row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_view_details()

@@ -1,0 +1,48 @@
+"""The one moment a new token is shown: after create, rotate or regenerate.
+
+The token exists outside the vault only here, so the screen says so, offers a copy, and is
+gone once closed (a later copy needs the master key and is audited).
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from keytui import clipboard
+
+
+class TokenRevealScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("y", "copy", "Copy token", id="reveal.copy", tooltip="Copy the token to the clipboard"),
+        Binding("escape", "close", "Close", id="reveal.close", tooltip="Close; the token is not shown again"),
+    ]
+
+    def __init__(self, key, token: str, what: str):
+        super().__init__()
+        self.key = key
+        self._token = token
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="reveal"):
+            yield Label(f"Token {self.what}: {self.key.name}", classes="dialog-title")
+            yield Static(f"{self.key.key_id} · {self.key.environment.value} · {self.key.permissions_text}")
+            yield Static(self._token, id="reveal-token")
+            yield Static("You will not see this token again. Copy it now and store it in your secret manager.",
+                         id="reveal-notice")
+            with Horizontal(classes="buttons"):
+                yield Button("Copy (y)", id="copy", variant="primary")
+                yield Button("Done", id="done")
+
+    @on(Button.Pressed, "#copy")
+    def action_copy(self) -> None:
+        clipboard.copy_secret(self.app, self._token, f"new token of {self.key.name}")
+
+    @on(Button.Pressed, "#done")
+    def action_close(self) -> None:
+        self.dismiss(None)

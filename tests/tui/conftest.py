@@ -1,0 +1,64 @@
+"""TUI fixtures: a demo database built once per session under a fixed clock (copied for each
+test, so tests may change it), and `make_app` giving a console on a vault.
+
+The watch timer is off unless a test asks for it (watch_interval=...), so nothing moves under
+a snapshot. The system clipboard is never touched: copies go to `app.clipboard` (OSC 52).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+
+import pytest
+
+from keytui.clock import FixedClock
+
+DEMO_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    from keytui import demo
+    from keytui.vault import Vault
+
+    home = tmp_path_factory.mktemp("demo-template")
+    vault = Vault.open(home, operator="alice", clock=FixedClock(DEMO_NOW))
+    demo.build(vault)
+    vault.close()
+    return home
+
+
+@pytest.fixture
+def tui_clock() -> FixedClock:
+    return FixedClock(DEMO_NOW)
+
+
+@pytest.fixture
+def demo_vault(demo_template, tmp_path, tui_clock):
+    """A private copy of the demo database, opened as operator alice with the console's 5-minute MFA window."""
+    from keytui.vault import Vault
+
+    home = tmp_path / "demo"
+    shutil.copytree(demo_template, home)
+    vault = Vault.open(home, operator="alice", clock=tui_clock, mfa_window_seconds=300)
+    yield vault
+    vault.close()
+
+
+@pytest.fixture
+def make_app():
+    from keytui.app import KeytuiApp
+
+    def make(vault, **kwargs):
+        kwargs.setdefault("watch_interval", 0)
+        return KeytuiApp(vault, **kwargs)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def no_system_clipboard(monkeypatch):
+    from keytui import clipboard
+
+    monkeypatch.setattr(clipboard, "_system_copy", lambda text: False)
