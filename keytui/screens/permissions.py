@@ -20,20 +20,20 @@ from keytui.screens.page import PageScreen
 from keytui.widgets.toggle_row import ToggleRow
 
 # Where the platform uses each capability (spec section 5, "Used for") and the permission it takes.
-USES = (("Agent runs", Permission.EXECUTE), ("Deployment triggers", Permission.EXECUTE),
-        ("API simulations", Permission.READ))
+USES = (("Agent\nruns", Permission.EXECUTE), ("Deployment\ntriggers", Permission.EXECUTE),
+        ("API\nsimulations", Permission.READ))
 PICK_LIMIT = 6
 
 
 def matrix_table() -> Table:
     """Permissions against capabilities and uses; admin implies the other three."""
     table = Table(expand=False, show_edge=False, pad_edge=False, header_style="bold", box=None, padding=(0, 1))
-    table.add_column("Permission", style="bold")
+    table.add_column("\nPermission", style="bold")
     for perm in PERMISSION_ORDER:
-        table.add_column(perm.capability, justify="center")
+        table.add_column(perm.capability.replace(" ", "\n"), justify="center")
     for use, _ in USES:
         table.add_column(use, justify="center")
-    table.add_column("MFA", justify="center")
+    table.add_column("\nMFA", justify="center")
     for perm in PERMISSION_ORDER:
         granted = effective_permissions({perm})
         marks = [Text("✓", style="green") if cap in granted else Text("·", style="dim") for cap in PERMISSION_ORDER]
@@ -45,7 +45,9 @@ def matrix_table() -> Table:
 
 class PermissionsScreen(PageScreen):
     PAGE = "permissions"
-    BINDINGS = [Binding("slash", "pick_key", "Pick key", key_display="/")]
+    BINDINGS = [Binding("slash", "pick_key", "Pick key", key_display="/"),
+                Binding("j,down", "app.focus_next", "Next", show=False),
+                Binding("k,up", "app.focus_previous", "Previous", show=False)]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

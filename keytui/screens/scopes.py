@@ -1,0 +1,63 @@
+"""Key scope classification (spec section 3): one card per scope, enter opens its keys.
+
+Cards sit in a grid whose column count follows the terminal width, and the arrow keys
+(or h/j/k/l) move between them the way they look on screen.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+
+from keytui import analytics
+from keytui.domain import SCOPE_USAGE, Scope
+from keytui.screens.page import PageScreen
+from keytui.widgets.scope_card import ScopeCard
+
+CARD_MIN_WIDTH = 38
+
+
+class ScopesScreen(PageScreen):
+    PAGE = "scopes"
+    BINDINGS = [
+        Binding("left,h", "move(0, -1)", "Left", show=False),
+        Binding("right,l", "move(0, 1)", "Right", show=False),
+        Binding("up,k", "move(-1, 0)", "Up", show=False),
+        Binding("down,j", "move(1, 0)", "Down", show=False),
+        Binding("enter", "open_scope", "Keys of scope"),
+    ]
+
+    def compose_page(self) -> ComposeResult:
+        with Grid(id="scope-grid", classes="page-body"):
+            for scope in Scope:
+                yield ScopeCard(scope.value, scope.label, SCOPE_USAGE[scope], id=f"scope-{scope.value}")
+
+    def on_mount(self) -> None:
+        self.cards[0].focus()
+
+    @property
+    def cards(self) -> list[ScopeCard]:
+        return list(self.query(ScopeCard).results(ScopeCard))
+
+    def on_resize(self) -> None:
+        columns = max(1, min(4, self.size.width // CARD_MIN_WIDTH))
+        self.query_one("#scope-grid", Grid).styles.grid_size_columns = columns
+
+    def refresh_data(self) -> None:
+        now = self.app.vault.now()
+        for summary in analytics.scope_summaries(self.app.vault):
+            card = self.query_one(f"#scope-{summary.scope.value}", ScopeCard)
+            card.show(key_count=summary.keys, last_execution=summary.last_execution, risk=summary.risk,
+                      reasons=summary.reasons, now=now)
+
+    def action_move(self, rows: int, cols: int) -> None:
+        cards = self.cards
+        focused = self.focused if isinstance(self.focused, ScopeCard) else cards[0]
+        columns = self.query_one("#scope-grid", Grid).styles.grid_size_columns or 1
+        index = cards.index(focused) + rows * columns + cols
+        cards[max(0, min(len(cards) - 1, index))].focus()
+
+    def action_open_scope(self) -> None:
+        if isinstance(self.focused, ScopeCard):
+            self.app.show_registry(scope=self.focused.scope)
