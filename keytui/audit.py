@@ -38,19 +38,33 @@ def _head_value(key: bytes, seq: int, mac: str) -> str:
 
 
 def append(key: bytes, *, now: datetime, operator: str, action: str, key_id: str | None = None,
-           details: dict | None = None) -> AuditEntry:
+           details: dict | None = None) -> None:
     """Append one entry. Must run inside the write transaction of the change it records."""
+    append_many(key, now=now, operator=operator, entries=[(action, key_id, details or {})])
+
+
+def append_many(key: bytes, *, now: datetime, operator: str,
+                entries: list[tuple[str, str | None, dict]]) -> None:
+    """Append (action, key_id, details) entries in one go (bulk key creation): the same chain
+    as `append`, computed here and inserted in a few statements. Runs inside the change's transaction."""
+    if not entries:
+        return
     last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
-    seq = (last.seq + 1) if last else 1
+    seq = last.seq if last else 0
     prev = last.mac if last else GENESIS
-    text = canonical(details or {})
     ts_ms = to_ms(now)
-    mac = _mac(key, seq, ts_ms, operator, action, key_id, text, prev)
-    entry = AuditEntry.create(seq=seq, ts=ts_ms, operator=operator, action=action, key_id=key_id,
-                              details=text, prev_mac=prev, mac=mac)
-    head = _head_value(key, seq, mac)
+    rows = []
+    for action, key_id, details in entries:
+        seq += 1
+        text = canonical(details)
+        mac = _mac(key, seq, ts_ms, operator, action, key_id, text, prev)
+        rows.append(dict(seq=seq, ts=ts_ms, operator=operator, action=action, key_id=key_id, details=text,
+                         prev_mac=prev, mac=mac))
+        prev = mac
+    for i in range(0, len(rows), 500):
+        AuditEntry.insert_many(rows[i:i + 500]).execute()
+    head = _head_value(key, seq, prev)
     Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
-    return entry
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -109,6 +110,31 @@ def new_key_id() -> str:
     return "key_" + base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
+KEY_ID_RE = re.compile(r"^key_[a-z2-7]{16}$")
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key to issue with `Vault.create_many`: the fields of `create`, plus an optional key id
+    for imports and reproducible demo data (validated, and unique like any other)."""
+
+    name: str
+    scope: str | Scope
+    permissions: Iterable[str] | str
+    environment: str | Environment
+    expires_in_days: int | str | None = None
+    expires_at: str | datetime | None = None
+    no_expiry: bool = False
+    ip_allowlist: Iterable[str] | str | None = None
+    owner: str | None = None
+    key_id: str | None = None
+
+
 class Vault:
     def __init__(self, db: Database, keyring: tokens.Keyring, *, clock: Clock | None = None,
                  operator: str | None = None, read_only: bool = False, mfa_window_seconds: int = 0,
@@ -171,11 +197,15 @@ class Vault:
                 .order_by(KeySecret.id.desc()).first())
 
     def _issue_secret(self, row: ApiKey, origin: str) -> str:
-        token = tokens.generate(Environment(row.environment))
-        KeySecret.create(key=row.id, digest=self.keyring.digest(token),
-                         ciphertext=self.keyring.encrypt(token, row.key_id), hint=tokens.hint(token),
-                         origin=origin, created_at=self.now())
+        token, fields = self._new_secret(row.key_id, Environment(row.environment), origin)
+        KeySecret.create(key=row.id, **fields)
         return token
+
+    def _new_secret(self, key_id: str, env: Environment, origin: str) -> tuple[str, dict]:
+        """A fresh token and the KeySecret fields that keep it: digest, ciphertext and hint only."""
+        token = tokens.generate(env)
+        return token, dict(digest=self.keyring.digest(token), ciphertext=self.keyring.encrypt(token, key_id),
+                           hint=tokens.hint(token), origin=origin, created_at=self.now())
 
     def _view(self, row: ApiKey) -> KeyView:
         return key_view(row, self.now(), self._current_hint(row))
@@ -289,38 +319,85 @@ class Vault:
                expires_at: str | datetime | None = None, no_expiry: bool = False,
                ip_allowlist: Iterable[str] | str | None = None, owner: str | None = None,
                totp: str | None = None) -> IssuedKey:
+        spec = NewKey(name, scope, permissions, environment, expires_in_days=expires_in_days, expires_at=expires_at,
+                      no_expiry=no_expiry, ip_allowlist=ip_allowlist, owner=owner)
+        return self.create_many([spec], totp=totp)[0]
+
+    def create_many(self, specs: Iterable["NewKey"], *, totp: str | None = None) -> list[IssuedKey]:
+        """Issue keys in one transaction (one key from `create`; imports, demo and benchmark data).
+
+        Every key passes the same checks; one MFA confirmation covers the batch; every key gets
+        its own audit entry. All or nothing: one refused key refuses the batch.
+        """
         self._writable()
         now = self.now()
-        name = validate_name(name)
-        scope = parse_scope(scope)
-        perms = parse_permissions(permissions)
-        env = parse_environment(environment)
-        expiry = parse_expiry(expires_in_days, expires_at, no_expiry, now=now, allowed_days=EXPIRY_CHOICES)
+        plans = [self._plan_new_key(spec, now) for spec in specs]
+        if any(needs_mfa(split_permissions(p["permissions"])) for p in plans):
+            self.confirm_mfa(totp)
+        seen: set[tuple[str, str]] = set()
+        for p in plans:
+            if (p["name"], p["environment"]) in seen:
+                raise InputError("name", f"{p['name']!r} is given twice for {p['environment']}; choose another name")
+            seen.add((p["name"], p["environment"]))
+        issued: list[IssuedKey] = []
+        with self.db.atomic():
+            for chunk in _chunks(plans, 400):
+                self._refuse_taken(chunk)
+                ApiKey.insert_many([{k: v for k, v in p.items() if k != "describe"} for p in chunk]).execute()
+                ids = dict(ApiKey.select(ApiKey.key_id, ApiKey.id).where(
+                    ApiKey.key_id.in_([p["key_id"] for p in chunk])).tuples())
+                secrets_rows, entries = [], []
+                for p in chunk:
+                    token, fields = self._new_secret(p["key_id"], Environment(p["environment"]), "create")
+                    secrets_rows.append(dict(fields, key=ids[p["key_id"]]))
+                    entries.append(("key.create", p["key_id"], dict(
+                        name=p["name"], scope=p["scope"], environment=p["environment"], permissions=p["permissions"],
+                        expiry=p["describe"], expires_at=p["expires_at"].isoformat() if p["expires_at"] else None,
+                        ip_allowlist=[x for x in p["ip_allowlist"].split(",") if x], owner=p["owner"])))
+                    row = ApiKey(id=ids[p["key_id"]], **{k: v for k, v in p.items() if k != "describe"})
+                    issued.append(IssuedKey(key_view(row, now, fields["hint"]), token))
+                KeySecret.insert_many(secrets_rows).execute()
+                audit.append_many(self.keyring.audit_key, now=now, operator=self.operator, entries=entries)
+        return issued
+
+    def _plan_new_key(self, spec: "NewKey", now: datetime) -> dict:
+        """The ApiKey fields of a valid new key, or InputError/RuleError naming what is wrong."""
+        name = validate_name(spec.name)
+        scope = parse_scope(spec.scope)
+        perms = parse_permissions(spec.permissions)
+        env = parse_environment(spec.environment)
+        expiry = parse_expiry(spec.expires_in_days, spec.expires_at, spec.no_expiry, now=now,
+                              allowed_days=EXPIRY_CHOICES)
         if env is Environment.PRODUCTION and expiry.never:
             raise InputError("expiry", "production keys must expire; choose 30, 60 or 90 days or a date")
-        allow = parse_ip_allowlist(ip_allowlist)
-        owner = validate_owner(owner or self.operator)
+        allow = parse_ip_allowlist(spec.ip_allowlist)
+        owner = validate_owner(spec.owner or self.operator)
         expires = expiry.resolve(now)
+        key_id = new_key_id() if spec.key_id is None else str(spec.key_id)
+        if not KEY_ID_RE.match(key_id):
+            raise InputError("key_id", f"{key_id!r} is not a key id (key_ and 16 of a-z 2-7)")
         from keytui import orgpolicy
 
         orgpolicy.check_new_key(env=env, scope=scope, permissions=perms, expires_at=expires, now=now,
                                 ip_allowlist=allow)
-        if needs_mfa(perms):
-            self.confirm_mfa(totp)
-        with self.db.atomic():
-            taken = ApiKey.select().where((ApiKey.name == name) & (ApiKey.environment == env.value)
-                                          & (ApiKey.status != Status.REVOKED.value)).exists()
-            if taken:
-                raise InputError("name", f"{name!r} is already used by a key in {env.value}; choose another name")
-            row = ApiKey.create(key_id=new_key_id(), name=name, scope=scope.value, permissions=format_permissions(perms),
-                                environment=env.value, owner=owner, created_by=self.operator, created_at=now,
-                                updated_at=now, expires_at=expires, expiry_days=expiry.days,
-                                status=Status.ACTIVE.value, ip_allowlist=",".join(allow))
-            token = self._issue_secret(row, "create")
-            self._audit("key.create", row.key_id, name=name, scope=scope.value, environment=env.value,
-                        permissions=format_permissions(perms), expiry=expiry.describe(),
-                        expires_at=expires.isoformat() if expires else None, ip_allowlist=list(allow), owner=owner)
-        return IssuedKey(self._view(row), token)
+        return dict(key_id=key_id, name=name, scope=scope.value, permissions=format_permissions(perms),
+                    environment=env.value, owner=owner, created_by=self.operator, created_at=now, updated_at=now,
+                    expires_at=expires, expiry_days=expiry.days, status=Status.ACTIVE.value,
+                    ip_allowlist=",".join(allow), describe=expiry.describe())
+
+    @staticmethod
+    def _refuse_taken(plans: list[dict]) -> None:
+        ids = [p["key_id"] for p in plans]
+        clash = ApiKey.select(ApiKey.key_id).where(ApiKey.key_id.in_(ids)).first()
+        if clash is not None or len(set(ids)) < len(ids):
+            raise InputError("key_id", f"{clash.key_id if clash else 'a key id'!r} is already taken; give another id")
+        names = {p["name"] for p in plans}
+        taken = (ApiKey.select(ApiKey.name, ApiKey.environment)
+                 .where(ApiKey.name.in_(list(names)) & (ApiKey.status != Status.REVOKED.value)).tuples())
+        wanted = {(p["name"], p["environment"]) for p in plans}
+        for name, env in taken:
+            if (name, env) in wanted:
+                raise InputError("name", f"{name!r} is already used by a key in {env}; choose another name")
 
     def rotate(self, key_id: str, grace_hours: float | str | None = None, *, origin: str = "rotate") -> IssuedKey:
         """New secret now; the old one keeps working for the grace period (never past the key's expiry).

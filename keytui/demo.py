@@ -1,0 +1,331 @@
+"""Demo and benchmark data, built through the service API like real data.
+
+Keys are issued by `Vault.create_many` (real tokens, digests, ciphertexts, audit entries, the
+same validation and MFA rule: the demo operator enrols and confirms a TOTP code), revoked by
+`Vault.revoke`, and 30 days of traffic goes through the verification path itself
+(`Verifier.check` at each event's moment, `Verifier.record` in batches), so the activity log,
+the hourly counters and the keys' last-used times are what real use would leave.
+
+The data depends only on the seed and the clock: every time is derived from `vault.now()`, key
+ids come from the seeded generator, events are checked in time order. Tokens are random (they
+are secrets), but no figure depends on them. The default mirrors the seed's mock figures:
+24 keys (18 active, 4 expired, 2 revoked) with the five named keys of the spec.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import random
+import time
+from dataclasses import dataclass, field
+
+from keytui import mfa, tokens
+from keytui.clock import FixedClock, to_ms
+from keytui.domain import Environment, RuleError, Scope
+from keytui.store.models import ApiKey
+
+DAY_MS = 86_400_000
+WINDOW_DAYS = 30
+DEMO_OPERATOR = "demo"
+EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
+FLUSH_EVENTS = 20_000
+BURST_IP = "203.0.113.66"
+BURST_ATTEMPTS = 12
+BUSY_KEYS = {"Agents Execution Key": 4.0, "Workflow Trigger Key": 3.0, "Metrics Ingest Key": 2.0}
+STATUS_SHARE = (0.75, 0.17, 0.08)  # active, expired, revoked: 18/4/2 of 24
+
+# Which platform module calls with a key of each scope (the activity log's "Module").
+MODULES = {
+    Scope.AGENTS: ("agents",), Scope.WORKFLOWS: ("workflows", "workflows", "workflows", "agents"),
+    Scope.GOVERNANCE: ("governance",), Scope.SANDBOX: ("sandbox", "agents"), Scope.DEMO_BUILDS: ("deployments",),
+    Scope.INTEGRATIONS: ("ci", "git", "cloud"), Scope.MONITORING: ("monitoring",),
+}
+SCOPE_TRAFFIC = {Scope.AGENTS: 5.0, Scope.WORKFLOWS: 4.0, Scope.GOVERNANCE: 0.6, Scope.SANDBOX: 2.0,
+                 Scope.DEMO_BUILDS: 1.0, Scope.INTEGRATIONS: 2.0, Scope.MONITORING: 3.0}
+
+
+@dataclass
+class Plan:
+    """One demo key: what to create, when, and how its life ends."""
+
+    name: str
+    scope: Scope
+    environment: Environment
+    permissions: tuple[str, ...]
+    expiry_days: int
+    ip_allowlist: tuple[str, ...]
+    owner: str
+    fate: str  # active | expired | revoked
+    created_ms: int = 0
+    revoked_ms: int | None = None
+    revoke_reason: str | None = None
+    key_id: str = ""
+    weight: float = 1.0
+    token: str = field(default="", repr=False)
+
+
+# (name, scope, environment, permissions, expiry days, allowlist, owner, fate): seed section 2 first.
+SPEC_KEYS = [
+    ("Agents Execution Key", Scope.AGENTS, Environment.PRODUCTION, ("execute",), 90, ("10.20.0.0/16",), "agents-platform", "active"),
+    ("Workflow Trigger Key", Scope.WORKFLOWS, Environment.PRODUCTION, ("execute",), 60, ("10.30.0.0/16",), "workflow-engine", "active"),
+    ("Sandbox Runner Key", Scope.SANDBOX, Environment.SANDBOX, ("read", "execute"), 60, (), "sandbox-runner", "active"),
+    ("GitHub Sync Key", Scope.INTEGRATIONS, Environment.PRODUCTION, ("read", "write"), 30, ("140.82.112.0/20",), "ci-bot", "expired"),
+    ("Demo Build Key", Scope.DEMO_BUILDS, Environment.STAGING, ("execute",), 30, (), "release-bot", "active"),
+    ("Agents Pipeline Executor", Scope.AGENTS, Environment.SANDBOX, ("execute",), 60, (), "ml-team", "active"),
+    ("Agent Memory Reader", Scope.AGENTS, Environment.DEVELOPMENT, ("read",), 30, (), "ml-team", "active"),
+    ("Workflow Scheduler Key", Scope.WORKFLOWS, Environment.STAGING, ("read", "write"), 90, (), "workflow-engine", "active"),
+    ("Workflow Webhook Key", Scope.WORKFLOWS, Environment.DEVELOPMENT, ("write",), 30, (), "alice", "active"),
+    ("Governance Policy Sync", Scope.GOVERNANCE, Environment.PRODUCTION, ("read",), 90, ("10.40.0.0/16",), "governance", "active"),
+    ("Compliance Audit Reader", Scope.GOVERNANCE, Environment.STAGING, ("read",), 60, (), "compliance", "active"),
+    ("Sandbox Simulation Key", Scope.SANDBOX, Environment.SANDBOX, ("read", "write"), 30, (), "sandbox-runner", "active"),
+    ("Demo Preview Deployer", Scope.DEMO_BUILDS, Environment.SANDBOX, ("write", "execute"), 60, (), "release-bot", "active"),
+    ("CI Pipeline Key", Scope.INTEGRATIONS, Environment.PRODUCTION, ("read", "write"), 60, ("10.50.0.0/16",), "ci-bot", "active"),
+    ("Cloud Deploy Key", Scope.INTEGRATIONS, Environment.STAGING, ("execute",), 90, (), "platform-team", "active"),
+    ("OpenAI Gateway Key", Scope.INTEGRATIONS, Environment.PRODUCTION, ("read",), 30, (), "ai-services", "active"),
+    ("Metrics Ingest Key", Scope.MONITORING, Environment.PRODUCTION, ("write",), 90, ("10.60.0.0/16",), "observability", "active"),
+    ("Log Shipper Key", Scope.MONITORING, Environment.STAGING, ("write",), 60, (), "observability", "active"),
+    ("Grafana Reader Key", Scope.MONITORING, Environment.DEVELOPMENT, ("read",), 90, (), "observability", "active"),
+    ("Legacy Agent Key", Scope.AGENTS, Environment.STAGING, ("execute",), 30, (), "ml-team", "expired"),
+    ("Old Metrics Key", Scope.MONITORING, Environment.SANDBOX, ("write",), 60, (), "observability", "expired"),
+    ("Sandbox Seed Key", Scope.SANDBOX, Environment.DEVELOPMENT, ("read",), 30, (), "sandbox-runner", "expired"),
+    ("Leaked Demo Key", Scope.DEMO_BUILDS, Environment.DEVELOPMENT, ("read", "execute"), 30, (), "release-bot", "revoked"),
+    ("Governance Admin Key", Scope.GOVERNANCE, Environment.PRODUCTION, ("admin",), 30, ("10.40.0.0/16",), "governance", "revoked"),
+]
+REVOKE_REASONS = ("token pasted in a public issue", "replaced by a narrower key", "owner left the team",
+                  "suspected leak")
+SCOPE_PERMISSIONS = {
+    Scope.AGENTS: (("execute",), ("read",), ("read", "execute")), Scope.WORKFLOWS: (("execute",), ("read", "write")),
+    Scope.GOVERNANCE: (("read",), ("read", "write")), Scope.SANDBOX: (("read", "execute"), ("read", "write")),
+    Scope.DEMO_BUILDS: (("execute",), ("write", "execute")), Scope.INTEGRATIONS: (("read",), ("read", "write")),
+    Scope.MONITORING: (("write",), ("read",)),
+}
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    keys: int
+    active: int
+    expired: int
+    revoked: int
+    events: int
+    alerts: int
+    seconds: float
+    named: dict[str, str]  # name -> key id of the spec's named keys
+
+
+def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, force: bool = False) -> DemoReport:
+    """Fill the vault's database with demo data ending at `vault.now()`."""
+    started = time.perf_counter()
+    if keys < 1 or (events is not None and events < 0):
+        from keytui.domain import InputError
+
+        raise InputError("keys" if keys < 1 else "events", "must be a positive number")
+    existing = ApiKey.select().count()
+    if existing and not force:
+        raise RuleError(f"demo: this database already holds {existing} keys; demo data never mixes with real "
+                        "keys (choose an empty --home, or --force)")
+    rng = random.Random(f"keytui-demo:{seed}:{existing}")
+    end_ms = to_ms(vault.now())
+    plans = _plan_keys(rng, keys, end_ms)
+    n_events = EVENTS_PER_KEY * keys if events is None else events
+    clock = FixedClock(vault.now())
+    demo = _demo_vault(vault, clock, plans[0].created_ms)
+    demo.set_policy("auto_rotation", True)
+    demo.set_policy("expiry_alerts", True)
+    for env in Environment:
+        demo.set_policy(f"ip_locking.{env.value}", "optional")
+    timeline = _timeline(rng, plans, n_events, end_ms)
+    recorded = _play(demo, clock, plans, timeline)
+    clock.set(vault.now())
+    _finish(demo)
+    from keytui import analytics
+
+    ov = analytics.overview(vault)
+    named = {p.name: p.key_id for p in plans[:5]}
+    return DemoReport(ov.total, ov.active, ov.expired, ov.revoked, recorded, ov.open_alerts,
+                      time.perf_counter() - started, named)
+
+
+def _finish(demo) -> None:
+    """One pass of the watch as it would run in production: expiry, rotation, alerts."""
+    try:
+        from keytui import watch
+    except ImportError:  # the watch is built alongside; until then mark expiries only
+        demo.as_operator("system").expire_due()
+        return
+    watch.run_pass(demo)
+
+
+def _demo_vault(vault, clock: FixedClock, start_ms: int):
+    """The vault acting as the demo operator, MFA enrolled and confirmed once for the whole build."""
+    from keytui.clock import from_ms
+    from keytui.vault import Vault
+
+    clock.set(from_ms(start_ms))
+    demo = Vault(vault.db, vault.keyring, clock=clock, operator=DEMO_OPERATOR,
+                 mfa_window_seconds=200 * 86_400, settings=vault.settings)
+    secret, _ = demo.enroll_mfa(replace_existing=True)
+    demo.confirm_mfa(mfa.code_for(secret, demo.now()))
+    return demo
+
+
+def _key_id(rng: random.Random) -> str:
+    return "key_" + base64.b32encode(rng.randbytes(10)).decode().lower()
+
+
+def _plan_keys(rng: random.Random, count: int, end_ms: int) -> list[Plan]:
+    plans = [Plan(*spec) for spec in SPEC_KEYS[:count]]
+    scopes = list(Scope)
+    envs = list(Environment)
+    for i in range(len(plans), count):
+        scope = scopes[i % len(scopes)]
+        env = rng.choices(envs, weights=(3, 2, 2, 3))[0]
+        fate = rng.choices(("active", "expired", "revoked"), weights=STATUS_SHARE)[0]
+        allow = (f"10.{rng.randint(64, 250)}.0.0/16",) if env is Environment.PRODUCTION and rng.random() < 0.6 else ()
+        plans.append(Plan(f"{scope.value}-{env.tag}-{i:06d}", scope, env, rng.choice(SCOPE_PERMISSIONS[scope]),
+                          rng.choice((30, 60, 90)), allow, rng.choice(("platform-team", "ci-bot", "ml-team",
+                                                                         "observability", "release-bot")), fate))
+    for p in plans:
+        p.key_id = _key_id(rng)
+        # a few keys carry most traffic on a large platform; the named keys are the busy ones
+        spread = rng.paretovariate(1.2) if len(plans) > len(SPEC_KEYS) else rng.lognormvariate(0, 0.5)
+        p.weight = SCOPE_TRAFFIC[p.scope] * spread * BUSY_KEYS.get(p.name, 1.0)
+        life = p.expiry_days * DAY_MS
+        if p.fate == "active":
+            # the default's "Demo Build Key" sits inside the rotation window, so the watch has work to show
+            age = 25 * DAY_MS if p.name == "Demo Build Key" else int(rng.uniform(0.5, p.expiry_days - 9) * DAY_MS)
+            p.created_ms = end_ms - age
+        elif p.fate == "expired":
+            p.created_ms = end_ms - int(rng.uniform(1, 20) * DAY_MS) - life
+        else:
+            p.created_ms = end_ms - int(rng.uniform(0.3, 0.9) * life)
+            p.revoked_ms = p.created_ms + int(rng.uniform(0.2, 0.9) * (end_ms - p.created_ms))
+            p.revoke_reason = rng.choice(REVOKE_REASONS)
+    plans[:] = sorted(plans[:5], key=lambda p: p.created_ms) + sorted(plans[5:], key=lambda p: p.created_ms)
+    return plans
+
+
+def _quantum(count: int) -> int:
+    """Keys created in the same minute (hour, for large sets) are issued in one batch."""
+    return 60_000 if count <= 1000 else 3_600_000
+
+
+# timeline entries: (ts_ms, order, kind, payload); kinds sort creations before events at a tie
+CREATE, REVOKE, EVENT = 0, 1, 2
+
+
+def _timeline(rng: random.Random, plans: list[Plan], n_events: int, end_ms: int) -> list[tuple]:
+    q = _quantum(len(plans))
+    line: list[tuple] = []
+    batches: dict[int, list[int]] = {}
+    for i, p in enumerate(plans):
+        batches.setdefault(p.created_ms - p.created_ms % q, []).append(i)
+    line += [(ts, 0, CREATE, idx) for ts, idx in batches.items()]
+    line += [(p.revoked_ms, 0, REVOKE, i) for i, p in enumerate(plans) if p.revoked_ms]
+    start_ms = end_ms - WINDOW_DAYS * DAY_MS
+    spans = []
+    for p in plans:
+        created = p.created_ms - p.created_ms % q
+        lo = max(created + 60_000, start_ms)
+        stop = p.revoked_ms or min(end_ms, created + p.expiry_days * DAY_MS)
+        spans.append((lo, max(lo, stop)))
+    weights = [p.weight * (hi - lo) for p, (lo, hi) in zip(plans, spans)]
+    burst_at = end_ms - 3 * 3_600_000
+    n_normal = max(0, n_events - BURST_ATTEMPTS - 3 * sum(p.fate != "active" for p in plans))
+    if sum(weights) > 0:
+        for n, i in enumerate(rng.choices(range(len(plans)), weights=weights, k=n_normal)):
+            lo, hi = spans[i]
+            line.append((rng.randint(lo, hi - 1), n, EVENT, (i, _scenario(rng))))
+    for i, p in enumerate(plans):  # a client still presenting a dead key: a few late attempts
+        if p.fate != "active":
+            lo = max(spans[i][1], start_ms)
+            for k in range(3 if lo < end_ms - 60_000 else 0):
+                line.append((rng.randint(lo, end_ms - 60_000), n_events + k, EVENT, (i, "normal")))
+    target = next((i for i, p in enumerate(plans) if p.ip_allowlist and p.fate == "active"), None)
+    if target is not None:
+        for k in range(min(BURST_ATTEMPTS, n_events)):
+            line.append((burst_at + k * 17_000, n_events + 10 + k, EVENT, (target, "burst")))
+    line.sort(key=lambda e: (e[0], e[2], e[1]))
+    return line
+
+
+def _scenario(rng: random.Random) -> str:
+    r = rng.random()
+    if r < 0.006:
+        return "wrong-environment"
+    if r < 0.012:
+        return "foreign-ip"
+    if r < 0.02:
+        return "missing-permission"
+    if r < 0.025:
+        return "unknown-token"
+    return "normal"
+
+
+def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
+    """Walk the timeline: issue and revoke keys at their moments, check every call at its moment."""
+    from keytui.clock import from_ms
+
+    rng = random.Random(len(timeline))
+    ips = [_client_ips(rng, p) for p in plans]
+    pending, recorded = [], 0
+    check, record = demo.verifier.check, demo.verifier.record
+
+    def flush():
+        nonlocal recorded
+        record(pending)
+        recorded += len(pending)
+        pending.clear()
+
+    for ts, _, kind, payload in timeline:
+        clock.set(from_ms(ts))
+        if kind == EVENT:
+            i, scenario = payload
+            pending.append(check(*_call(rng, plans[i], ips[i], scenario))[1])
+            if len(pending) >= FLUSH_EVENTS:
+                flush()
+            continue
+        flush()
+        if kind == CREATE:
+            batch = [plans[i] for i in payload]
+            issued = demo.create_many([_new_key(p) for p in batch])
+            for p, key in zip(batch, issued):
+                p.token = key.token
+        else:
+            demo.revoke(plans[payload].key_id, plans[payload].revoke_reason)
+    flush()
+    return recorded
+
+
+def _new_key(p: Plan):
+    from keytui.vault import NewKey
+
+    return NewKey(p.name, p.scope, p.permissions, p.environment, expires_in_days=p.expiry_days,
+                  ip_allowlist=p.ip_allowlist, owner=p.owner, key_id=p.key_id)
+
+
+def _client_ips(rng: random.Random, p: Plan) -> tuple[str, ...]:
+    if p.ip_allowlist:
+        net = ipaddress.ip_network(p.ip_allowlist[0])
+        return tuple(str(net.network_address + rng.randint(1, net.num_addresses - 2)) for _ in range(3))
+    return tuple(f"10.{rng.randint(0, 63)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(3))
+
+
+def _call(rng: random.Random, p: Plan, ips: tuple[str, ...], scenario: str) -> tuple:
+    """(token, environment, permission, scope, ip, module) of one call in the given scenario."""
+    token, env, perm, ip = p.token, p.environment.value, rng.choice(p.permissions), rng.choice(ips)
+    module = rng.choice(MODULES[p.scope])
+    if scenario == "wrong-environment":
+        env = rng.choice([e.value for e in Environment if e is not p.environment])
+    elif scenario == "foreign-ip" and p.ip_allowlist:
+        ip = f"198.51.100.{rng.randint(1, 254)}"
+    elif scenario in ("foreign-ip", "missing-permission"):
+        missing = [x for x in ("read", "write", "execute", "admin") if x not in p.permissions]
+        perm = rng.choice(missing) if missing and "admin" not in p.permissions else perm
+    elif scenario == "unknown-token":
+        token = tokens.generate(p.environment)
+    elif scenario == "burst":
+        ip = BURST_IP
+    return token, env, perm, None, ip, module
+

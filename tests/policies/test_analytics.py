@@ -1,0 +1,145 @@
+"""Analytics on small hand-built data sets where the right numbers are known."""
+
+from datetime import timedelta
+
+import pytest
+
+from keytui import analytics
+from keytui.domain import Environment, InputError, Scope, Status
+from keytui.store.models import Alert
+
+
+def make(vault, name, scope="agents", env="sandbox", perms=("read",), days=30, **kw):
+    return vault.create(name, scope, list(perms), env, expires_in_days=days, **kw)
+
+
+def test_overview_counts_expired_by_time_and_revoked(vault, clock):
+    make(vault, "Short", days=30)
+    make(vault, "Long", env="development", days=90)
+    make(vault, "Prod", env="production", days=90)
+    gone = make(vault, "Gone", env="staging")
+    vault.revoke(gone.key.key_id)
+    clock.advance(days=31)  # "Short" expired by time; no watch has marked it
+
+    ov = analytics.overview(vault)
+
+    assert (ov.total, ov.active, ov.expired, ov.revoked) == (4, 2, 1, 1)
+    assert ov.by_environment == {Environment.DEVELOPMENT: 1, Environment.SANDBOX: 1, Environment.STAGING: 1,
+                                 Environment.PRODUCTION: 1}
+    assert ov.by_environment_status[Environment.SANDBOX][Status.EXPIRED] == 1
+    assert ov.by_environment_status[Environment.STAGING][Status.REVOKED] == 1
+    assert ov.open_alerts == 0
+
+
+def test_overview_counts_only_unacknowledged_alerts(vault):
+    now = vault.now()
+    Alert.create(created_at=now, kind="burst", severity="high", message="m", dedupe_key="a")
+    Alert.create(created_at=now, kind="burst", severity="high", message="m", dedupe_key="b", acknowledged_at=now)
+    assert analytics.overview(vault).open_alerts == 1
+
+
+def test_usage_buckets_hourly_counts_failures_and_agent_calls(vault, clock):
+    busy = make(vault, "Busy")
+    quiet = make(vault, "Quiet", scope="workflows")
+    vault.verify(busy.token, "sandbox", module="agents")
+    clock.advance(hours=2)
+    for _ in range(3):
+        vault.verify(busy.token, "sandbox", module="agents")
+    vault.verify(quiet.token, "sandbox", module="workflows")
+    vault.verify(busy.token, "production", module="ci")  # wrong environment: a failure
+    vault.verify("kt_sbx_" + "A" * 33 + "_AAAAAA", "sandbox")  # malformed: failure, no key
+
+    u = analytics.usage(vault, "24h")
+
+    assert len(u.buckets) == 24 and u.buckets[-1] <= vault.now() < u.buckets[-1] + timedelta(hours=1)
+    assert (u.ok[-1], u.failed[-1], u.agent_calls[-1]) == (4, 2, 3)
+    assert (u.ok[-3], u.agent_calls[-3]) == (1, 1)
+    assert (u.total_ok, u.total_failed) == (5, 2)
+    assert [(k.name, k.ok, k.failed) for k in u.executions_per_key] == [("Busy", 4, 1), ("Quiet", 1, 0)]
+    assert [k.name for k in u.most_used] == ["Busy", "Quiet"]
+
+
+def test_usage_windows_and_bad_window(vault, clock):
+    key = make(vault, "K", days=90)
+    vault.verify(key.token, "sandbox")
+    clock.advance(days=3)
+    vault.verify(key.token, "sandbox")
+    assert sum(analytics.usage(vault, "24h").ok) == 1
+    week = analytics.usage(vault, "7d")
+    assert (len(week.buckets), week.bucket_seconds, sum(week.ok)) == (28, 6 * 3600, 2)
+    month = analytics.usage(vault, "30d")
+    assert (len(month.buckets), sum(month.ok)) == (30, 2)
+    with pytest.raises(InputError, match="window"):
+        analytics.usage(vault, "1y")
+
+
+def test_usage_still_counts_when_usage_monitoring_is_off(vault):
+    key = make(vault, "K")
+    vault.set_policy("usage_monitoring", "off")
+    vault.verify(key.token, "sandbox")
+    assert analytics.latest_event_id(vault) == 0
+    assert analytics.usage(vault, "24h").ok[-1] == 1
+
+
+def test_events_filters_newest_first_and_live_tail(vault, clock):
+    a = make(vault, "A")
+    b = make(vault, "B")
+    vault.verify(a.token, "sandbox", ip="10.0.0.1", module="agents")
+    clock.advance(minutes=1)
+    vault.verify(b.token, "production", ip="10.0.0.2", module="ci")
+    clock.advance(minutes=1)
+    vault.verify(a.token, "sandbox", ip="10.0.0.2", module="agents")
+
+    page = analytics.events(vault)
+    assert [(e.key_name, e.status) for e in page] == [("A", "success"), ("B", "failed"), ("A", "success")]
+    assert page[1].code == "WRONG_ENVIRONMENT" and page[1].environment == "production"
+    assert [e.key_name for e in analytics.events(vault, key_id=a.key.key_id)] == ["A", "A"]
+    assert [e.key_name for e in analytics.events(vault, status="failed")] == ["B"]
+    assert [e.ip for e in analytics.events(vault, ip="10.0.0.2")] == ["10.0.0.2", "10.0.0.2"]
+    assert [e.module for e in analytics.events(vault, module="ci")] == ["ci"]
+    assert len(analytics.events(vault, since=vault.now() - timedelta(seconds=90))) == 2
+    assert len(analytics.events(vault, until=vault.now() - timedelta(seconds=90))) == 1
+
+    first = page[-1].id
+    assert [e.id for e in analytics.events(vault, after_id=first)] == [first + 1, first + 2]
+    assert [e.id for e in analytics.events(vault, before_id=page[0].id, limit=1)] == [page[1].id]
+    assert analytics.latest_event_id(vault) == page[0].id
+    assert analytics.count_events(vault) == 3 and analytics.count_events(vault, status="success") == 2
+    assert [e.key_id for e in analytics.key_activity(vault, b.key.key_id)] == [b.key.key_id]
+
+
+@pytest.mark.parametrize("bad", [{"status": "ok"}, {"ip": "nope"}, {"module": "Bad Module!"}, {"since": "yesterday"}])
+def test_events_refuse_bad_filters(vault, bad):
+    with pytest.raises(InputError):
+        analytics.events(vault, **bad)
+
+
+def test_scope_summaries_last_execution_and_risk(vault, clock, mfa_code):
+    prod = vault.create("Prod Exec", "agents", ["execute"], "production", expires_in_days=30, totp=mfa_code())
+    locked = vault.create("Prod Locked", "workflows", ["execute"], "production", expires_in_days=30,
+                          ip_allowlist=["10.0.0.0/8"], totp=mfa_code())
+    make(vault, "Quiet", scope="monitoring")
+    vault.verify(prod.token, "production", module="agents")
+    success_at = vault.now()
+    clock.advance(minutes=5)
+    vault.verify(prod.token, "staging")  # a later failure is not an execution
+
+    by_scope = {s.scope: s for s in analytics.scope_summaries(vault)}
+
+    assert list(by_scope) == list(Scope)
+    agents = by_scope[Scope.AGENTS]
+    assert (agents.keys, agents.active, agents.last_execution) == (1, 1, success_at)
+    assert agents.risk == "high" and any("without IP restriction" in r for r in agents.reasons)
+    assert by_scope[Scope.WORKFLOWS].risk == "medium" and locked.key.scope is Scope.WORKFLOWS
+    assert by_scope[Scope.MONITORING].risk == "low" and by_scope[Scope.MONITORING].last_execution is None
+    assert by_scope[Scope.GOVERNANCE].keys == 0
+
+
+def test_failure_rate_raises_scope_risk(vault):
+    key = make(vault, "Flaky", scope="sandbox")
+    for _ in range(15):
+        vault.verify(key.token, "sandbox")
+    for _ in range(5):
+        vault.verify(key.token, "production")
+    sandbox = next(s for s in analytics.scope_summaries(vault) if s.scope is Scope.SANDBOX)
+    assert sandbox.risk == "high" and sandbox.reasons == ["25% failed verifications in 24 h"]

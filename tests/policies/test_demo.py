@@ -1,0 +1,73 @@
+"""Demo data: the spec's mock figures, built through the service, the same every time."""
+
+import pytest
+
+from keytui import analytics, demo
+from keytui.domain import Environment, RuleError, Scope
+from keytui.store.models import ActivityEvent, ApiKey, KeySecret
+from keytui.vault import Vault
+
+
+@pytest.fixture
+def built(vault):
+    return vault, demo.build(vault)
+
+
+def test_default_demo_mirrors_the_spec_figures(built):
+    vault, report = built
+    assert (report.keys, report.active, report.expired, report.revoked) == (24, 18, 4, 2)
+    views = {k.name: k for k in vault.list_keys()}
+    expected = {"Agents Execution Key": (Scope.AGENTS, "active"), "Workflow Trigger Key": (Scope.WORKFLOWS, "active"),
+                "Sandbox Runner Key": (Scope.SANDBOX, "active"), "GitHub Sync Key": (Scope.INTEGRATIONS, "expired"),
+                "Demo Build Key": (Scope.DEMO_BUILDS, "active")}
+    for name, (scope, status) in expected.items():
+        assert (views[name].scope, views[name].status.value) == (scope, status), name
+        assert report.named[name] == views[name].key_id
+    assert {k.scope for k in views.values()} == set(Scope)
+    assert {k.environment for k in views.values()} == set(Environment)
+
+
+def test_demo_activity_is_real_verification_with_failures_and_a_burst(built):
+    vault, report = built
+    assert report.events == ActivityEvent.select().count() > 3000
+    failed = analytics.count_events(vault, status="failed")
+    assert 0 < failed < report.events * 0.1
+    assert analytics.count_events(vault, ip=demo.BURST_IP) == demo.BURST_ATTEMPTS
+    assert {e.code for e in analytics.events(vault, status="failed", limit=1000)} >= {
+        "WRONG_ENVIRONMENT", "IP_NOT_ALLOWED", "NOT_FOUND", "EXPIRED", "REVOKED"}
+    usage = analytics.usage(vault, "30d")
+    assert sum(usage.agent_calls) > 0 and usage.most_used[0].name == "Agents Execution Key"
+    # every key has a real digest and ciphertext, and every creation is in an intact audit chain
+    assert KeySecret.select().count() >= 24
+    assert vault.verify_audit().ok
+    assert len([e for e in vault.audit_entries() if e["action"] == "key.create"]) == 24
+
+
+def test_demo_policies_are_the_spec_mock_config(built):
+    vault, _ = built
+    settings = vault.policy_settings()
+    assert settings["auto_rotation"] is True and settings["expiry_alerts"] is True
+    assert {settings[f"ip_locking.{env.value}"] for env in Environment} == {"optional"}
+
+
+def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock):
+    def snapshot(home):
+        v = Vault.open(home, operator="alice", clock=type(clock)(clock.now()))
+        demo.build(v, keys=40, events=800, seed=3)
+        keys = list(ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.status, ApiKey.expires_at,
+                                  ApiKey.last_used_at).order_by(ApiKey.id).tuples())
+        events = list(ActivityEvent.select(ActivityEvent.ts, ActivityEvent.key_id, ActivityEvent.code,
+                                           ActivityEvent.ip).order_by(ActivityEvent.id).tuples())
+        v.close()
+        return keys, events
+
+    first, second = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    assert first == second
+    assert len(first[0]) == 40 and len(first[1]) == 800
+
+
+def test_demo_refuses_a_database_that_holds_keys(vault):
+    vault.create("Real Key", "agents", ["read"], "sandbox", expires_in_days=30)
+    with pytest.raises(RuleError, match="already holds 1 keys"):
+        demo.build(vault)
+    assert ApiKey.select().count() == 1
