@@ -10,6 +10,8 @@ by the gateway's own line.
 from __future__ import annotations
 
 import os
+import signal
+from contextlib import contextmanager
 
 from keytui.cli.common import EXIT_OK, open_vault
 from keytui.domain import RuleError
@@ -48,7 +50,22 @@ def cmd_serve(args) -> int:
                              access_log=not args.no_access_log)
     open_vault(args).close()
     os.environ[ENV_VAR] = options.to_env()
-    uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, proxy_headers=False, access_log=False, server_header=False,
-                log_level="info")
+    with stop_signals_end_cleanly():
+            uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, proxy_headers=False, access_log=False, server_header=False,
+                    log_level="info")
     return EXIT_OK
+
+
+@contextmanager
+def stop_signals_end_cleanly():
+    """uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-sends the signal to the handler
+    that was there before it; with this one in place that ends the process with exit code 0,
+    which is what service managers expect from a clean stop."""
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,265 @@
+"""The gateway's HTTP contract, against one real server for the whole module.
+
+The server trusts 127.0.0.1 as a proxy, so each test picks its own client address with
+X-Forwarded-For and the brute-force counters of one test never touch another's. Requests
+from 127.0.0.2 come from an untrusted peer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import start_seeded
+
+FAIL_LIMIT = 4
+COOLDOWN_S = 1
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = start_seeded(tmp_path_factory.mktemp("gateway"), "--trusted-proxy", "127.0.0.1/32",
+                          "--fail-limit", str(FAIL_LIMIT), "--fail-window", "60", "--cooldown", str(COOLDOWN_S))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
+
+
+def verify(http, token, environment="sandbox", ip="192.0.2.10", headers=None, **fields):
+    body = {"token": token, "environment": environment, **fields}
+    return http.post("/v1/keys/verify", json=body, headers={"X-Forwarded-For": ip, **(headers or {})})
+
+
+def auth(http, token=None, ip="192.0.2.20", header="Authorization", **params):
+    headers = {"X-Forwarded-For": ip}
+    if token is not None:
+        headers[header] = f"Bearer {token}" if header == "Authorization" else token
+    return http.get("/v1/auth", params=params, headers=headers)
+
+
+CASES = [
+    ("sandbox", dict(environment="sandbox", permission="write", scope="agents", module="ci"), "VALID"),
+    ("unknown", dict(environment="sandbox"), "NOT_FOUND"),
+    ("expired", dict(environment="development"), "EXPIRED"),
+    ("revoked", dict(environment="development"), "REVOKED"),
+    ("sandbox", dict(environment="production"), "WRONG_ENVIRONMENT"),
+    ("allowlisted", dict(environment="sandbox"), "IP_NOT_ALLOWED"),
+    ("sandbox", dict(environment="sandbox", permission="execute"), "INSUFFICIENT_PERMISSION"),
+    ("sandbox", dict(environment="sandbox", scope="workflows"), "SCOPE_MISMATCH"),
+]
+UNKNOWN_TOKEN = "kt_sbx_" + "A" * 33 + "_ZZZZZZ"
+
+
+def token_for(server, name):
+    return server.tokens.get(name, UNKNOWN_TOKEN)
+
+
+@pytest.mark.parametrize("key, fields, code", CASES, ids=[c[2] for c in CASES])
+def test_verify_answers_every_code_and_records_the_event(server, http, key, fields, code):
+    ip = f"198.51.100.{CASES.index((key, fields, code)) + 1}"
+    before = len(server.events())
+    response = verify(http, token_for(server, key), ip=ip, **fields)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["code"] == code
+    assert body["valid"] is (code == "VALID")
+    assert set(body) == {"valid", "code", "key_id", "scope", "environment", "permissions", "expires_at"}
+    if code == "VALID":
+        assert body["scope"] == "agents" and body["environment"] == "sandbox"
+        assert body["permissions"] == ["read", "write"] and body["expires_at"]
+    events = server.events()
+    assert len(events) == before + 1
+    assert events[-1][:2] == (code, ip)
+
+
+def test_token_may_come_as_bearer_header(server, http):
+    response = http.post("/v1/keys/verify", json={"environment": "sandbox"},
+                         headers={"Authorization": f"Bearer {server.tokens['sandbox']}"})
+    assert response.json()["code"] == "VALID"
+
+
+FORWARD_AUTH = [
+    ("sandbox", dict(environment="sandbox", permission="read"), 200, "VALID"),
+    ("unknown", dict(environment="sandbox"), 401, "NOT_FOUND"),
+    ("expired", dict(environment="development"), 401, "EXPIRED"),
+    ("revoked", dict(environment="development"), 401, "REVOKED"),
+    ("sandbox", dict(environment="staging"), 403, "WRONG_ENVIRONMENT"),
+    ("allowlisted", dict(environment="sandbox"), 403, "IP_NOT_ALLOWED"),
+    ("sandbox", dict(environment="sandbox", permission="admin"), 403, "INSUFFICIENT_PERMISSION"),
+    ("sandbox", dict(environment="sandbox", scope="monitoring"), 403, "SCOPE_MISMATCH"),
+]
+
+
+@pytest.mark.parametrize("key, params, status, code", FORWARD_AUTH, ids=[c[3] for c in FORWARD_AUTH])
+def test_forward_auth_statuses(server, http, key, params, status, code):
+    ip = f"198.51.100.{FORWARD_AUTH.index((key, params, status, code)) + 101}"
+    response = auth(http, token_for(server, key), ip=ip, **params)
+    assert response.status_code == status
+    assert response.headers["X-Keytui-Code"] == code
+    if status == 200:
+        assert response.headers["X-Keytui-Key-Id"].startswith("key_")
+        assert response.headers["X-Keytui-Scope"] == "agents"
+    else:
+        assert "X-Keytui-Key-Id" not in response.headers
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_forward_auth_without_a_token_is_401_and_not_an_event(server, http):
+    before = len(server.events())
+    response = auth(http, None, environment="sandbox")
+    assert response.status_code == 401
+    assert response.headers["X-Keytui-Code"] == "MISSING_TOKEN"
+    assert len(server.events()) == before
+
+
+def test_forward_auth_reads_x_api_key_and_settings_from_headers(server, http):
+    response = http.get("/v1/auth", headers={"X-API-Key": server.tokens["sandbox"], "X-Forwarded-For": "192.0.2.30",
+                                             "X-Keytui-Environment": "sandbox", "X-Keytui-Permission": "write",
+                                             "X-Keytui-Module": "workflows"})
+    assert response.status_code == 200
+    assert server.events()[-1] == ("VALID", "192.0.2.30", "workflows", response.headers["X-Keytui-Key-Id"])
+
+
+def untrusted_client(server):
+    return httpx.Client(base_url=server.url, timeout=10, transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(server):
+    with untrusted_client(server) as spoofer:
+        response = verify(spoofer, server.tokens["allowlisted"], ip="203.0.113.9",
+                          headers={"X-Real-IP": "203.0.113.9"})
+    assert response.json()["code"] == "IP_NOT_ALLOWED"
+    assert server.events()[-1][:2] == ("IP_NOT_ALLOWED", "127.0.0.2")
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_honoured(server, http):
+    # the rightmost address the trusted proxy appended wins; the client-written left part does not
+    response = verify(http, server.tokens["allowlisted"], ip="10.9.9.9, 203.0.113.9")
+    assert response.json()["code"] == "VALID"
+    assert server.events()[-1][:2] == ("VALID", "203.0.113.9")
+    spoofed_left = verify(http, server.tokens["allowlisted"], ip="203.0.113.9, 198.51.100.200")
+    assert spoofed_left.json()["code"] == "IP_NOT_ALLOWED"
+
+
+def test_x_real_ip_from_a_trusted_proxy_is_honoured(server, http):
+    response = http.post("/v1/keys/verify", json={"token": server.tokens["allowlisted"], "environment": "sandbox"},
+                         headers={"X-Real-IP": "203.0.113.44"})
+    assert response.json()["code"] == "VALID"
+    assert server.events()[-1][:2] == ("VALID", "203.0.113.44")
+
+
+def test_a_burst_of_bad_tokens_is_cooled_off_with_429(server, http):
+    ip = "198.51.100.250"
+    for _ in range(FAIL_LIMIT):
+        assert verify(http, UNKNOWN_TOKEN, ip=ip).json()["code"] == "NOT_FOUND"
+    cooled = verify(http, server.tokens["sandbox"], ip=ip)  # even a good token waits out the cooling period
+    assert cooled.status_code == 429
+    assert 1 <= int(cooled.headers["Retry-After"]) <= COOLDOWN_S
+    assert auth(http, server.tokens["sandbox"], ip=ip, environment="sandbox").status_code == 429
+    assert verify(http, server.tokens["sandbox"], ip="198.51.100.251").json()["code"] == "VALID"
+    assert server.events("ip = ? AND code = 'RATE_LIMITED'", (ip,))
+    assert "keytui_gateway_rate_limited_total 2" in http.get("/metrics").text
+    time.sleep(COOLDOWN_S + 0.1)
+    assert verify(http, server.tokens["sandbox"], ip=ip).json()["code"] == "VALID"
+
+
+def test_wrong_environment_and_scope_do_not_count_as_brute_force(server, http):
+    ip = "198.51.100.240"
+    for _ in range(FAIL_LIMIT + 2):
+        assert verify(http, server.tokens["sandbox"], environment="production", ip=ip).status_code == 200
+
+
+BAD_REQUESTS = [
+    ("invalid JSON", b"{not json", "body"),
+    ("not an object", b'["kt_x"]', "body"),
+    ("missing token", b'{"environment": "sandbox"}', "token"),
+    ("missing environment", b'{"token": "kt_sbx_x"}', "environment"),
+    ("unknown environment", b'{"token": "kt_sbx_x", "environment": "moon"}', "environment"),
+    ("unknown permission", b'{"token": "kt_sbx_x", "environment": "dev", "permission": "root"}', "permission"),
+    ("unknown field", b'{"token": "kt_sbx_x", "environment": "dev", "permision": "read"}', "permision"),
+    ("wrong type", b'{"token": 12, "environment": "dev"}', "token"),
+    ("oversized body", b'{"token": "' + b"a" * 17000 + b'", "environment": "dev"}', "body"),
+]
+
+
+@pytest.mark.parametrize("body, field", [c[1:] for c in BAD_REQUESTS], ids=[c[0] for c in BAD_REQUESTS])
+def test_bad_requests_get_400_naming_the_field(server, http, body, field):
+    before = len(server.events())
+    response = http.post("/v1/keys/verify", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    error = response.json()
+    assert error["field"] == field and error["error"].startswith(f"{field}:")
+    assert len(server.events()) == before
+
+
+def test_oversized_chunked_body_is_refused(server, http):
+    def chunks():
+        for _ in range(20):
+            yield b" " * 1024
+
+    response = http.post("/v1/keys/verify", content=chunks())
+    assert response.status_code == 400 and response.json()["field"] == "body"
+
+
+def test_forward_auth_bad_requests(server, http):
+    token = server.tokens["sandbox"]
+    assert auth(http, token).json()["field"] == "environment"
+    assert auth(http, token, environment="moon").status_code == 400
+    in_url = http.get("/v1/auth", params={"environment": "sandbox", "token": token})
+    assert in_url.status_code == 400 and in_url.json()["field"] == "token"
+    assert token not in in_url.text
+
+
+def test_errors_never_repeat_a_token(server, http):
+    token = server.tokens["sandbox"]
+    for body in ({"token": "x", "environment": token}, {"token": "x", "environment": "dev", "module": token},
+                 {"token": "x", "environment": "dev", token: 1}):
+        response = http.post("/v1/keys/verify", json=body)
+        assert response.status_code == 400
+        assert token not in response.text
+
+
+def test_unknown_routes_and_methods_answer_json(http):
+    missing = http.get("/v2/nothing")
+    assert missing.status_code == 404 and missing.json()["error"]
+    wrong_method = http.get("/v1/keys/verify")
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]
+
+
+def metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def test_healthz_and_metrics_count_verifications(server, http):
+    assert http.get("/healthz").json()["status"] == "ok"
+    before = http.get("/metrics").text
+    verify(http, server.tokens["sandbox"], ip="192.0.2.77")
+    verify(http, server.tokens["sandbox"], environment="production", ip="192.0.2.77")
+    after = http.get("/metrics")
+    assert after.headers["content-type"].startswith("text/plain")
+    for name, delta in (('keytui_gateway_verifications_total{code="VALID"}', 1),
+                        ('keytui_gateway_verifications_total{code="WRONG_ENVIRONMENT"}', 1),
+                        ("keytui_gateway_verification_duration_seconds_count", 2),
+                        ("keytui_gateway_batch_size_count", 2)):
+        assert metric(after.text, name) - metric(before, name) == delta, name
+    assert metric(after.text, 'keytui_gateway_verification_duration_seconds_bucket{le="+Inf"}') == \
+        metric(after.text, "keytui_gateway_verification_duration_seconds_count")
+
+
+def test_server_output_holds_no_token_but_an_access_line(server, http):
+    logs = server.logs()
+    assert '"POST /v1/keys/verify" 200 VALID' in logs
+    assert not any(token in logs for token in server.tokens.values())
+    assert UNKNOWN_TOKEN not in logs
+    assert "Traceback" not in logs

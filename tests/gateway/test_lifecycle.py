@@ -1,0 +1,103 @@
+"""What a killed, stopped or multi-process gateway does with answered requests.
+
+Each test runs its own server: the point is to stop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from contextlib import contextmanager
+
+import httpx
+
+N = 200
+
+
+async def fire(server, count: int, on_answer=None, answered: list | None = None) -> list[int]:
+    """Send `count` verifications at once; statuses of those answered (transport errors are unanswered)."""
+    limits = httpx.Limits(max_connections=64)
+    body = {"token": server.tokens["sandbox"], "environment": "sandbox", "permission": "read"}
+    answered = [] if answered is None else answered
+    async with httpx.AsyncClient(base_url=server.url, timeout=20, limits=limits) as client:
+        async def one() -> None:
+            try:
+                response = await client.post("/v1/keys/verify", json=body)
+            except httpx.TransportError:
+                return
+            answered.append(response.status_code)
+            if on_answer:
+                on_answer(len(answered))
+
+        await asyncio.gather(*(one() for _ in range(count)))
+    return answered
+
+
+@contextmanager
+def write_lock_held(server):
+    """Another process holding SQLite's write lock: the gateway's commits must wait for it."""
+    con = sqlite3.connect(server.home / "keytui.db", isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+
+
+async def test_no_answer_before_its_event_commits_and_every_answered_event_survives_sigkill(fresh_server):
+    server = fresh_server("--no-access-log")
+    answered: list[int] = []
+    with write_lock_held(server):
+        burst = asyncio.create_task(fire(server, N, answered=answered))
+        await asyncio.sleep(1.0)
+        assert answered == [], "requests were answered before their events could commit"
+    await burst
+    server.stop(signal.SIGKILL)
+    assert answered == [200] * N
+    assert len(server.events()) == N
+
+
+async def test_sigkill_in_mid_burst_loses_no_answered_event(fresh_server):
+    server = fresh_server("--no-access-log")
+    kill_at = N // 4
+
+    def kill_after_some(count: int) -> None:
+        if count == kill_at:
+            server.proc.kill()
+
+    answered = await fire(server, N * 2, kill_after_some)
+    server.proc.wait(10)
+    assert kill_at <= len(answered) < N * 2, "the kill should land in mid-burst"
+    assert len(server.events()) >= len(answered)
+
+
+async def test_sigterm_finishes_requests_in_flight_and_exits_0(fresh_server):
+    server = fresh_server()
+    stop_at = N // 4
+    loop = asyncio.get_running_loop()
+
+    def stop_after_some(count: int) -> None:
+        if count == stop_at:
+            loop.call_soon(server.proc.send_signal, signal.SIGTERM)
+
+    answered = await fire(server, N, stop_after_some)
+    assert server.proc.wait(20) == 0
+    assert len(answered) >= stop_at and set(answered) == {200}
+    assert len(server.events()) == len(answered)
+    assert "Application shutdown complete" in server.logs()
+
+
+def test_sigint_also_exits_cleanly(fresh_server):
+    server = fresh_server()
+    assert server.stop(signal.SIGINT) == 0
+
+
+async def test_several_workers_share_the_database(fresh_server):
+    server = fresh_server("--workers", "2", "--no-access-log")
+    answered = await fire(server, N)
+    assert server.stop(signal.SIGTERM) == 0
+    assert answered == [200] * N
+    assert len(server.events()) == N
+    assert "database is locked" not in server.logs()
