@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from keytui.domain import TAG_ENVS, Environment
+from keytui.domain import TAG_ENVS, Environment, RuleError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_BYTES = 24
@@ -72,6 +72,9 @@ class Keyring:
         self._aead = AESGCM(_derive(master_key, b"keytui token encryption v1"))
         self.audit_key = _derive(master_key, b"keytui audit chain v1")
         self._mfa_aead = AESGCM(_derive(master_key, b"keytui mfa secret v1"))
+        # kept in the database, so opening it with another master key fails loudly instead of
+        # issuing tokens no other process can verify
+        self.check_value = _derive(master_key, b"keytui master key check v1").hex()
 
     def digest(self, token: str) -> str:
         return hmac.new(self.pepper, token.encode(), hashlib.sha256).hexdigest()
@@ -84,7 +87,7 @@ class Keyring:
         try:
             return self._aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), key_id.encode()).decode()
         except InvalidTag:
-            raise ValueError("stored token cannot be decrypted with this master key") from None
+            raise RuleError("master key: the stored token cannot be decrypted with this master key") from None
 
     def encrypt_mfa(self, secret: str, operator: str) -> bytes:
         nonce = os.urandom(12)
@@ -94,7 +97,7 @@ class Keyring:
         try:
             return self._mfa_aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), operator.encode()).decode()
         except InvalidTag:
-            raise ValueError("stored MFA secret cannot be decrypted with this master key") from None
+            raise RuleError("master key: the stored MFA secret cannot be decrypted with this master key") from None
 
 
 def _derive(master_key: bytes, label: bytes) -> bytes:

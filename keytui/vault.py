@@ -24,7 +24,7 @@ from keytui.domain import (EXPIRY_CHOICES, Environment, Expiry, InputError, NotF
                            ReadOnlyError, RuleError, Scope, Status, effective_permissions, format_permissions,
                            needs_mfa, parse_environment, parse_expiry, parse_grace_hours, parse_ip_allowlist,
                            parse_permissions, parse_scope, split_permissions, validate_name, validate_owner)
-from keytui.store.db import open_database
+from keytui.store.db import bind_master_key, open_database
 from keytui.store.models import ApiKey, KeySecret, Operator
 from keytui.verification import Verifier, VerifyResult  # noqa: F401  (re-exported for the faces)
 
@@ -155,6 +155,7 @@ class Vault:
         settings = load_settings(home)
         keyring = tokens.Keyring(load_master_key(settings))
         db = open_database(settings)
+        bind_master_key(keyring.check_value)
         return cls(db, keyring, clock=clock or clock_from_env(), operator=operator, read_only=read_only,
                    mfa_window_seconds=mfa_window_seconds, settings=settings)
 
@@ -234,8 +235,7 @@ class Vault:
             else:
                 Operator.update(totp_secret=blob, enrolled_at=self.now(), last_totp_step=None, failed_attempts=0,
                                 locked_until=None).where(Operator.id == row.id).execute()
-            audit.append(self.keyring.audit_key, now=self.now(), operator=self.operator, action="mfa.enroll",
-                         details={"operator": name})
+            self._audit("mfa.enroll", None, operator=name)
         return secret, mfa.provisioning_uri(secret, name)
 
     def mfa_window_open(self) -> bool:
@@ -371,7 +371,7 @@ class Vault:
         if env is Environment.PRODUCTION and expiry.never:
             raise InputError("expiry", "production keys must expire; choose 30, 60 or 90 days or a date")
         allow = parse_ip_allowlist(spec.ip_allowlist)
-        owner = validate_owner(spec.owner or self.operator)
+        owner = validate_owner(self.operator if spec.owner is None else spec.owner)
         expires = expiry.resolve(now)
         key_id = new_key_id() if spec.key_id is None else str(spec.key_id)
         if not KEY_ID_RE.match(key_id):
