@@ -69,6 +69,7 @@ class ActivityScreen(PageScreen):
         yield LogView(id="activity-log")
 
     def on_mount(self) -> None:
+        self._fill_inputs()
         self.log_view.focus()
         self.set_interval(POLL_SECONDS, self._tick)
 
@@ -83,10 +84,14 @@ class ActivityScreen(PageScreen):
     def filter_by_key(self, key_id: str | None) -> None:
         """Pre-filter on one key (the app's show_activity), following its newest events."""
         self.filters = {"key_id": key_id} if key_id else {}
+        self.following = True
+        if self.is_mounted:
+            self._fill_inputs()
+            self.load_newest()
+
+    def _fill_inputs(self) -> None:
         for name, _ in FILTERS:
             self.query_one(f"#filter-{name}", Input).value = self.filters.get(name, "")
-        self.following = True
-        self.load_newest()
 
     def load_newest(self) -> None:
         self._fetch_newest()
@@ -232,6 +237,3 @@ class ActivityScreen(PageScreen):
         if error:
             text = Text(error, style="bold red")
         self.query_one("#activity-status", Static).update(text)
-
-    def filter_by_key(self, key_id: str | None) -> None:
-        """Show only this key's events (None: every key); the app calls it from show_activity."""
