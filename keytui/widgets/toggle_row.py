@@ -16,7 +16,7 @@ from textual.widget import Widget
 
 class ToggleRow(Widget, can_focus=True):
     DEFAULT_CSS = """
-    ToggleRow { height: 1; width: 1fr; padding: 0 1; }
+    ToggleRow { height: 1; width: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     ToggleRow:focus { background: $accent 30%; text-style: bold; }
     ToggleRow.-disabled-look { color: $text-muted; }
     """

@@ -1,0 +1,135 @@
+"""Security & rotation policies (spec section 6): each policy a toggle with its thresholds.
+
+Every value is parsed by ``keytui.policies.parse_setting`` as it is typed, so a bad threshold
+is named next to its field before anything is saved; saving goes through the app's
+``perform`` (read-only refusal, audit in the service). The active org policy is shown below,
+with "Apply Org Policy" loading a TOML file and showing its violation report first.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Static
+
+from keytui.domain import Environment, InputError
+from keytui.policies import POLICIES, parse_setting
+from keytui.screens.page import PageScreen
+from keytui.widgets.toggle_row import ToggleRow
+
+# (policy, label, thresholds as (setting, words before the field, words after))
+POLICY_ROWS = (
+    ("auto_rotation", "Auto Rotation", (("auto_rotation_days", "rotate", "days before expiry"),)),
+    ("expiry_alerts", "Expiry Alerts", (("expiry_alert_days", "alert", "days before expiry"),)),
+    ("usage_monitoring", "Usage Monitoring", ()),
+    ("suspicious_detection", "Suspicious Activity Detection",
+     (("suspicious_failures", "a burst is", "failed verifications"),
+      ("suspicious_window_minutes", "within", "minutes"))),
+)
+LABEL_WIDTH = 30
+
+
+def _dom_id(setting: str) -> str:
+    return setting.replace(".", "-")
+
+
+class PoliciesScreen(PageScreen):
+    PAGE = "policies"
+    BINDINGS = [Binding("o", "apply_org_policy", "Apply Org Policy", id="policies.apply_org_policy",
+                        tooltip="Load an org policy TOML, review its violations, then apply it"),
+                Binding("j,down", "app.focus_next", "Next", show=False),
+                Binding("k,up", "app.focus_previous", "Previous", show=False)]
+
+    def compose_page(self) -> ComposeResult:
+        with VerticalScroll(id="policies-page", classes="page-body"):
+            yield Static("Security & rotation policies", classes="section-title first")
+            for name, label, thresholds in POLICY_ROWS:
+                yield ToggleRow(label, POLICIES[name].help, name=name, id=f"policy-{name}",
+                                label_width=LABEL_WIDTH, on_word="enabled", off_word="disabled")
+                if thresholds:
+                    with Horizontal(classes="policy-row"):
+                        yield Static("    ", classes="threshold-label")
+                        for setting, before, after in thresholds:
+                            yield Static(before, classes="threshold-label")
+                            yield Input(name=setting, id=f"set-{setting}", compact=True, classes="threshold")
+                            yield Static(after, classes="threshold-label")
+                    for setting, _, _ in thresholds:
+                        yield Static("", id=f"err-{setting}", classes="threshold-error")
+            yield Static("IP Locking (per environment)", classes="section-title")
+            for env in Environment:
+                setting = f"ip_locking.{env.value}"
+                yield ToggleRow(env.label, POLICIES[setting].help,
+                                name=setting, id=f"policy-{_dom_id(setting)}", label_width=LABEL_WIDTH,
+                                on_word="required", off_word="optional")
+            yield Static("Active org policy", classes="section-title")
+            yield Static("", id="org-policy")
+            yield Static("", id="policy-message")
+
+    def on_mount(self) -> None:
+        for error in self.query(".threshold-error"):
+            error.display = False
+
+    def refresh_data(self) -> None:
+        values = self.app.vault.policy_settings()
+        for row in self.query(ToggleRow).results(ToggleRow):
+            row.value = values[row.name] in (True, "required")
+        for field in self.query(".threshold").results(Input):
+            if not field.has_focus:
+                field.value = str(values[field.name])
+        self.query_one("#org-policy", Static).update(self._org_policy_text())
+
+    def _org_policy_text(self) -> Text:
+        return Text("Press o to load an org policy TOML file, review its violations, then apply it.", style="dim")
+
+    # ------------------------------------------------------------------ changes
+    def on_toggle_row_toggled(self, event: ToggleRow.Toggled) -> None:
+        event.stop()
+        row = event.row
+        value = (("required" if event.wanted else "optional") if row.name.startswith("ip_locking.")
+                 else event.wanted)
+        self._save(row.name, value)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.name in POLICIES:
+            self._check(event.input)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.name in POLICIES and self._check(event.input):
+            self._save(event.input.name, event.input.value)
+
+    def _check(self, field: Input) -> bool:
+        """Validate one threshold as typed; the error sits under its row, naming what is allowed."""
+        error = self.query_one(f"#err-{field.name}", Static)
+        try:
+            parse_setting(field.name, field.value)
+        except InputError as exc:
+            error.update(f"    {exc}")
+            error.display = True
+            field.add_class("-invalid")
+            return False
+        error.display = False
+        field.remove_class("-invalid")
+        return True
+
+    def _save(self, name: str, value) -> None:
+        self.app.perform(f"Policy {name}", lambda _code: self.app.vault.set_policy(name, value), self._saved,
+                         on_error=self._refused)
+
+    def _saved(self, result: tuple) -> None:
+        name, value = result
+        self._message(f"Saved {name} = {value} (audited).")
+
+    def _refused(self, exc: Exception) -> bool:
+        self._message(str(exc), error=True)
+        return True
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        self.query_one("#policy-message", Static).update(Text(text, style="bold red" if error else "green"))
+
+    # ------------------------------------------------------------------ org policy
+    def action_apply_org_policy(self) -> None:
+        if self.app.refuse_read_only("Apply Org Policy"):
+            return
+        self.app.notify("Apply Org Policy: waiting for the org policy service", severity="warning")
