@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from keytui.clock import to_ms
-from keytui.store.models import AuditEntry, Meta
+from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
 
 GENESIS = "0" * 64
 HEAD = "audit_head"
@@ -92,7 +92,14 @@ def verify_chain(key: bytes) -> ChainReport:
         count += 1
     head = Meta.get_or_none(Meta.name == HEAD)
     if count == 0 and head is None:
+        if _audited_state_exists():
+            return ChainReport(False, 0, "the log is empty but keys or enrolled operators exist (entries deleted?)", 1)
         return ChainReport(True, 0)
     if head is None or not hmac.compare_digest(head.value, _head_value(key, count, prev)):
         return ChainReport(False, count, f"the log ends at entry {count} but the head anchor disagrees (entries removed from the end?)", count)
     return ChainReport(True, count)
+
+
+def _audited_state_exists() -> bool:
+    """Keys and enrolments are only ever created by audited changes, so an empty log beside them was emptied."""
+    return any(model.select().exists() for model in (ApiKey, Operator))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from keytui import tokens
 from keytui.cli.common import EXIT_DENIED, EXIT_INPUT, EXIT_OK, emit, fail, open_vault, table
+from keytui.domain import InputError
 
 
 def register(sub, parent) -> None:
@@ -37,6 +39,11 @@ def register(sub, parent) -> None:
 
 def cmd_verify(args) -> int:
     token = sys.stdin.readline().strip() if args.token == "-" else args.token
+    if tokens.token_environment(token) is None:
+        # typed by a person, so a typo is bad input (exit 2, nothing recorded); services calling
+        # verify() directly get NOT_FOUND and an activity event instead
+        raise InputError("token", "not a keytui token (kt_<dev|sbx|stg|prod>_<33 base62>_<6-character checksum>); "
+                                  "check for a cut or mistyped character")
     result = open_vault(args).verify(token, args.environment, args.permission, args.scope, args.ip, args.module)
     emit(args, result.as_dict(), f"{result.code.value}" + (f" {result.key_id}" if result.key_id else ""))
     return EXIT_OK if result.valid else EXIT_DENIED

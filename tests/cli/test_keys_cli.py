@@ -1,0 +1,157 @@
+"""The key lifecycle through the real `keytui` command, its output shapes and exit codes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+TOKEN_RE = re.compile(r"^kt_sbx_[0-9A-Za-z]{33}_[0-9A-Za-z]{6}$")
+REGISTRY_FIELDS = {"key_id", "name", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
+                   "environment", "permissions", "ip_allowlist", "hint", "policy_violation", "revoked_at",
+                   "revoke_reason", "created_by"}
+CREATE = ("keys", "create", "--name", "Sandbox Runner Key", "--scope", "sandbox", "--permission", "read",
+          "--permission", "write", "--environment", "sandbox")
+
+
+def create(kt, *extra: str) -> dict:
+    made = kt(*CREATE, *extra, "--json")
+    assert made.code == 0, made
+    return made.json()
+
+
+def verify_code(kt, token: str, *extra: str) -> tuple[int, str]:
+    result = kt("verify", token, "--environment", "sandbox", *extra, "--json")
+    return result.code, result.json()["code"]
+
+
+def test_create_prints_the_key_and_its_token_once(kt):
+    made = kt(*CREATE, "--expires-in", "60", "--ip", "10.0.0.0/8", "--owner", "ci-bot")
+    assert made.code == 0, made
+    key_id = re.search(r"\bkey_[a-z2-7]{16}\b", made.out).group(0)
+    token = made.out.strip().splitlines()[-1]
+    assert TOKEN_RE.match(token)
+    shown = kt("keys", "show", key_id, "--json").json()
+    assert REGISTRY_FIELDS <= shown.keys()
+    assert (shown["name"], shown["owner"], shown["permissions"], shown["ip_allowlist"], shown["status"]) == (
+        "Sandbox Runner Key", "ci-bot", ["read", "write"], ["10.0.0.0/8"], "active")
+    assert [s["origin"] for s in shown["secrets"]] == ["create"]
+    assert [h["action"] for h in shown["history"]] == ["key.create"]
+    assert token not in kt("keys", "show", key_id).out
+
+
+def test_list_json_is_the_registry_without_secrets(kt):
+    made = create(kt, "--expires-in", "30")
+    assert made.keys() == {"key", "token"} and REGISTRY_FIELDS == made["key"].keys()
+    listed = kt("keys", "list", "--json", "--environment", "sbx", "--status", "active").json()
+    assert listed == [made["key"]]
+    assert kt("keys", "list", "--json", "--scope", "agents").json() == []
+    human = kt("keys", "list")
+    assert "Sandbox Runner Key" in human.out and made["token"] not in human.out
+
+
+def test_rotate_with_grace_then_regenerate_then_revoke(kt, clock):
+    first = create(kt, "--expires-in", "30")
+    key_id = first["key"]["key_id"]
+    rotated = kt("keys", "rotate", key_id, "--grace-hours", "1", "--json").json()
+    assert TOKEN_RE.match(rotated["token"]) and rotated["token"] != first["token"]
+    assert verify_code(kt, first["token"]) == (0, "VALID")
+    clock.advance(hours=1)
+    assert verify_code(kt, first["token"]) == (1, "EXPIRED")
+    assert verify_code(kt, rotated["token"]) == (0, "VALID")
+
+    regenerated = kt("keys", "regenerate", key_id, "--json").json()
+    assert verify_code(kt, rotated["token"]) == (1, "REVOKED")
+    assert verify_code(kt, regenerated["token"]) == (0, "VALID")
+
+    revoked = kt("keys", "revoke", key_id, "--reason", "leaked", "--json").json()
+    assert (revoked["status"], revoked["revoke_reason"]) == ("revoked", "leaked")
+    assert verify_code(kt, regenerated["token"]) == (1, "REVOKED")
+    history = [h["action"] for h in kt("keys", "show", key_id, "--json").json()["history"]]
+    assert history == ["key.revoke", "key.regenerate", "key.rotate", "key.create"]
+
+
+def test_a_revoked_key_refuses_rotate_regenerate_edit_restore_and_copy(kt, counts):
+    key_id = create(kt, "--expires-in", "30")["key"]["key_id"]
+    assert kt("keys", "revoke", key_id).code == 0
+    before = counts()
+    for action in (("rotate",), ("regenerate",), ("edit", "--name", "Back again"), ("restore",), ("copy",)):
+        refused = kt("keys", action[0], key_id, *action[1:])
+        assert refused.code == 2, (action, refused)
+        assert len(refused.err.strip().splitlines()) == 1 and "revoked" in refused.err, (action, refused)
+        assert refused.out == ""
+    assert counts() == before
+
+
+def test_rotate_with_zero_grace_and_rotate_of_an_expired_key(kt, clock, counts):
+    first = create(kt, "--expires-in", "30")
+    key_id = first["key"]["key_id"]
+    rotated = kt("keys", "rotate", key_id, "--grace-hours", "0", "--json").json()
+    assert verify_code(kt, first["token"]) == (1, "EXPIRED")
+    clock.advance(days=30)
+    assert verify_code(kt, rotated["token"]) == (1, "EXPIRED")
+    before = counts()
+    refused = kt("keys", "rotate", key_id)
+    assert refused.code == 2 and "expired" in refused.err
+    assert counts() == before
+
+
+def test_grace_is_clipped_at_the_keys_expiry(kt, clock):
+    expiry = clock.now() + timedelta(days=3)
+    first = create(kt, "--expires-at", expiry.isoformat())
+    clock.set(expiry - timedelta(hours=2))
+    assert kt("keys", "rotate", first["key"]["key_id"], "--grace-hours", "24").code == 0
+    secrets = kt("keys", "show", first["key"]["key_id"], "--json").json()["secrets"]
+    assert [(s["origin"], s["valid_until"]) for s in secrets] == [("rotate", None), ("create", expiry.isoformat())]
+    clock.set(expiry)
+    assert verify_code(kt, first["token"]) == (1, "EXPIRED")
+
+
+def test_copy_prints_the_current_token_and_is_audited(kt):
+    made = create(kt, "--expires-in", "30")
+    copied = kt("keys", "copy", made["key"]["key_id"])
+    assert copied.code == 0 and copied.out.strip() == made["token"]
+    assert kt("keys", "copy", made["key"]["key_id"], "--json").json() == {"key_id": made["key"]["key_id"],
+                                                                        "token": made["token"]}
+    actions = [e["action"] for e in kt("audit", "list", "--json").json()]
+    assert actions == ["key.copy", "key.copy", "key.create"]
+
+
+def test_export_never_contains_a_token_or_digest(kt, vault):
+    made = create(kt, "--expires-in", "30")
+    digest = vault.keyring.digest(made["token"])
+    for fmt in ("csv", "json"):
+        exported = kt("keys", "export", "--format", fmt)
+        assert exported.code == 0 and made["key"]["key_id"] in exported.out
+        assert made["token"] not in exported.out and made["token"].split("_")[2] not in exported.out
+        assert digest not in exported.out
+    assert [e["action"] for e in kt("audit", "list", "--json").json()][:2] == ["registry.export"] * 2
+
+
+def test_verify_reads_the_token_from_stdin(kt):
+    made = create(kt, "--expires-in", "30")
+    result = kt("verify", "-", "--environment", "sandbox", "--permission", "write", "--module", "ci",
+                "--json", input=made["token"] + "\n")
+    assert result.code == 0, result
+    assert result.json() == {"valid": True, "code": "VALID", "key_id": made["key"]["key_id"], "scope": "sandbox",
+                             "environment": "sandbox", "permissions": ["read", "write"],
+                             "expires_at": made["key"]["expires_at"]}
+    human = kt("verify", "-", "--environment", "production", input=made["token"])
+    assert (human.code, human.out.strip()) == (1, f"WRONG_ENVIRONMENT {made['key']['key_id']}")
+
+
+def test_execute_needs_a_fresh_totp_code_on_create_and_on_adding_it(kt, totp, counts):
+    run = ("--name", "Agents Pipeline Executor", "--scope", "agents", "--permission", "execute",
+           "--environment", "sandbox", "--expires-in", "60")
+    before = counts()
+    refused = kt("keys", "create", *run)
+    assert refused.code == 2 and "totp" in refused.err and counts() == before
+    code = totp()
+    assert kt("keys", "create", *run, "--totp", code).code == 0
+    replayed = kt("keys", "create", *run[:1], "Second Executor", *run[2:], "--totp", code)
+    assert replayed.code == 2 and "already used" in replayed.err
+
+    key_id = create(kt, "--expires-in", "30")["key"]["key_id"]
+    refused = kt("keys", "edit", key_id, "--permission", "read", "--permission", "admin")
+    assert refused.code == 2 and "totp" in refused.err
+    edited = kt("keys", "edit", key_id, "--permission", "read", "--permission", "admin", "--totp", totp(), "--json")
+    assert edited.json()["permissions"] == ["admin", "read"]
