@@ -8,6 +8,7 @@ data changed. The watch pass runs in a thread worker on a timer so the UI never 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from textual import work
@@ -19,6 +20,7 @@ from keytui.domain import InputError, NotFoundError, ReadOnlyError, RuleError
 from keytui.keymap import APP_BINDINGS, PAGES, load_user_keymap
 from keytui.screens.page import DataChanged
 
+HERE = Path(__file__).parent
 WRITE_ERRORS = (InputError, RuleError, NotFoundError)
 
 
@@ -35,7 +37,7 @@ def _page(module: str, cls: str) -> Callable[[], Screen]:
 
 class KeytuiApp(App):
     TITLE = "keytui"
-    CSS_PATH = ["app.tcss", "screens/pages.tcss"]
+    CSS_PATH = [HERE / "app.tcss", HERE / "screens" / "pages.tcss"]  # absolute: subclasses live elsewhere
     BINDINGS = APP_BINDINGS
     MODES = {
         "overview": _page("overview", "OverviewScreen"),

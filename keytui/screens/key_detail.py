@@ -3,7 +3,6 @@ history (rotations included) and its latest authentication attempts, with the pe
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from keytui.widgets.nav_table import NavTable
 
 HISTORY_LIMIT = 50
 ACTIVITY_LIMIT = 20
+FIELD_WIDTH = 36
 
 
 def _when(value) -> str:
@@ -100,12 +100,7 @@ class KeyDetailScreen(KeyActions, Screen):
         table.add_rows(rows)
 
     @staticmethod
-    def _fields(key) -> Table:
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
+    def _fields(key) -> Text:
         status = Text(key.status.value, style=STATUS_STYLES[key.status])
         if key.revoked_at:
             status.append(f" since {_when(key.revoked_at)}" + (f" ({key.revoke_reason})" if key.revoke_reason else ""))
@@ -119,11 +114,16 @@ class KeyDetailScreen(KeyActions, Screen):
              "Last Used", _when(key.last_used_at)),
             ("IP restrictions", ", ".join(key.ip_allowlist) or "any address", "Token hint", key.hint or "-"),
         ]
-        for row in rows:
-            grid.add_row(*row)
         if key.policy_violation:
-            grid.add_row("Org policy", Text(f"⚑ {key.policy_violation}", style="bold magenta"), "", "")
-        return grid
+            rows.append(("Org policy", Text(f"⚑ {key.policy_violation}", style="bold magenta"), "", ""))
+        out = Text()
+        for label, value, label2, value2 in rows:
+            value = value if isinstance(value, Text) else Text(value)
+            value.truncate(FIELD_WIDTH, pad=True)
+            out.append(f"{label:<16}", style="bold").append(value).append(f"  {label2:<13}", style="bold")
+            out.append(value2).append("\n")
+        out.rstrip()
+        return out
 
     def action_back(self) -> None:
         self.dismiss()

@@ -48,13 +48,30 @@ def demo_vault(demo_template, tmp_path, tui_clock):
 
 @pytest.fixture
 def make_app():
+    """make_app(vault, **kw): a console whose `notes` lists every notification message shown."""
     from keytui.app import KeytuiApp
+
+    class RecordingApp(KeytuiApp):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.notes: list[str] = []
+            self.animation_level = "none"
+
+        def notify(self, message, *args, **kwargs):
+            self.notes.append(str(message))
+            return super().notify(message, *args, **kwargs)
 
     def make(vault, **kwargs):
         kwargs.setdefault("watch_interval", 0)
-        return KeytuiApp(vault, **kwargs)
+        return RecordingApp(vault, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def demo_keys(demo_vault):
+    """Name -> KeyView of every demo key (the spec's named keys, e.g. "Agents Execution Key")."""
+    return {view.name: view for view in demo_vault.list_keys()}
 
 
 @pytest.fixture(autouse=True)
