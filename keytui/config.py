@@ -78,12 +78,26 @@ def load_master_key(settings: Settings) -> bytes:
         return _decode_key(env, "KEYTUI_MASTER_KEY")
     path = settings.key_path
     if not path.exists():
-        key = secrets.token_bytes(32)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(key).decode() + "\n")
-        return key
+        _create_key_file(path)
     return _decode_key(path.read_text().strip(), str(path))
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key beside the database and link it into place in one step, so processes
+    starting together on a fresh home all end up with the one key that won (never a half-written file)."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won; its key is complete and is the one to use
+    finally:
+        os.unlink(draft)
 
 
 def _decode_key(text: str, source: str) -> bytes:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import stat
+from pathlib import Path
 
 import pytest
 
 from keytui import audit
-from keytui.config import ConfigError
+from keytui.config import ConfigError, load_master_key, load_settings
 from keytui.domain import ReadOnlyError, RuleError, VerifyCode
 from keytui.store.models import KeySecret
 from keytui.tokens import Keyring
@@ -41,6 +42,14 @@ def test_no_token_or_its_random_part_is_ever_written_to_disk(vault, make_key, st
         random_part = token.split("_")[2]
         assert token.encode() not in on_disk and random_part.encode() not in on_disk, "token plaintext on disk"
         assert vault.keyring.digest(token).encode() in on_disk  # the lookup digest is what is kept
+
+
+def test_processes_starting_together_on_a_fresh_home_share_one_master_key(home, monkeypatch):
+    settings = load_settings(home)
+    first = load_master_key(settings)
+    monkeypatch.setattr(Path, "exists", lambda self: False)  # as if it looked before the other process wrote
+    assert load_master_key(settings) == first
+    assert sorted(p.name for p in home.iterdir()) == ["master.key"]
 
 
 def test_the_master_key_can_come_from_the_environment(home, clock, monkeypatch):
