@@ -63,6 +63,10 @@ class CreateKeyScreen(ModalScreen[None]):
                 yield Button("Create (ctrl+s)", id="create", variant="primary")
                 yield Button("Cancel", id="cancel")
 
+    def __init__(self):
+        super().__init__()
+        self.touched: set[str] = set()  # fields the operator has changed: an emptied field is an error
+
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
@@ -71,14 +75,14 @@ class CreateKeyScreen(ModalScreen[None]):
         return [p.value for p in PERMISSION_ORDER if self.query_one(f"#perm-{p.value}", Checkbox).value]
 
     def _select(self, id: str) -> str | None:
-        value = self.query_one(f"#{id}", Select).value
-        return None if value == Select.BLANK else str(value)
+        select = self.query_one(f"#{id}", Select)
+        return None if select.is_blank() else str(select.value)
 
     def errors(self, *, complete: bool) -> dict[str, str]:
-        """Field -> message. With complete=False, untouched empty fields are not yet errors."""
+        """Field -> message. With complete=False, empty fields not yet touched are not errors."""
         out: dict[str, str] = {}
         name = self.query_one("#name", Input).value
-        if name or complete:
+        if name or complete or "name" in self.touched:
             try:
                 validate_name(name)
             except InputError as exc:
@@ -86,7 +90,7 @@ class CreateKeyScreen(ModalScreen[None]):
         if complete and not self._select("scope"):
             out["scope"] = "scope: choose the module that uses the key"
         perms = self._perms()
-        if perms or complete:
+        if perms or complete or "permission" in self.touched:
             try:
                 parse_permissions(perms)
             except InputError as exc:
@@ -109,7 +113,9 @@ class CreateKeyScreen(ModalScreen[None]):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def revalidate(self) -> None:
+    def revalidate(self, event) -> None:
+        control = event.control.id or ""
+        self.touched.add("permission" if control.startswith("perm-") else control)
         self.show_errors(self.errors(complete=False))
 
     # ------------------------------------------------------------------ submitting
