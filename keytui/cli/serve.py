@@ -31,7 +31,8 @@ def register(sub, parent) -> None:
                    help="seconds within which the bad tokens count (default 60)")
     p.add_argument("--cooldown", type=float, default=300.0, metavar="S",
                    help="seconds an address is answered 429 (default 300)")
-    p.add_argument("--no-access-log", action="store_true", help="no line per request on stderr")
+    p.add_argument("--access-log", action="store_true",
+                   help="a line per request on stderr (off by default: every verification is in the activity log)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -47,7 +48,7 @@ def cmd_serve(args) -> int:
         raise RuleError("serve: the gateway records every verification; it cannot run --read-only")
     options = GatewayOptions(home=args.home, trusted_proxies=tuple(args.trusted_proxy), fail_limit=args.fail_limit,
                              fail_window_s=args.fail_window, cooldown_s=args.cooldown,
-                             access_log=not args.no_access_log)
+                             access_log=args.access_log)
     open_vault(args).close()
     os.environ[ENV_VAR] = options.to_env()
     with stop_signals_end_cleanly():

@@ -1,8 +1,9 @@
 """The gateway application: routes, the verification flow, and the lifespan that owns the
 database threads and the group commit.
 
-The event loop never touches the database: checks run on reader threads, events are written
-by the one writer thread of the group commit. Every response goes through `_answer`, which
+The event loop never touches the database: the group commit's database thread checks each
+batch of calls and writes their events, and a second thread answers /healthz, so health is
+reported even while the writer is stuck. Every response goes through `_answer`, which
 turns input errors into 400s, a stuck activity log into 503, anything unexpected into a
 bare 500 (logged as one line, without the message, which could quote the request), and
 writes an access line that holds no query string, header or token.
@@ -14,7 +15,6 @@ import logging
 import math
 import time
 from contextlib import asynccontextmanager
-from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from keytui.domain import InputError, VerifyCode
+from keytui.domain import InputError, VerifyCode, parse_environment
 from keytui.gateway import inputs
 from keytui.gateway.batcher import CommitTimeout, GroupCommit
 from keytui.gateway.clientip import client_ip
@@ -30,7 +30,7 @@ from keytui.gateway.cooling import Cooling
 from keytui.gateway.dbthreads import DatabaseThreads
 from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
-from keytui.verification import VerifyResult
+from keytui.verification import Event, VerifyResult
 
 log = logging.getLogger("keytui.gateway")
 access = logging.getLogger("keytui.gateway.access")
@@ -68,18 +68,36 @@ class Gateway:
         vault.db.close()  # the loop thread keeps no connection: the database threads open their own
         self.db = vault.db
         self.verifier = vault.verifier
-        self.readers = DatabaseThreads(vault.db, self.options.readers, "keytui-read")
-        self.writer = DatabaseThreads(vault.db, 1, "keytui-write")
-        self.batcher = GroupCommit(self.verifier.record, self.writer, self.metrics,
+        self.health_reader = DatabaseThreads(vault.db, 1, "keytui-health")
+        self.writer = DatabaseThreads(vault.db, 1, "keytui-verify")
+        self.batcher = GroupCommit(self.verifier.record, self.writer, self.metrics, prepare=self._check_all,
                                    commit_timeout_s=self.options.commit_timeout_s)
         try:
             yield
         finally:
             await self.batcher.close(DRAIN_TIMEOUT_S)
-            self.readers.close()
+            self.health_reader.close()
             self.writer.close()
 
     # ------------------------------------------------------------------ the verification flow
+    def _check_all(self, items: list) -> tuple[list, list[Event]]:
+        """On the database thread: check each call (an error is that call's outcome) and collect
+        the events to record; events handed in as such (cooling started) pass through."""
+        outcomes, events = [], []
+        for item in items:
+            if isinstance(item, Event):
+                outcomes.append(None)
+                events.append(item)
+                continue
+            try:
+                result, event = self.verifier.check(*item)
+            except Exception as exc:  # noqa: BLE001 — raised again on the loop, for this request only
+                outcomes.append(exc)
+                continue
+            outcomes.append(result)
+            events.append(event)
+        return outcomes, events
+
     async def _judge(self, request: Request, call: inputs.VerifyCall) -> VerifyResult:
         ip = request.state.ip
         wait = self.cooling.remaining(ip)
@@ -87,15 +105,17 @@ class Gateway:
             self.metrics.rate_limited += 1
             raise CoolingOff(wait)
         started = time.perf_counter()
-        result, event = await self.readers.run(self.verifier.check, call.token or "", call.environment,
-                                               call.permission, call.scope, ip, call.module)
-        await self.batcher.submit(event)
+        outcome = await self.batcher.submit((call.token or "", call.environment, call.permission, call.scope, ip,
+                                             call.module))
+        if isinstance(outcome, Exception):
+            raise outcome
+        result: VerifyResult = outcome
         if self.cooling.note(ip, result.code):
             self.metrics.cooling_started += 1
             log.warning("address %s answered 429 for %g s after %d bad tokens in %g s", ip,
                         self.options.cooldown_s, self.options.fail_limit, self.options.fail_window_s)
-            await self.batcher.submit(replace(event, key_id=None, key_row=None, module="gateway", action="access",
-                                              status="failed", code=RATE_LIMITED))
+            await self.batcher.submit(Event(self.verifier.vault.clock.now_ms(), None, None, "gateway", "access",
+                                            "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
         self.metrics.verified(result.code.value, time.perf_counter() - started)
         request.state.code = result.code.value
         return result
@@ -127,7 +147,7 @@ class Gateway:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await self.readers.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
+            await self.health_reader.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
         except Exception as exc:  # noqa: BLE001 — health reports, never raises
             return _error(503, f"database unreachable ({type(exc).__name__})")
         if self.batcher.failing:

@@ -24,9 +24,8 @@ class GatewayOptions:
     fail_limit: int = 20
     fail_window_s: float = 60.0
     cooldown_s: float = 300.0
-    access_log: bool = True
+    access_log: bool = False
     commit_timeout_s: float = 5.0
-    readers: int = 2
     networks: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):

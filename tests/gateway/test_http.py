@@ -21,7 +21,8 @@ COOLDOWN_S = 1
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     server = start_seeded(tmp_path_factory.mktemp("gateway"), "--trusted-proxy", "127.0.0.1/32",
-                          "--fail-limit", str(FAIL_LIMIT), "--fail-window", "60", "--cooldown", str(COOLDOWN_S))
+                          "--fail-limit", str(FAIL_LIMIT), "--fail-window", "60", "--cooldown", str(COOLDOWN_S),
+                          "--access-log")
     yield server
     server.stop()
 

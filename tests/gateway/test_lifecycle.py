@@ -47,7 +47,7 @@ def write_lock_held(server):
 
 
 async def test_no_answer_before_its_event_commits_and_every_answered_event_survives_sigkill(fresh_server):
-    server = fresh_server("--no-access-log")
+    server = fresh_server()
     answered: list[int] = []
     with write_lock_held(server):
         burst = asyncio.create_task(fire(server, N, answered=answered))
@@ -60,7 +60,7 @@ async def test_no_answer_before_its_event_commits_and_every_answered_event_survi
 
 
 async def test_sigkill_in_mid_burst_loses_no_answered_event(fresh_server):
-    server = fresh_server("--no-access-log")
+    server = fresh_server()
     kill_at = N // 4
 
     def kill_after_some(count: int) -> None:
@@ -74,7 +74,7 @@ async def test_sigkill_in_mid_burst_loses_no_answered_event(fresh_server):
 
 
 async def test_sigterm_finishes_requests_in_flight_and_exits_0(fresh_server):
-    server = fresh_server()
+    server = fresh_server("--access-log")
     stop_at = N // 4
     loop = asyncio.get_running_loop()
 
@@ -95,7 +95,7 @@ def test_sigint_also_exits_cleanly(fresh_server):
 
 
 async def test_several_workers_share_the_database(fresh_server):
-    server = fresh_server("--workers", "2", "--no-access-log")
+    server = fresh_server("--workers", "2")
     answered = await fire(server, N)
     assert server.stop(signal.SIGTERM) == 0
     assert answered == [200] * N
