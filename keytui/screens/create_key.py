@@ -68,6 +68,7 @@ class CreateKeyScreen(ModalScreen[None]):
         self.touched: set[str] = set()  # fields the operator has changed: an emptied field is an error
 
     def on_mount(self) -> None:
+        self.show_errors({})
         self.query_one("#name", Input).focus()
 
     # ------------------------------------------------------------------ reading the form
@@ -108,7 +109,13 @@ class CreateKeyScreen(ModalScreen[None]):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         for field in FIELDS:
-            self.query_one(f"#{field}-error", Static).update(errors.get(field, ""))
+            self._say(field, errors.get(field, ""))
+
+    def _say(self, field: str, message: str) -> None:
+        """An error line appears under its field only while there is something to say."""
+        line = self.query_one(f"#{field}-error", Static)
+        line.update(message)
+        line.display = bool(message)
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -138,7 +145,7 @@ class CreateKeyScreen(ModalScreen[None]):
         """A refusal about one field is shown beside it (the form stays open to fix it)."""
         field = getattr(exc, "field", None)
         if isinstance(exc, (InputError, RuleError)) and field in FIELDS:
-            self.query_one(f"#{field}-error", Static).update(str(exc))
+            self._say(field, str(exc))
             return True
         return False
 

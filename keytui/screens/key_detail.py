@@ -20,7 +20,8 @@ from keytui.widgets.nav_table import NavTable
 
 HISTORY_LIMIT = 50
 ACTIVITY_LIMIT = 20
-FIELD_WIDTH = 36
+LABEL_WIDTH = 16
+FIELD_WIDTH = 22  # two label/value pairs fit an 80-column terminal
 
 
 def _when(value) -> str:
@@ -104,25 +105,26 @@ class KeyDetailScreen(KeyActions, Screen):
         status = Text(key.status.value, style=STATUS_STYLES[key.status])
         if key.revoked_at:
             status.append(f" since {_when(key.revoked_at)}" + (f" ({key.revoke_reason})" if key.revoke_reason else ""))
-        rows = [
-            ("Key Name", key.name, "Key ID", key.key_id),
-            ("Status", status, "Environment", key.environment.label),
-            ("Module Scope", key.scope.label, "Permissions", key.permissions_text),
-            ("Owner", key.owner, "Created by", key.created_by),
-            ("Created Date", _when(key.created_at), "Expiry Date", _when(key.expires_at) if key.expires_at else "never"),
-            ("Expiry policy", f"{key.expiry_days} days" if key.expiry_days else "fixed date / none",
-             "Last Used", _when(key.last_used_at)),
-            ("IP restrictions", ", ".join(key.ip_allowlist) or "any address", "Token hint", key.hint or "-"),
+        pairs = [
+            ("Key ID", key.key_id, "Status", status),
+            ("Environment", key.environment.label, "Module Scope", key.scope.label),
+            ("Permissions", key.permissions_text, "Owner", key.owner),
+            ("Created Date", _when(key.created_at), "Created by", key.created_by),
+            ("Expiry Date", _when(key.expires_at) if key.expires_at else "never",
+             "Expiry policy", f"{key.expiry_days} days" if key.expiry_days else "fixed date / none"),
+            ("Last Used", _when(key.last_used_at), "Token hint", key.hint or "-"),
         ]
-        if key.policy_violation:
-            rows.append(("Org policy", Text(f"⚑ {key.policy_violation}", style="bold magenta"), "", ""))
         out = Text()
-        for label, value, label2, value2 in rows:
+        out.append(f"{'Key Name':<{LABEL_WIDTH}}", style="bold").append(key.name + "\n")
+        for label, value, label2, value2 in pairs:
             value = value if isinstance(value, Text) else Text(value)
             value.truncate(FIELD_WIDTH, pad=True)
-            out.append(f"{label:<16}", style="bold").append(value).append(f"  {label2:<13}", style="bold")
-            out.append(value2).append("\n")
-        out.rstrip()
+            out.append(f"{label:<{LABEL_WIDTH}}", style="bold").append(value)
+            out.append(f"  {label2:<14}", style="bold").append(value2).append("\n")
+        out.append(f"{'IP restrictions':<{LABEL_WIDTH}}", style="bold").append(", ".join(key.ip_allowlist) or "any address")
+        if key.policy_violation:
+            out.append(f"\n{'Org policy':<{LABEL_WIDTH}}", style="bold").append(f"⚑ {key.policy_violation}",
+                                                                              style="bold magenta")
         return out
 
     def action_back(self) -> None:
