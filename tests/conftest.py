@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ import pytest
 from keytui.clock import FixedClock
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+TOKEN_PATTERN = re.compile(r"kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z._]+")  # also pytest's abbreviated kt_sbx_0u3...2KHkr6
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
@@ -83,3 +85,13 @@ def cli(home):
         return CLIResult(proc)
 
     return run
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report never shows a token: assertion introspection would print one."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        report.longrepr = TOKEN_PATTERN.sub("kt_<redacted>", str(report.longrepr))
+        report.sections = [(title, TOKEN_PATTERN.sub("kt_<redacted>", text)) for title, text in report.sections]
