@@ -19,6 +19,7 @@ from keytui.screens.page import PageScreen
 from keytui.widgets.usage_chart import UsageChart
 
 RANGES = (("24h", "24 h"), ("7d", "7 d"), ("30d", "30 d"))
+CHART_BARS = 6  # one bar per text row in a chart of the page's height; the table lists all the top keys
 
 
 class AnalyticsScreen(PageScreen):
@@ -54,7 +55,7 @@ class AnalyticsScreen(PageScreen):
         for label, key, width in (("#", "rank", 3), ("Key ID", "key_id", 20), ("Key Name", "name", 24),
                                   ("Successful", "ok", 10), ("Failed", "failed", 8)):
             table.add_column(label, key=key, width=width)
-        table.focus()
+        self.query_one(Tabs).focus()
 
     def refresh_data(self) -> None:
         self._load(self.window)
@@ -85,14 +86,15 @@ class AnalyticsScreen(PageScreen):
         self.query_one("#analytics-summary", Static).update(Text.assemble(
             (f"Last {label}: ", "bold"), f"{attempts:,} verifications · ", (f"{usage.total_failed:,} failed", "red"),
             rate, f" · {sum(usage.agent_calls):,} agent-triggered calls"))
-        executions = usage.executions_per_key
+        executions = usage.executions_per_key[:CHART_BARS]
         self.query_one("#chart-executions", UsageChart).show_bars(
             "Executions per key", [k.name for k in executions], [k.total for k in executions])
         self.query_one("#chart-failed", UsageChart).show_timeline(
             "Failed authentications", usage.buckets, {"failed": usage.failed})
         most = usage.most_used
         self.query_one("#chart-most-used", UsageChart).show_bars(
-            "Most used keys (successful)", [k.name for k in most], [k.ok for k in most], color="green")
+            "Most used keys (successful)", [k.name for k in most[:CHART_BARS]], [k.ok for k in most[:CHART_BARS]],
+            color="green")
         self.query_one("#chart-agents", UsageChart).show_timeline(
             "Agent-triggered API calls", usage.buckets, {"agents": usage.agent_calls}, colors={"agents": "cyan"})
         table = self.query_one("#most-used", DataTable)

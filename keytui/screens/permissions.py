@@ -27,7 +27,7 @@ PICK_LIMIT = 6
 
 def matrix_table() -> Table:
     """Permissions against capabilities and uses; admin implies the other three."""
-    table = Table(expand=False, show_edge=False, pad_edge=False, header_style="bold", box=None, padding=(0, 1))
+    table = Table(expand=False, show_edge=False, pad_edge=False, header_style="bold", box=None, padding=(0, 1, 0, 0))
     table.add_column("\nPermission", style="bold")
     for perm in PERMISSION_ORDER:
         table.add_column(perm.capability.replace(" ", "\n"), justify="center")
