@@ -59,7 +59,8 @@ class GroupCommit:
         return len(self._pending) + self._in_flight
 
     async def submit(self, item: Any) -> Any:
-        """The item's outcome, once its event has committed; CommitTimeout if that takes too long."""
+        """The item's outcome, once its event has committed; CommitTimeout if that takes too long.
+        An outcome may be an exception, which the caller raises for its own request."""
         done = asyncio.get_running_loop().create_future()
         self._pending.append((item, done))
         self._wake.set()
@@ -79,8 +80,13 @@ class GroupCommit:
             batch = self._pending[:MAX_BATCH]
             del self._pending[:MAX_BATCH]
             self._in_flight = len(batch)
-            outcomes = await self._write([item for item, _ in batch])
-            self._in_flight = 0
+            try:
+                outcomes = await self._write([item for item, _ in batch])
+            except Exception as exc:  # noqa: BLE001 — a bug in checking fails these requests, not the gateway
+                log.error("verification batch of %d failed: %s", len(batch), type(exc).__name__)
+                outcomes = [exc] * len(batch)
+            finally:
+                self._in_flight = 0
             for (_, done), outcome in zip(batch, outcomes):
                 done.set_result(outcome)
 

@@ -9,6 +9,7 @@ so a garbled header can never widen what an IP allowlist lets through.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,6 +30,7 @@ def _trusted(addr: Address, networks: tuple) -> bool:
     return any(addr.version == net.version and addr in net for net in networks)
 
 
+@lru_cache(maxsize=4096)  # a gateway sees the same few peers (its proxies) over and over
 def client_ip(peer: str | None, forwarded_for: str | None, real_ip: str | None, networks: tuple) -> str | None:
     addr = parse_address(peer)
     if addr is None:

@@ -54,3 +54,20 @@ async def test_requests_time_out_while_the_log_is_down_but_their_events_are_stil
     assert log.rows == []
     await commit.close(5)
     assert [e.ts_ms for e in log.rows] == [7]
+
+
+async def test_a_failure_while_checking_fails_that_batch_and_the_next_one_still_works():
+    log = FlakyLog(failures=0)
+    calls = []
+
+    def prepare(items):
+        calls.append(items)
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        return [None] * len(items), list(items)
+
+    commit = GroupCommit(log.record, InlineWriter(), Metrics(), commit_timeout_s=5, prepare=prepare)
+    assert isinstance(await commit.submit(event(1)), RuntimeError)
+    assert await commit.submit(event(2)) is None
+    assert [e.ts_ms for e in log.rows] == [2]
+    await commit.close(1)
