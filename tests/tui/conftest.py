@@ -19,13 +19,20 @@ DEMO_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory):
-    from keytui import demo
+    """Built once; tokens are drawn from a seeded generator so token hints are the same in every
+    run (snapshots show hints; a real build never does this)."""
+    import random
+    from types import SimpleNamespace
+
+    from keytui import demo, tokens
     from keytui.vault import Vault
 
     home = tmp_path_factory.mktemp("demo-template")
-    vault = Vault.open(home, operator="alice", clock=FixedClock(DEMO_NOW))
-    demo.build(vault)
-    vault.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tokens, "secrets", SimpleNamespace(token_bytes=random.Random(7).randbytes))
+        vault = Vault.open(home, operator="alice", clock=FixedClock(DEMO_NOW))
+        demo.build(vault)
+        vault.close()
     return home
 
 
