@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from keytui.clock import to_ms
+from keytui.store import bulk
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
 
 GENESIS = "0" * 64
@@ -61,8 +62,7 @@ def append_many(key: bytes, *, now: datetime, operator: str,
         rows.append(dict(seq=seq, ts=ts_ms, operator=operator, action=action, key_id=key_id, details=text,
                          prev_mac=prev, mac=mac))
         prev = mac
-    for i in range(0, len(rows), 500):
-        AuditEntry.insert_many(rows[i:i + 500]).execute()
+    bulk.insert_rows(AuditEntry._meta.database, AuditEntry, rows)
     head = _head_value(key, seq, prev)
     Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
 

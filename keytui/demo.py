@@ -29,10 +29,12 @@ DAY_MS = 86_400_000
 WINDOW_DAYS = 30
 DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
-FLUSH_EVENTS = 20_000
+SEGMENT = 50_000  # timeline entries per transaction
 BURST_IP = "203.0.113.66"
 BURST_ATTEMPTS = 12
 BUSY_KEYS = {"Agents Execution Key": 4.0, "Workflow Trigger Key": 3.0, "Metrics Ingest Key": 2.0}
+LATE_SHARE = 0.2  # large sets: share of keys dead this month whose client keeps trying
+LATE_ATTEMPTS = 3
 STATUS_SHARE = (0.75, 0.17, 0.08)  # active, expired, revoked: 18/4/2 of 24
 
 # Which platform module calls with a key of each scope (the activity log's "Module").
@@ -202,13 +204,18 @@ def _plan_keys(rng: random.Random, count: int, end_ms: int) -> list[Plan]:
             p.created_ms = end_ms - int(rng.uniform(0.3, 0.9) * life)
             p.revoked_ms = p.created_ms + int(rng.uniform(0.2, 0.9) * (end_ms - p.created_ms))
             p.revoke_reason = rng.choice(REVOKE_REASONS)
+    q = _quantum(count)
+    for p in plans:  # keys issued (revoked) in the same quantum are one batch of the service
+        p.created_ms -= p.created_ms % q
+        if p.revoked_ms:
+            p.revoked_ms = max(p.revoked_ms - p.revoked_ms % q, p.created_ms)
     plans[:] = sorted(plans[:5], key=lambda p: p.created_ms) + sorted(plans[5:], key=lambda p: p.created_ms)
     return plans
 
 
 def _quantum(count: int) -> int:
-    """Keys created in the same minute (hour, for large sets) are issued in one batch."""
-    return 60_000 if count <= 1000 else 3_600_000
+    """Keys created in the same minute (6 hours, for large sets) are issued in one batch."""
+    return 60_000 if count <= 1000 else 6 * 3_600_000
 
 
 # timeline entries: (ts_ms, order, kind, payload); kinds sort creations before events at a tie
@@ -216,35 +223,37 @@ CREATE, REVOKE, EVENT = 0, 1, 2
 
 
 def _timeline(rng: random.Random, plans: list[Plan], n_events: int, end_ms: int) -> list[tuple]:
-    q = _quantum(len(plans))
-    line: list[tuple] = []
-    batches: dict[int, list[int]] = {}
+    created: dict[int, list[int]] = {}
+    revoked: dict[tuple[int, str], list[int]] = {}
     for i, p in enumerate(plans):
-        batches.setdefault(p.created_ms - p.created_ms % q, []).append(i)
-    line += [(ts, 0, CREATE, idx) for ts, idx in batches.items()]
-    line += [(p.revoked_ms, 0, REVOKE, i) for i, p in enumerate(plans) if p.revoked_ms]
+        created.setdefault(p.created_ms, []).append(i)
+        if p.revoked_ms:
+            revoked.setdefault((p.revoked_ms, p.revoke_reason), []).append(i)
+    line: list[tuple] = [(ts, 0, CREATE, idx) for ts, idx in created.items()]
+    line += [(ts, 0, REVOKE, (reason, idx)) for (ts, reason), idx in revoked.items()]
     start_ms = end_ms - WINDOW_DAYS * DAY_MS
     spans = []
     for p in plans:
-        created = p.created_ms - p.created_ms % q
-        lo = max(created + 60_000, start_ms)
-        stop = p.revoked_ms or min(end_ms, created + p.expiry_days * DAY_MS)
+        lo = max(p.created_ms + 60_000, start_ms)
+        stop = p.revoked_ms or min(end_ms, p.created_ms + p.expiry_days * DAY_MS)
         spans.append((lo, max(lo, stop)))
+    late = [i for i, p in enumerate(plans) if p.fate != "active" and start_ms < spans[i][1] < end_ms - 60_000
+            and (len(plans) <= len(SPEC_KEYS) or rng.random() < LATE_SHARE)]
+    n_burst = min(BURST_ATTEMPTS, n_events)
+    late = late[:(n_events - n_burst) // LATE_ATTEMPTS]
     weights = [p.weight * (hi - lo) for p, (lo, hi) in zip(plans, spans)]
     burst_at = end_ms - 3 * 3_600_000
-    n_normal = max(0, n_events - BURST_ATTEMPTS - 3 * sum(p.fate != "active" for p in plans))
+    n_normal = n_events - n_burst - LATE_ATTEMPTS * len(late)
     if sum(weights) > 0:
         for n, i in enumerate(rng.choices(range(len(plans)), weights=weights, k=n_normal)):
             lo, hi = spans[i]
             line.append((rng.randint(lo, hi - 1), n, EVENT, (i, _scenario(rng))))
-    for i, p in enumerate(plans):  # a client still presenting a dead key: a few late attempts
-        if p.fate != "active":
-            lo = max(spans[i][1], start_ms)
-            for k in range(3 if lo < end_ms - 60_000 else 0):
-                line.append((rng.randint(lo, end_ms - 60_000), n_events + k, EVENT, (i, "normal")))
+    for i in late:  # a client still presenting a key that died this month: a few late attempts
+        for k in range(LATE_ATTEMPTS):
+            line.append((rng.randint(spans[i][1], end_ms - 60_000), n_events + k, EVENT, (i, "normal")))
     target = next((i for i, p in enumerate(plans) if p.ip_allowlist and p.fate == "active"), None)
     if target is not None:
-        for k in range(min(BURST_ATTEMPTS, n_events)):
+        for k in range(n_burst):
             line.append((burst_at + k * 17_000, n_events + 10 + k, EVENT, (target, "burst")))
     line.sort(key=lambda e: (e[0], e[2], e[1]))
     return line
@@ -264,38 +273,37 @@ def _scenario(rng: random.Random) -> str:
 
 
 def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
-    """Walk the timeline: issue and revoke keys at their moments, check every call at its moment."""
+    """Walk the timeline: issue and revoke keys at their moments, check every call at its moment.
+
+    One transaction per segment of the timeline (the service's own transactions nest inside as
+    savepoints), so a million events cost a few dozen commits, not thousands.
+    """
     from keytui.clock import from_ms
 
     rng = random.Random(len(timeline))
     ips = [_client_ips(rng, p) for p in plans]
-    pending, recorded = [], 0
+    pending: list = []
     check, record = demo.verifier.check, demo.verifier.record
-
-    def flush():
-        nonlocal recorded
-        record(pending)
-        recorded += len(pending)
-        pending.clear()
-
-    for ts, _, kind, payload in timeline:
-        clock.set(from_ms(ts))
-        if kind == EVENT:
-            i, scenario = payload
-            pending.append(check(*_call(rng, plans[i], ips[i], scenario))[1])
-            if len(pending) >= FLUSH_EVENTS:
-                flush()
-            continue
-        flush()
-        if kind == CREATE:
-            batch = [plans[i] for i in payload]
-            issued = demo.create_many([_new_key(p) for p in batch])
-            for p, key in zip(batch, issued):
-                p.token = key.token
-        else:
-            demo.revoke(plans[payload].key_id, plans[payload].revoke_reason)
-    flush()
-    return recorded
+    for start in range(0, len(timeline), SEGMENT):
+        with demo.db.atomic():
+            for ts, _, kind, payload in timeline[start:start + SEGMENT]:
+                clock.set(from_ms(ts))
+                if kind == EVENT:
+                    i, scenario = payload
+                    pending.append(check(*_call(rng, plans[i], ips[i], scenario))[1])
+                    continue
+                record(pending)
+                pending.clear()
+                if kind == CREATE:
+                    batch = [plans[i] for i in payload]
+                    for p, key in zip(batch, demo.create_many([_new_key(p) for p in batch])):
+                        p.token = key.token
+                else:
+                    reason, batch = payload
+                    demo.revoke_many([plans[i].key_id for i in batch], reason)
+            record(pending)
+            pending.clear()
+    return sum(1 for entry in timeline if entry[2] == EVENT)
 
 
 def _new_key(p: Plan):

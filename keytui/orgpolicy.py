@@ -1,33 +1,342 @@
 """Rules an organisation adds on top of keytui's own: IP Locking per environment, and the active
-org policy (a TOML file applied with `keytui policy apply`).
+org policy (a TOML file applied with `keytui policy apply`; every field is documented in
+keytui/examples/org-policy.toml).
 
-The vault calls the check_* functions inside its own validation, so every face enforces the
-same policy. Each raises RuleError naming the field and what the policy allows.
+The vault calls the check_* hooks inside its own validation, so every face enforces the same
+policy; each raises RuleError naming the field and what the policy allows. `apply` validates a
+policy file, stores it as the active policy (audited), and flags the live keys that violate it
+(and clears the flags of keys that no longer do); `preview` reports the same without changing
+anything. Only live keys (active, not past expiry) are judged: expired and revoked keys cannot
+be used, so flagging them would be noise.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from keytui import policies
-from keytui.domain import Environment, Permission, RuleError, Scope
+from keytui.clock import from_ms, to_ms
+from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, RuleError, Scope, Status,
+                           format_permissions, parse_environment, parse_permission, parse_scope, split_permissions)
+from keytui.store.models import ApiKey, OrgPolicy
+
+MAX_DAYS = 3650
+FIELDS = {
+    "max_expiry_days": "longest lifetime a key may have, in days (1-3650); keys that never expire violate it",
+    "require_ip_restriction": "true: every key needs an IP allowlist",
+    "forbidden_permissions": "permissions no key may hold (read, write, execute, admin)",
+    "allowed_scopes": "the only scopes keys may have (omit for all)",
+    "default_expiry_days": "the expiry policy the create form preselects (30, 60 or 90)",
+}
 
 
-def check_allowlist(*, env: Environment, ip_allowlist: tuple[str, ...]) -> None:
-    if not ip_allowlist and policies.read(f"ip_locking.{env.value}") == "required":
-        raise RuleError(f"ip: IP Locking is required in {env.value}; give at least one address or CIDR", field="ip")
+@dataclass(frozen=True)
+class EnvRules:
+    """What the org policy says about one environment (None / empty: no rule)."""
+
+    max_expiry_days: int | None = None
+    require_ip_restriction: bool = False
+    forbidden_permissions: frozenset[Permission] = frozenset()
+    allowed_scopes: frozenset[Scope] | None = None
+    default_expiry_days: int | None = None
 
 
-def check_permissions(*, env: Environment, permissions: frozenset[Permission]) -> None:
-    return None
+@dataclass(frozen=True)
+class OrgPolicyDoc:
+    name: str
+    environments: dict[Environment, EnvRules]
+    source: str = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A snapshot of what creation and rotation must respect: IP Locking and the org policy.
+    Bulk paths take one snapshot per batch instead of reading the settings per key."""
+
+    ip_required: frozenset[Environment]
+    org: OrgPolicyDoc | None
+
+    def env(self, env: Environment) -> EnvRules:
+        return self.org.environments.get(env, EnvRules()) if self.org else EnvRules()
+
+
+# ---------------------------------------------------------------------------------- parsing
+def parse(text: str) -> OrgPolicyDoc:
+    """The policy in `text`, or InputError naming the line and field and what is allowed."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("org policy", f"not valid TOML: {exc}") from None
+    where = _Locator(text)
+    unknown = set(data) - {"name", "defaults", "environments"}
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise InputError(where(bad), "unknown setting; allowed: name, [defaults], [environments.<env>]")
+    name = data.get("name", "org policy")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise InputError(where("name"), "must be a text of 1-100 characters")
+    defaults = _env_table(data.get("defaults", {}), ("defaults",), where, {})
+    envs_raw = data.get("environments", {})
+    if not isinstance(envs_raw, dict):
+        raise InputError(where("environments"), "must be tables like [environments.production]")
+    given: dict[Environment, dict] = {}
+    for raw_env, table in envs_raw.items():
+        try:
+            env = parse_environment(raw_env, where("environments", raw_env))
+        except InputError as exc:
+            raise InputError(exc.field, exc.message) from None
+        given[env] = _env_table(table, ("environments", raw_env), where, defaults)
+    environments = {env: EnvRules(**given.get(env, defaults)) for env in Environment}
+    return OrgPolicyDoc(name.strip(), environments, text)
+
+
+def _env_table(table, path: tuple[str, ...], where, inherited: dict) -> dict:
+    if not isinstance(table, dict):
+        raise InputError(where(*path), "must be a table of settings")
+    out = dict(inherited)
+    for key, value in table.items():
+        spot = where(*path, key)
+        if key not in FIELDS:
+            raise InputError(spot, f"unknown setting; allowed: {', '.join(FIELDS)}")
+        if key == "max_expiry_days":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DAYS:
+                raise InputError(spot, f"{value!r} is not allowed; give a whole number of days from 1 to {MAX_DAYS}")
+            out[key] = value
+        elif key == "default_expiry_days":
+            if value not in EXPIRY_CHOICES or isinstance(value, bool):
+                raise InputError(spot, f"{value!r} is not an expiry policy; allowed: "
+                                       f"{', '.join(map(str, EXPIRY_CHOICES))}")
+            out[key] = value
+        elif key == "require_ip_restriction":
+            if not isinstance(value, bool):
+                raise InputError(spot, f"{value!r} is not allowed; give true or false")
+            out[key] = value
+        else:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InputError(spot, "must be a list of names, e.g. [\"admin\"]")
+            try:
+                items = [(parse_permission(v) if key == "forbidden_permissions" else parse_scope(v)) for v in value]
+            except InputError as exc:
+                raise InputError(spot, exc.message) from None
+            out[key] = frozenset(items)
+    default, longest = out.get("default_expiry_days"), out.get("max_expiry_days")
+    if default and longest and default > longest:
+        raise InputError(where(*path, "default_expiry_days"),
+                         f"{default} days is longer than max_expiry_days ({longest})")
+    return out
+
+
+class _Locator:
+    """Names a setting with the line it is on, for error messages."""
+
+    def __init__(self, text: str):
+        self.lines: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            header = re.match(r"^\[\s*([^\[\]]+?)\s*\]", stripped)
+            if header:
+                table = tuple(p.strip().strip("\"'") for p in header.group(1).split("."))
+                self.lines.setdefault(table, number)
+                continue
+            key = re.match(r"^([A-Za-z0-9_\-\"'.]+)\s*=", stripped)
+            if key:
+                path = table + tuple(p.strip("\"'") for p in key.group(1).split("."))
+                self.lines.setdefault(path, number)
+
+    def __call__(self, *path: str) -> str:
+        dotted = ".".join(path)
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return f"{dotted} (line {self.lines[path[:end]]})"
+        return dotted
+
+
+# ---------------------------------------------------------------------------------- the active policy
+def active() -> OrgPolicyDoc | None:
+    row = OrgPolicy.select().where(OrgPolicy.active == True).order_by(OrgPolicy.id.desc()).first()  # noqa: E712
+    return parse(row.source) if row else None
+
+
+def current() -> Rules:
+    settings = policies.read_all()
+    required = frozenset(env for env in Environment if settings[f"ip_locking.{env.value}"] == "required")
+    return Rules(required, active())
+
+
+def default_expiry_days(env: Environment, rules: Rules | None = None) -> int | None:
+    """The expiry the create form should preselect in `env` (None: the form's own default)."""
+    return (rules or current()).env(env).default_expiry_days
+
+
+# ---------------------------------------------------------------------------------- judging
+def problems(rules: Rules, *, env: Environment, scope: Scope, permissions: frozenset[Permission],
+             ip_allowlist: tuple[str, ...], expires_at: datetime | None, expiry_days: int | None,
+             now: datetime) -> list[tuple[str, str]]:
+    """Every (field, reason) by which a key breaks IP Locking or the org policy."""
+    org = rules.env(env)
+    out: list[tuple[str, str]] = []
+    if org.allowed_scopes is not None and scope not in org.allowed_scopes:
+        allowed = ", ".join(s.value for s in Scope if s in org.allowed_scopes) or "none"
+        out.append(("scope", f"the org policy does not allow scope {scope.value} in {env.value} (allowed: {allowed})"))
+    out += _permission_problems(rules, env, permissions) + _ip_problems(rules, env, ip_allowlist)
+    if org.max_expiry_days is not None:
+        limit = now + timedelta(days=org.max_expiry_days, minutes=1)
+        allows = f"the org policy allows at most {org.max_expiry_days} days in {env.value}"
+        if expires_at is None:
+            out.append(("expiry", f"never expires; {allows}"))
+        elif expires_at > limit or (expiry_days or 0) > org.max_expiry_days:
+            days = expiry_days or round((expires_at - now).total_seconds() / 86400)
+            out.append(("expiry", f"{days}-day expiry; {allows}"))
+    return out
+
+
+def _permission_problems(rules: Rules, env: Environment, permissions: frozenset[Permission]) -> list:
+    forbidden = rules.env(env).forbidden_permissions & permissions
+    if not forbidden:
+        return []
+    return [("permission", f"the org policy forbids {format_permissions(forbidden)} permission in {env.value}")]
+
+
+def _ip_problems(rules: Rules, env: Environment, ip_allowlist: tuple[str, ...]) -> list:
+    if ip_allowlist:
+        return []
+    if env in rules.ip_required:
+        return [("ip", f"IP Locking is required in {env.value}; give at least one address or CIDR")]
+    if rules.env(env).require_ip_restriction:
+        return [("ip", f"the org policy requires an IP restriction in {env.value}; give at least one address or CIDR")]
+    return []
+
+
+def _refuse(found: list[tuple[str, str]]) -> None:
+    if found:
+        field_name, reason = found[0]
+        raise RuleError(f"{field_name}: {reason}", field=field_name)
+
+
+def check_allowlist(*, env: Environment, ip_allowlist: tuple[str, ...], rules: Rules | None = None) -> None:
+    _refuse(_ip_problems(rules or current(), env, ip_allowlist))
+
+
+def check_permissions(*, env: Environment, permissions: frozenset[Permission], rules: Rules | None = None) -> None:
+    _refuse(_permission_problems(rules or current(), env, permissions))
 
 
 def check_new_key(*, env: Environment, scope: Scope, permissions: frozenset[Permission],
-                  expires_at: datetime | None, now: datetime, ip_allowlist: tuple[str, ...]) -> None:
-    check_allowlist(env=env, ip_allowlist=ip_allowlist)
-    check_permissions(env=env, permissions=permissions)
+                  expires_at: datetime | None, now: datetime, ip_allowlist: tuple[str, ...],
+                  expiry_days: int | None = None, rules: Rules | None = None) -> None:
+    _refuse(problems(rules or current(), env=env, scope=scope, permissions=permissions, ip_allowlist=ip_allowlist,
+                     expires_at=expires_at, expiry_days=expiry_days, now=now))
 
 
-def check_rotation(*, row, now: datetime) -> None:
-    env = Environment(row.environment)
-    check_allowlist(env=env, ip_allowlist=tuple(x for x in row.ip_allowlist.split(",") if x))
+def check_rotation(*, row, now: datetime, rules: Rules | None = None) -> None:
+    """A rotation renews the key for its expiry policy, so the renewed key must comply."""
+    expires = now + timedelta(days=row.expiry_days) if row.expiry_days else row.expires_at
+    _refuse(problems(rules or current(), **_key_facts(row), expires_at=expires, expiry_days=row.expiry_days,
+                     now=now))
+
+
+def _key_facts(row) -> dict:
+    return dict(env=Environment(row.environment), scope=Scope(row.scope),
+                permissions=split_permissions(row.permissions),
+                ip_allowlist=tuple(x for x in row.ip_allowlist.split(",") if x))
+
+
+# ---------------------------------------------------------------------------------- apply
+@dataclass(frozen=True)
+class Violation:
+    key_id: str
+    name: str
+    environment: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    policy: OrgPolicyDoc | None
+    dry_run: bool
+    checked: int
+    violations: list[Violation]
+    flagged: int  # keys newly flagged or whose reasons changed
+    cleared: int  # keys whose flag was removed
+
+    def as_dict(self) -> dict:
+        return {"policy": self.policy.name if self.policy else None,
+                "sha256": self.policy.digest if self.policy else None, "dry_run": self.dry_run,
+                "checked": self.checked, "flagged": self.flagged, "cleared": self.cleared,
+                "violations": [{"key_id": v.key_id, "name": v.name, "environment": v.environment,
+                                "reasons": v.reasons} for v in self.violations]}
+
+
+def preview(vault, text: str) -> ApplyReport:
+    """What applying `text` would report; nothing is stored or flagged."""
+    return apply(vault, text, dry_run=True)
+
+
+def apply(vault, text: str, *, dry_run: bool = False) -> ApplyReport:
+    doc = parse(text)
+    if dry_run:
+        return _judge_keys(vault, Rules(current().ip_required, doc), store=False)
+    vault._writable()
+    with vault.db.atomic():
+        OrgPolicy.update(active=False).where(OrgPolicy.active == True).execute()  # noqa: E712
+        OrgPolicy.create(applied_at=vault.now(), applied_by=vault.operator, source=text, active=True)
+        report = _judge_keys(vault, Rules(current().ip_required, doc), store=True)
+        vault._audit("orgpolicy.apply", None, name=doc.name, sha256=doc.digest, checked=report.checked,
+                     violations=len(report.violations), flagged=report.flagged, cleared=report.cleared,
+                     violating_keys=[v.key_id for v in report.violations[:100]])
+    return report
+
+
+def refresh_flags(vault) -> tuple[int, int]:
+    """Re-judge live keys against the active policy (the watch calls this: a fixed key loses its
+    flag, a key that expired or was revoked too). Returns (flagged, cleared)."""
+    rules = current()
+    if rules.org is None and not rules.ip_required:
+        if not ApiKey.select().where(ApiKey.policy_violation.is_null(False)).exists():
+            return 0, 0
+    with vault.db.atomic():
+        report = _judge_keys(vault, rules, store=True)
+        if report.flagged or report.cleared:
+            vault._audit("orgpolicy.flags", None, flagged=report.flagged, cleared=report.cleared)
+    return report.flagged, report.cleared
+
+
+def _judge_keys(vault, rules: Rules, *, store: bool) -> ApplyReport:
+    now = vault.now()
+    now_ms = to_ms(now)
+    violations: list[Violation] = []
+    changes: dict[str | None, list[str]] = {}
+    flagged = cleared = checked = 0
+    q = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.environment, ApiKey.scope, ApiKey.permissions,
+                      ApiKey.ip_allowlist, ApiKey.expires_at, ApiKey.expiry_days, ApiKey.status,
+                      ApiKey.policy_violation).order_by(ApiKey.id)
+    for key_id, name, env, scope, perms, allow, expires_ms, expiry_days, status, flag in q.tuples().iterator():
+        live = status == Status.ACTIVE.value and (expires_ms is None or expires_ms > now_ms)
+        reasons = []
+        if live:
+            checked += 1
+            reasons = [r for _, r in problems(
+                rules, env=Environment(env), scope=Scope(scope), permissions=split_permissions(perms),
+                ip_allowlist=tuple(x for x in allow.split(",") if x), expires_at=from_ms(expires_ms),
+                expiry_days=expiry_days, now=now)]
+        if reasons:
+            violations.append(Violation(key_id, name, env, reasons))
+        text = "; ".join(reasons) or None
+        if text != flag:
+            changes.setdefault(text, []).append(key_id)
+            flagged += text is not None
+            cleared += text is None
+    if store:
+        for text, ids in changes.items():
+            for i in range(0, len(ids), 500):
+                ApiKey.update(policy_violation=text).where(ApiKey.key_id.in_(ids[i:i + 500])).execute()
+    return ApplyReport(rules.org, not store, checked, violations, flagged, cleared)

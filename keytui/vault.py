@@ -24,6 +24,7 @@ from keytui.domain import (EXPIRY_CHOICES, Environment, Expiry, InputError, NotF
                            ReadOnlyError, RuleError, Scope, Status, effective_permissions, format_permissions,
                            needs_mfa, parse_environment, parse_expiry, parse_grace_hours, parse_ip_allowlist,
                            parse_permissions, parse_scope, split_permissions, validate_name, validate_owner)
+from keytui.store import bulk
 from keytui.store.db import bind_master_key, open_database
 from keytui.store.models import ApiKey, KeySecret, Operator
 from keytui.verification import Verifier, VerifyResult  # noqa: F401  (re-exported for the faces)
@@ -331,7 +332,10 @@ class Vault:
         """
         self._writable()
         now = self.now()
-        plans = [self._plan_new_key(spec, now) for spec in specs]
+        from keytui import orgpolicy
+
+        rules = orgpolicy.current()
+        plans = [self._plan_new_key(spec, now, rules) for spec in specs]
         if any(needs_mfa(split_permissions(p["permissions"])) for p in plans):
             self.confirm_mfa(totp)
         seen: set[tuple[str, str]] = set()
@@ -343,7 +347,7 @@ class Vault:
         with self.db.atomic():
             for chunk in _chunks(plans, 400):
                 self._refuse_taken(chunk)
-                ApiKey.insert_many([{k: v for k, v in p.items() if k != "describe"} for p in chunk]).execute()
+                bulk.insert_rows(self.db, ApiKey, [{k: v for k, v in p.items() if k != "describe"} for p in chunk])
                 ids = dict(ApiKey.select(ApiKey.key_id, ApiKey.id).where(
                     ApiKey.key_id.in_([p["key_id"] for p in chunk])).tuples())
                 secrets_rows, entries = [], []
@@ -356,11 +360,11 @@ class Vault:
                         ip_allowlist=[x for x in p["ip_allowlist"].split(",") if x], owner=p["owner"])))
                     row = ApiKey(id=ids[p["key_id"]], **{k: v for k, v in p.items() if k != "describe"})
                     issued.append(IssuedKey(key_view(row, now, fields["hint"]), token))
-                KeySecret.insert_many(secrets_rows).execute()
+                bulk.insert_rows(self.db, KeySecret, secrets_rows)
                 audit.append_many(self.keyring.audit_key, now=now, operator=self.operator, entries=entries)
         return issued
 
-    def _plan_new_key(self, spec: "NewKey", now: datetime) -> dict:
+    def _plan_new_key(self, spec: "NewKey", now: datetime, rules) -> dict:
         """The ApiKey fields of a valid new key, or InputError/RuleError naming what is wrong."""
         name = validate_name(spec.name)
         scope = parse_scope(spec.scope)
@@ -379,7 +383,7 @@ class Vault:
         from keytui import orgpolicy
 
         orgpolicy.check_new_key(env=env, scope=scope, permissions=perms, expires_at=expires, now=now,
-                                ip_allowlist=allow)
+                                ip_allowlist=allow, expiry_days=expiry.days, rules=rules)
         return dict(key_id=key_id, name=name, scope=scope.value, permissions=format_permissions(perms),
                     environment=env.value, owner=owner, created_by=self.operator, created_at=now, updated_at=now,
                     expires_at=expires, expiry_days=expiry.days, status=Status.ACTIVE.value,
@@ -453,20 +457,28 @@ class Vault:
 
     def revoke(self, key_id: str, reason: str | None = None) -> KeyView:
         """Immediate and permanent."""
+        self.revoke_many([key_id], reason)
+        return self.get(key_id)
+
+    def revoke_many(self, key_ids: Iterable[str], reason: str | None = None) -> list[str]:
+        """Revoke keys at once (incident response, demo data), each audited; all or nothing."""
         self._writable()
         reason = (reason or "").strip() or None
         if reason and (len(reason) > 500 or not reason.isprintable()):
             raise InputError("reason", "must be at most 500 printable characters")
         now = self.now()
         with self.db.atomic():
-            row = self._row(key_id)
-            self._refuse_if_final(row, "revoked again")
-            KeySecret.update(valid_until=now, ended_by="revocation").where(
-                (KeySecret.key == row.id) & ((KeySecret.valid_until.is_null()) | (KeySecret.valid_until > now))).execute()
-            ApiKey.update(status=Status.REVOKED.value, revoked_at=now, revoke_reason=reason, updated_at=now).where(
-                ApiKey.id == row.id).execute()
-            self._audit("key.revoke", row.key_id, reason=reason, previous_status=row.status)
-        return self.get(row.key_id)
+            rows = list({row.id: row for row in map(self._row, key_ids)}.values())
+            for row in rows:
+                self._refuse_if_final(row, "revoked again")
+            for chunk in _chunks([r.id for r in rows], 500):
+                KeySecret.update(valid_until=now, ended_by="revocation").where(
+                    KeySecret.key.in_(chunk) & ((KeySecret.valid_until.is_null()) | (KeySecret.valid_until > now))).execute()
+                ApiKey.update(status=Status.REVOKED.value, revoked_at=now, revoke_reason=reason, updated_at=now).where(
+                    ApiKey.id.in_(chunk)).execute()
+            audit.append_many(self.keyring.audit_key, now=now, operator=self.operator, entries=[
+                ("key.revoke", row.key_id, {"reason": reason, "previous_status": row.status}) for row in rows])
+        return [row.key_id for row in rows]
 
     def restore(self, key_id: str) -> KeyView:
         """There is no way back from revocation; this exists so every face says so the same way."""
@@ -546,16 +558,15 @@ class Vault:
         """Mark active keys past their expiry as expired, each audited (the watch calls this)."""
         self._writable()
         now = self.now()
-        done = []
         with self.db.atomic():
-            rows = ApiKey.select().where((ApiKey.status == Status.ACTIVE.value) & ApiKey.expires_at.is_null(False)
-                                         & (ApiKey.expires_at <= now))
-            for row in rows:
+            rows = list(ApiKey.select(ApiKey.id, ApiKey.key_id, ApiKey.expires_at).where(
+                (ApiKey.status == Status.ACTIVE.value) & ApiKey.expires_at.is_null(False) & (ApiKey.expires_at <= now)))
+            for chunk in _chunks(rows, 500):
                 ApiKey.update(status=Status.EXPIRED.value, updated_at=now).where(
-                    (ApiKey.id == row.id) & (ApiKey.status == Status.ACTIVE.value)).execute()
-                self._audit("key.expire", row.key_id, expires_at=row.expires_at.isoformat())
-                done.append(row.key_id)
-        return done
+                    ApiKey.id.in_([r.id for r in chunk]) & (ApiKey.status == Status.ACTIVE.value)).execute()
+            audit.append_many(self.keyring.audit_key, now=now, operator=self.operator, entries=[
+                ("key.expire", r.key_id, {"expires_at": r.expires_at.isoformat()}) for r in rows])
+        return [r.key_id for r in rows]
 
     # ------------------------------------------------------------------ policies
     def policy_settings(self) -> dict:
