@@ -52,6 +52,7 @@ class PermissionsScreen(PageScreen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.key = None
+        self._registry_seen: str | None = None
 
     def compose_page(self) -> ComposeResult:
         with VerticalScroll(id="permissions-page", classes="page-body"):
@@ -73,15 +74,17 @@ class PermissionsScreen(PageScreen):
         self.query_one("#key-matches", OptionList).display = False
 
     def refresh_data(self) -> None:
-        if self.key is None:
-            selected = getattr(self.app, "selected_key_id", None)
-            if selected:
-                self.pick(selected)
-                return
-        if self.key is not None:
+        """Re-read the key; a key newly highlighted in the registry since last time is picked instead."""
+        selected = self._registry_selection()
+        if selected and selected != self._registry_seen:
+            self._registry_seen = selected
+            self.pick(selected)
+        elif self.key is not None:
             self.pick(self.key.key_id)
-        else:
-            self._show_key()
+
+    def _registry_selection(self) -> str | None:
+        stack = self.app._screen_stacks.get("registry")  # the app keeps one stack per page (mode)
+        return stack[0].selected_key_id() if stack else None
 
     # ------------------------------------------------------------------ picking a key
     def action_pick_key(self) -> None:

@@ -130,3 +130,19 @@ async def test_read_only_refuses_changes(demo_vault, make_app, tui_clock):
     finally:
         reader.close()
     assert demo_vault.get(key.key_id).permissions == {Permission.READ}
+
+
+async def test_the_key_highlighted_in_the_registry_is_picked(demo_vault, make_app):
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("j")
+        await pilot.pause()
+        highlighted = app.screen.selected_key_id()
+        assert highlighted
+        await pilot.press("4")
+        await pilot.pause()
+        assert app.screen.key.key_id == highlighted
+        expected = demo_vault.get(highlighted).permissions
+        assert {p for p in Permission if _toggles(app)[p.value]} == set(expected)
