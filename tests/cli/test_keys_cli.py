@@ -45,6 +45,8 @@ def test_list_json_is_the_registry_without_secrets(kt):
     listed = kt("keys", "list", "--json", "--environment", "sbx", "--status", "active").json()
     assert listed == [made["key"]]
     assert kt("keys", "list", "--json", "--scope", "agents").json() == []
+    assert kt("keys", "list", "--json", "--search", "Runner").json() == [made["key"]]
+    assert kt("keys", "list", "--json", "--search", "GitHub").json() == []
     human = kt("keys", "list")
     assert "Sandbox Runner Key" in human.out and made["token"] not in human.out
 
