@@ -2,8 +2,8 @@
 database threads and the group commit.
 
 The event loop never touches the database: the group commit's database thread checks each
-batch of calls and writes their events, and a second thread answers /healthz, so health is
-reported even while the writer is stuck. Every response goes through `_answer`, which
+batch of calls and writes their events; a second thread answers /healthz (so health is
+reported even while the writer is stuck) and checkpoints the SQLite log (see dbthreads). Every response goes through `_answer`, which
 turns input errors into 400s, a stuck activity log into 503, anything unexpected into a
 bare 500 (logged as one line, without the message, which could quote the request), and
 writes an access line that holds no query string, header or token.
@@ -11,6 +11,7 @@ writes an access line that holds no query string, header or token.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -27,7 +28,7 @@ from keytui.gateway import inputs
 from keytui.gateway.batcher import CommitTimeout, GroupCommit
 from keytui.gateway.clientip import client_ip
 from keytui.gateway.cooling import Cooling
-from keytui.gateway.dbthreads import DatabaseThreads
+from keytui.gateway.dbthreads import CHECKPOINT_INTERVAL_S, DatabaseThreads, checkpoint, without_checkpoints
 from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
 from keytui.verification import Event, VerifyResult
@@ -68,16 +69,30 @@ class Gateway:
         vault.db.close()  # the loop thread keeps no connection: the database threads open their own
         self.db = vault.db
         self.verifier = vault.verifier
-        self.health_reader = DatabaseThreads(vault.db, 1, "keytui-health")
-        self.writer = DatabaseThreads(vault.db, 1, "keytui-verify")
+        self.maintenance = DatabaseThreads(vault.db, 1, "keytui-maintenance")
+        self.writer = DatabaseThreads(vault.db, 1, "keytui-verify", setup=without_checkpoints)
         self.batcher = GroupCommit(self.verifier.record, self.writer, self.metrics, prepare=self._check_all,
                                    commit_timeout_s=self.options.commit_timeout_s)
+        checkpoints = asyncio.get_running_loop().create_task(self._checkpoints(), name="keytui-checkpoints")
         try:
             yield
         finally:
             await self.batcher.close(DRAIN_TIMEOUT_S)
-            self.health_reader.close()
+            checkpoints.cancel()
+            await self._checkpoint()
+            self.maintenance.close()
             self.writer.close()
+
+    async def _checkpoints(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+            await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self.maintenance.run(checkpoint, self.db)
+        except Exception as exc:  # noqa: BLE001 — a busy checkpoint is simply tried again next time
+            log.debug("checkpoint skipped: %s", type(exc).__name__)
 
     # ------------------------------------------------------------------ the verification flow
     def _check_all(self, items: list) -> tuple[list, list[Event]]:
@@ -147,7 +162,7 @@ class Gateway:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await self.health_reader.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
+            await self.maintenance.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
         except Exception as exc:  # noqa: BLE001 — health reports, never raises
             return _error(503, f"database unreachable ({type(exc).__name__})")
         if self.batcher.failing:
