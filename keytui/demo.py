@@ -133,13 +133,13 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
     n_events = EVENTS_PER_KEY * keys if events is None else events
     clock = FixedClock(vault.now())
     demo = _demo_vault(vault, clock, plans[0].created_ms)
+    timeline = _timeline(rng, plans, n_events, end_ms)
+    recorded = _play(demo, clock, plans, timeline)
+    clock.set(vault.now())
     demo.set_policy("auto_rotation", True)
     demo.set_policy("expiry_alerts", True)
     for env in Environment:
         demo.set_policy(f"ip_locking.{env.value}", "optional")
-    timeline = _timeline(rng, plans, n_events, end_ms)
-    recorded = _play(demo, clock, plans, timeline)
-    clock.set(vault.now())
     _finish(demo)
     from keytui import analytics
 
@@ -150,12 +150,9 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
 
 
 def _finish(demo) -> None:
-    """One pass of the watch as it would run in production: expiry, rotation, alerts."""
-    try:
-        from keytui import watch
-    except ImportError:  # the watch is built alongside; until then mark expiries only
-        demo.as_operator("system").expire_due()
-        return
+    """One pass of the watch as production would run it: expiry, auto-rotation, alerts."""
+    from keytui import watch
+
     watch.run_pass(demo)
 
 

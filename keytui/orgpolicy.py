@@ -166,6 +166,16 @@ def active() -> OrgPolicyDoc | None:
     return parse(row.source) if row else None
 
 
+def active_record() -> dict | None:
+    """Who applied the active org policy, when, and its name and digest (for `policy show`)."""
+    row = OrgPolicy.select().where(OrgPolicy.active == True).order_by(OrgPolicy.id.desc()).first()  # noqa: E712
+    if row is None:
+        return None
+    doc = parse(row.source)
+    return {"name": doc.name, "sha256": doc.digest, "applied_at": row.applied_at.isoformat(),
+            "applied_by": row.applied_by}
+
+
 def current() -> Rules:
     settings = policies.read_all()
     required = frozenset(env for env in Environment if settings[f"ip_locking.{env.value}"] == "required")
@@ -312,21 +322,20 @@ def refresh_flags(vault) -> tuple[int, int]:
 
 def _judge_keys(vault, rules: Rules, *, store: bool) -> ApplyReport:
     now = vault.now()
-    now_ms = to_ms(now)
     violations: list[Violation] = []
     changes: dict[str | None, list[str]] = {}
     flagged = cleared = checked = 0
     q = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.environment, ApiKey.scope, ApiKey.permissions,
                       ApiKey.ip_allowlist, ApiKey.expires_at, ApiKey.expiry_days, ApiKey.status,
                       ApiKey.policy_violation).order_by(ApiKey.id)
-    for key_id, name, env, scope, perms, allow, expires_ms, expiry_days, status, flag in q.tuples().iterator():
-        live = status == Status.ACTIVE.value and (expires_ms is None or expires_ms > now_ms)
+    for key_id, name, env, scope, perms, allow, expires_at, expiry_days, status, flag in q.tuples().iterator():
+        live = status == Status.ACTIVE.value and (expires_at is None or expires_at > now)
         reasons = []
         if live:
             checked += 1
             reasons = [r for _, r in problems(
                 rules, env=Environment(env), scope=Scope(scope), permissions=split_permissions(perms),
-                ip_allowlist=tuple(x for x in allow.split(",") if x), expires_at=from_ms(expires_ms),
+                ip_allowlist=tuple(x for x in allow.split(",") if x), expires_at=expires_at,
                 expiry_days=expiry_days, now=now)]
         if reasons:
             violations.append(Violation(key_id, name, env, reasons))

@@ -1,7 +1,23 @@
 """Security and rotation policy settings (spec section 6), persisted and audited when changed.
 
-Each setting has a default that applies until an operator changes it; reading is cheap so the
-verification hot path can consult Usage Monitoring through a short cache.
+Each setting has a default that applies until an operator changes it (the defaults are the
+spec's mock config: auto rotation and alerts enabled, IP Locking optional); reading is cheap
+so the verification hot path can consult Usage Monitoring through a short cache.
+
+What each does, and where:
+- auto_rotation / auto_rotation_days: the watch rotates an active key once when it enters the
+  window before its expiry, as `system`, with the default grace period; the new token is kept
+  encrypted for an audited copy, and an `auto-rotated` alert tells operators to hand it over.
+- expiry_alerts / expiry_alert_days: the watch alerts when a key enters the window (and was not
+  renewed by rotation) and when it expires.
+- usage_monitoring: on, every verification writes an activity event; off, verification still
+  bumps the hourly counters and last-used times (analytics and charts keep working) but writes
+  no per-event row, so the activity log and suspicious-activity detection see nothing new.
+- suspicious_detection / suspicious_failures / suspicious_window_minutes: the watch alerts on a
+  burst of failures for one key or from one IP (N within M minutes), a valid token from outside
+  its allowlist, use of a revoked or expired key, and a token presented in another environment.
+- ip_locking.<environment>: `required` refuses creating or rotating a key without an allowlist
+  there (and removing one); the watch flags existing keys without one.
 """
 
 from __future__ import annotations
@@ -112,3 +128,36 @@ def write(name: str, value: Any, *, now, operator: str) -> None:
         conflict_target=[PolicySetting.name],
         update={PolicySetting.value: text, PolicySetting.updated_at: now, PolicySetting.updated_by: operator},
     ).execute()
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One setting as `policy show` and the Policies page present it."""
+
+    name: str
+    value: Any
+    default: Any
+    help: str
+    updated_at: Any = None
+    updated_by: str | None = None
+
+    @property
+    def text(self) -> str:
+        return format_value(self.value)
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def settings_view() -> list[SettingView]:
+    rows = {row.name: row for row in PolicySetting.select()}
+    out = []
+    for d in POLICIES.values():
+        row = rows.get(d.name)
+        out.append(SettingView(d.name, json.loads(row.value) if row else d.default, d.default, d.help,
+                               row.updated_at if row else None, row.updated_by if row else None))
+    return out
+
