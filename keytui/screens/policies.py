@@ -8,14 +8,19 @@ with "Apply Org Policy" loading a TOML file and showing its violation report fir
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static
 
+from keytui import orgpolicy
 from keytui.domain import Environment, InputError
 from keytui.policies import POLICIES, parse_setting
+from keytui.screens.dialogs import ConfirmDialog, TextPrompt
 from keytui.screens.page import PageScreen
 from keytui.widgets.toggle_row import ToggleRow
 
@@ -29,6 +34,7 @@ POLICY_ROWS = (
       ("suspicious_window_minutes", "within", "minutes"))),
 )
 LABEL_WIDTH = 30
+REPORT_LINES = 10
 
 
 def _dom_id(setting: str) -> str:
@@ -81,7 +87,14 @@ class PoliciesScreen(PageScreen):
         self.query_one("#org-policy", Static).update(self._org_policy_text())
 
     def _org_policy_text(self) -> Text:
-        return Text("Press o to load an org policy TOML file, review its violations, then apply it.", style="dim")
+        doc = orgpolicy.active()
+        if doc is None:
+            return Text("None applied. Press o to load an org policy TOML file, review its violations, then apply it.",
+                        style="dim")
+        text = Text.assemble((doc.name, "bold"), (f"  sha256 {doc.digest[:12]}", "dim"))
+        for env, rules in doc.environments.items():
+            text.append(f"\n  {env.label:<12}{describe_rules(rules)}")
+        return text
 
     # ------------------------------------------------------------------ changes
     def on_toggle_row_toggled(self, event: ToggleRow.Toggled) -> None:
@@ -130,6 +143,66 @@ class PoliciesScreen(PageScreen):
 
     # ------------------------------------------------------------------ org policy
     def action_apply_org_policy(self) -> None:
+        """Path, then the violation report (nothing changed yet), then apply on confirmation."""
         if self.app.refuse_read_only("Apply Org Policy"):
             return
-        self.app.notify("Apply Org Policy: waiting for the org policy service", severity="warning")
+        self.app.push_screen(TextPrompt("Apply Org Policy", "Path of the org policy TOML file:",
+                                        validate=read_policy_file), self._preview)
+
+    def _preview(self, path: str | None) -> None:
+        if path is None:
+            return
+        text = read_policy_file(path)
+        try:
+            report = orgpolicy.preview(self.app.vault, text)
+        except InputError as exc:
+            self._message(str(exc), error=True)
+            return
+        self.app.push_screen(ConfirmDialog(f"Apply org policy {report.policy.name!r}?", report_markup(report),
+                                           confirm_label="Apply"),
+                             lambda ok: self._apply(text) if ok else self._message("Org policy not applied."))
+
+    def _apply(self, text: str) -> None:
+        self.app.perform("Apply Org Policy", lambda _code: orgpolicy.apply(self.app.vault, text), self._applied,
+                         on_error=self._refused)
+
+    def _applied(self, report) -> None:
+        self._message(f"Applied {report.policy.name!r}: {report.checked} live keys checked, "
+                      f"{len(report.violations)} violate it (flagged in the registry). Audited.")
+
+
+def read_policy_file(path: str) -> str:
+    """The file's text, or InputError naming the problem (shown under the path as it is typed)."""
+    file = Path(path.strip()).expanduser()
+    if not path.strip():
+        raise InputError("file", "give the path of a TOML file")
+    try:
+        return file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("file", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def describe_rules(rules: orgpolicy.EnvRules) -> str:
+    parts = []
+    if rules.max_expiry_days:
+        parts.append(f"expiry at most {rules.max_expiry_days} days")
+    if rules.require_ip_restriction:
+        parts.append("IP restriction required")
+    if rules.forbidden_permissions:
+        parts.append("no " + "/".join(sorted(p.value for p in rules.forbidden_permissions)))
+    if rules.allowed_scopes is not None:
+        parts.append("scopes " + ", ".join(sorted(s.value for s in rules.allowed_scopes)))
+    if rules.default_expiry_days:
+        parts.append(f"default expiry {rules.default_expiry_days} days")
+    return "; ".join(parts) or "no rules"
+
+
+def report_markup(report, shown: int = REPORT_LINES) -> str:
+    """The violation report for the confirmation dialog (key names escaped: they are user text)."""
+    lines = [f"Checked {report.checked} live keys: [b]{len(report.violations)}[/b] violate this policy "
+             "and will be flagged in the registry."]
+    for v in report.violations[:shown]:
+        lines.append(f"  ⚑ {escape(v.name)} ({v.environment}, {v.key_id}): {escape('; '.join(v.reasons))}")
+    if len(report.violations) > shown:
+        lines.append(f"  … and {len(report.violations) - shown} more")
+    return "\n".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
+from keytui import orgpolicy
+from keytui.screens.dialogs import ConfirmDialog
 from keytui.vault import Vault
 
 
@@ -96,3 +98,69 @@ async def test_read_only_refuses_policy_changes(demo_vault, make_app, tui_clock)
     finally:
         reader.close()
     assert demo_vault.policy_settings()["expiry_alerts"] is True
+
+
+POLICY = """name = "Production hardening"
+
+[environments.production]
+require_ip_restriction = true
+max_expiry_days = 60
+"""
+
+
+async def _submit_path(pilot, path) -> None:
+    await _open(pilot)
+    await pilot.press("o")
+    await pilot.pause()
+    await pilot.press(*str(path), "enter")
+    await pilot.pause()
+
+
+async def test_apply_org_policy_shows_the_violation_report_then_applies(demo_vault, make_app, tmp_path):
+    file = tmp_path / "policy.toml"
+    file.write_text(POLICY)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _submit_path(pilot, file)
+        assert isinstance(app.screen, ConfirmDialog)
+        report = orgpolicy.preview(demo_vault, POLICY)
+        assert report.violations, "the demo data should hold production keys without an IP restriction"
+        dialog_text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert f"{len(report.violations)} violate this policy" in dialog_text
+        assert report.violations[0].key_id in dialog_text
+        assert orgpolicy.active() is None, "nothing is applied before confirmation"
+        await pilot.click("#confirm")
+        await pilot.pause()
+        assert orgpolicy.active().name == "Production hardening"
+        assert demo_vault.get(report.violations[0].key_id).policy_violation
+        assert "Applied 'Production hardening'" in str(app.screen.query_one("#policy-message").render())
+        assert "Production hardening" in str(app.screen.query_one("#org-policy").render())
+        assert demo_vault.audit_entries(limit=1)[0]["action"] == "orgpolicy.apply"
+
+
+async def test_cancelling_the_report_applies_nothing(demo_vault, make_app, tmp_path):
+    file = tmp_path / "policy.toml"
+    file.write_text(POLICY)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _submit_path(pilot, file)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert orgpolicy.active() is None
+        assert "not applied" in str(app.screen.query_one("#policy-message").render())
+
+
+async def test_bad_policy_file_is_reported_and_nothing_applied(demo_vault, make_app, tmp_path):
+    file = tmp_path / "bad.toml"
+    file.write_text('name = "x"\n[environments.production]\nmax_expiry_days = "soon"\n')
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _submit_path(pilot, file)
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert "max_expiry_days" in str(app.screen.query_one("#policy-message").render())
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press(*str(tmp_path / "missing.toml"), "enter")
+        await pilot.pause()
+        assert "file: cannot read" in str(app.screen.query_one("#prompt-error").render())
+    assert orgpolicy.active() is None
