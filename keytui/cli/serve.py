@@ -52,9 +52,9 @@ def cmd_serve(args) -> int:
     open_vault(args).close()
     os.environ[ENV_VAR] = options.to_env()
     with stop_signals_end_cleanly():
-            uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, proxy_headers=False, access_log=False, server_header=False,
-                    log_level="info")
+        uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, http="keytui.gateway.protocol:NoDelayHTTPProtocol",
+                    proxy_headers=False, access_log=False, server_header=False, log_level="info")
     return EXIT_OK
 
 
