@@ -73,14 +73,6 @@ def test_usage_windows_and_bad_window(vault, clock):
         analytics.usage(vault, "1y")
 
 
-def test_usage_still_counts_when_usage_monitoring_is_off(vault):
-    key = make(vault, "K")
-    vault.set_policy("usage_monitoring", "off")
-    vault.verify(key.token, "sandbox")
-    assert analytics.latest_event_id(vault) == 0
-    assert analytics.usage(vault, "24h").ok[-1] == 1
-
-
 def test_events_filters_newest_first_and_live_tail(vault, clock):
     a = make(vault, "A")
     b = make(vault, "B")
