@@ -2,20 +2,33 @@
 
 Only credential failures count (unknown, expired or revoked tokens: what guessing produces);
 a valid token refused for its environment, scope or permission is a configuration problem,
-not an attack. The state is per worker process and kept in memory, bounded so that a flood
-from many addresses cannot grow it without limit.
+not an attack. IPv6 clients are counted by /64, the block one host or site is usually
+given, so rotating through its addresses does not reset the count. The state is per worker
+process and kept in memory, bounded so that a flood from many addresses cannot grow it
+without limit.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
+from functools import lru_cache
 from typing import Callable
 
 from keytui.domain import VerifyCode
 
 CREDENTIAL_FAILURES = frozenset({VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED})
 MAX_TRACKED = 100_000
+IPV6_PREFIX = 64
+
+
+@lru_cache(maxsize=4096)
+def _source(ip: str | None) -> str:
+    """What is counted: the address, or its /64 for IPv6."""
+    if not ip or ":" not in ip:
+        return ip or ""
+    return str(ipaddress.ip_network(f"{ip}/{IPV6_PREFIX}", strict=False))
 
 
 class Cooling:
@@ -34,12 +47,13 @@ class Cooling:
 
     def remaining(self, ip: str | None) -> float:
         """Seconds this address must still wait (0: not cooling)."""
-        until = self._until.get(ip or "")
+        key = _source(ip)
+        until = self._until.get(key)
         if until is None:
             return 0.0
         left = until - self._clock()
         if left <= 0:
-            del self._until[ip or ""]
+            del self._until[key]
             return 0.0
         return left
 
@@ -51,7 +65,7 @@ class Cooling:
         """Count a verification; True when this failure starts a cooling period."""
         if not self.enabled or code not in CREDENTIAL_FAILURES:
             return False
-        key = ip or ""
+        key = _source(ip)
         now = self._clock()
         recent = self._failures.get(key)
         if recent is None:

@@ -159,6 +159,7 @@ def test_x_real_ip_from_a_trusted_proxy_is_honoured(server, http):
 
 def test_a_burst_of_bad_tokens_is_cooled_off_with_429(server, http):
     ip = "198.51.100.250"
+    limited_before = metric(http.get("/metrics").text, "keytui_gateway_rate_limited_total")
     for _ in range(FAIL_LIMIT):
         assert verify(http, UNKNOWN_TOKEN, ip=ip).json()["code"] == "NOT_FOUND"
     cooled = verify(http, server.tokens["sandbox"], ip=ip)  # even a good token waits out the cooling period
@@ -167,9 +168,16 @@ def test_a_burst_of_bad_tokens_is_cooled_off_with_429(server, http):
     assert auth(http, server.tokens["sandbox"], ip=ip, environment="sandbox").status_code == 429
     assert verify(http, server.tokens["sandbox"], ip="198.51.100.251").json()["code"] == "VALID"
     assert server.events("ip = ? AND code = 'RATE_LIMITED'", (ip,))
-    assert "keytui_gateway_rate_limited_total 2" in http.get("/metrics").text
+    assert metric(http.get("/metrics").text, "keytui_gateway_rate_limited_total") - limited_before == 2
     time.sleep(COOLDOWN_S + 0.1)
     assert verify(http, server.tokens["sandbox"], ip=ip).json()["code"] == "VALID"
+
+
+def test_ipv6_addresses_of_one_64_block_are_cooled_off_together(server, http):
+    for n in range(FAIL_LIMIT):
+        verify(http, UNKNOWN_TOKEN, ip=f"2001:db8:7:7::{n + 1:x}")
+    assert verify(http, server.tokens["sandbox"], ip="2001:db8:7:7::abcd").status_code == 429
+    assert verify(http, server.tokens["sandbox"], ip="2001:db8:7:8::1").json()["code"] == "VALID"
 
 
 def test_wrong_environment_and_scope_do_not_count_as_brute_force(server, http):
