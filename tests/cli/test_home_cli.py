@@ -14,9 +14,10 @@ CREATE = ("keys", "create", "--name", "Demo Build Key", "--scope", "demo-builds"
           "--environment", "dev", "--no-expiry")
 
 
-def test_first_run_creates_a_private_home_database_and_master_key(kt, tmp_path):
+def test_first_run_creates_a_private_home_database_and_master_key(kt, home, tmp_path):
     fresh = tmp_path / "fresh" / "keytui"
-    assert kt(*CREATE, env={"KEYTUI_HOME": str(fresh)}).code == 0
+    assert kt("--home", str(fresh), *CREATE).code == 0  # --home wins over $KEYTUI_HOME
+    assert not (home / "keytui.db").exists()
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
     for name in ("keytui.db", "master.key"):
         assert stat.S_IMODE((fresh / name).stat().st_mode) == 0o600, name

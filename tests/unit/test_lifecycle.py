@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from keytui.domain import RuleError, Status, VerifyCode
+from keytui.vault import Vault
 
 
 def code(vault, token, environment="sandbox"):
@@ -28,6 +29,17 @@ def test_create_issues_an_active_key_with_a_well_formed_id_and_token(vault, make
 
 def test_owner_defaults_to_the_operator(make_key):
     assert make_key().key.owner == "alice"
+
+
+def test_the_operator_is_the_os_user_unless_named(home, clock, monkeypatch):
+    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(variable, "bob")
+    vault = Vault.open(home, clock=clock)
+    issued = vault.create("Bob's key", "monitoring", ["read"], "development", no_expiry=True)
+    assert (issued.key.created_by, issued.key.owner) == ("bob", "bob")
+    assert vault.audit_entries()[0]["operator"] == "bob"
+    assert vault.as_operator("carol").operator == "carol"
+    vault.close()
 
 
 def test_rotate_keeps_the_old_token_for_the_default_grace_of_24_hours(vault, make_key, clock):
@@ -153,6 +165,15 @@ def test_copy_returns_the_current_token_and_is_audited(vault, make_key):
     rotated = vault.rotate(issued.key.key_id)
     assert vault.copy_token(issued.key.key_id) == rotated.token
     assert vault.audit_entries(issued.key.key_id)[0]["action"] == "key.copy"
+
+
+def test_copying_a_production_token_that_can_execute_needs_mfa(vault, make_key, mfa_code):
+    issued = make_key(environment="production", permissions=("execute",), totp=mfa_code())
+    with pytest.raises(RuleError) as err:
+        vault.copy_token(issued.key.key_id)
+    assert err.value.field == "totp"
+    assert vault.audit_entries()[0]["action"] == "key.create"
+    assert vault.copy_token(issued.key.key_id, totp=mfa_code()) == issued.token
 
 
 def test_keys_are_never_deleted(vault, make_key):
