@@ -112,7 +112,12 @@ async def _submit_path(pilot, path) -> None:
     await _open(pilot)
     await pilot.press("o")
     await pilot.pause()
-    await pilot.press(*str(path), "enter")
+    await _type_path(pilot, path)
+
+
+async def _type_path(pilot, path) -> None:
+    pilot.app.screen.query_one("#prompt-input", Input).value = str(path)  # a paste: long tmp paths type slowly
+    await pilot.press("enter")
     await pilot.pause()
 
 
@@ -160,7 +165,6 @@ async def test_bad_policy_file_is_reported_and_nothing_applied(demo_vault, make_
         assert "max_expiry_days" in str(app.screen.query_one("#policy-message").render())
         await pilot.press("o")
         await pilot.pause()
-        await pilot.press(*str(tmp_path / "missing.toml"), "enter")
-        await pilot.pause()
+        await _type_path(pilot, tmp_path / "missing.toml")
         assert "file: cannot read" in str(app.screen.query_one("#prompt-error").render())
     assert orgpolicy.active() is None
