@@ -274,6 +274,9 @@ class Vault:
                 locked = mfa.lock_until(now) if failures >= mfa.MAX_FAILURES else None
                 Operator.update(failed_attempts=0 if locked else failures, locked_until=locked).where(
                     Operator.id == row.id).execute()
+                if locked:
+                    self._audit("mfa.lockout", None, operator=row.name, failures=failures,
+                                locked_until=locked.isoformat())
             else:
                 Operator.update(last_totp_step=step, failed_attempts=0, locked_until=None).where(
                     Operator.id == row.id).execute()

@@ -33,13 +33,15 @@ def test_a_code_from_the_neighbouring_step_allows_for_clock_drift(vault, mfa_cod
     vault.confirm_mfa(code)
 
 
-def test_repeated_failures_lock_the_operator_out(vault, mfa_code, clock):
+def test_repeated_failures_lock_the_operator_out_and_the_lock_out_is_audited(vault, mfa_code, clock):
     good = mfa_code()
     for _ in range(mfa.MAX_FAILURES):
         with pytest.raises(RuleError, match="wrong code"):
             vault.confirm_mfa(wrong(good))
     with pytest.raises(RuleError, match="too many wrong codes"):
         vault.confirm_mfa(good)
+    lockout = vault.audit_entries()[0]
+    assert (lockout["action"], lockout["details"]["failures"]) == ("mfa.lockout", mfa.MAX_FAILURES)
     clock.advance(seconds=mfa.LOCK_SECONDS - 1)
     with pytest.raises(RuleError, match="too many wrong codes"):
         vault.confirm_mfa(mfa.code_for(mfa_code.secret, clock.now()))
