@@ -21,6 +21,7 @@ from keytui.keymap import APP_BINDINGS, PAGES, load_user_keymap
 from keytui.screens.page import DataChanged
 
 HERE = Path(__file__).parent
+WATCH_NOTIFY_MAX = 3  # a burst of alerts shows this many toasts and a count
 WRITE_ERRORS = (InputError, RuleError, NotFoundError)
 
 
@@ -197,10 +198,20 @@ class KeytuiApp(App):
             result = watch.run_pass(self.vault)
         self.call_from_thread(self._watch_done, result)
 
-    def _watch_done(self, result) -> None:
+    def _watch_done(self, report) -> None:
+        """New alerts become notifications; rotations and expiries reach every page."""
+        from keytui import alerts
+
         self.watch_passes += 1
-        for alert in getattr(result, "new_alerts", None) or []:
-            self.notify(getattr(alert, "message", str(alert)), title="Alert", severity="warning")
+        for alert_id in report.alerts[:WATCH_NOTIFY_MAX]:
+            alert = alerts.get(self.vault, alert_id)
+            self.notify(alert.message, title=f"Alert ({alert.severity})",
+                        severity="error" if alert.severity == "high" else "warning")
+        if len(report.alerts) > WATCH_NOTIFY_MAX:
+            self.notify(f"{len(report.alerts) - WATCH_NOTIFY_MAX} more new alerts: see the Overview",
+                        title="Alerts", severity="warning")
+        if report.rotated:
+            self.notify(f"Auto Rotation rotated {len(report.rotated)} key(s) nearing expiry", title="Watch")
         self.data_changed()
 
 

@@ -11,12 +11,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from keytui import analytics
-from keytui.domain import Environment
+from keytui import alerts, analytics
+from keytui.domain import Environment, Status
 from keytui.screens.page import PageScreen
 from keytui.widgets.metric_card import MetricCard
 
-RECENT_EVENTS = 8
+RECENT_EVENTS = 30
+ALERT_LINES = 5
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 STATUS_STYLE = {"success": "green", "failed": "bold red"}
 
 
@@ -53,18 +55,31 @@ class OverviewScreen(PageScreen):
         self.query_one("#card-revoked", MetricCard).show(ov.revoked, pct(ov.revoked))
         env_text = Text()
         for env in Environment:
-            env_text.append(f"{env.label:<12}", style="bold")
-            env_text.append(f"{ov.by_environment[env]:>7,}\n")
+            split = ov.by_environment_status[env]
+            env_text.append(f"{env.label:<12}", style="bold").append(f"{ov.by_environment[env]:>6,}")
+            env_text.append(f" {split[Status.ACTIVE]:,}", style="green").append(" act")
+            env_text.append(f" {split[Status.EXPIRED]:,}", style="yellow").append(" exp")
+            env_text.append(f" {split[Status.REVOKED]:,}", style="red").append(" rev\n")
+        env_text.rstrip()
         env_panel = self.query_one("#environments", Static)
         env_panel.border_title = "Keys per environment"
         env_panel.update(env_text)
-        self._show_alerts(ov.open_alerts)
+        self._show_alerts(ov.open_alerts, alerts.list_alerts(vault, limit=ALERT_LINES))
         self._show_recent(analytics.events(vault, limit=RECENT_EVENTS))
 
-    def _show_alerts(self, count: int) -> None:
+    def _show_alerts(self, count: int, newest) -> None:
         panel = self.query_one("#alerts", Static)
         panel.border_title = f"Open alerts ({count:,})"
-        panel.update(Text("No open alerts", style="green") if not count else Text(f"{count:,} open", style="bold yellow"))
+        if not count:
+            panel.update(Text("No open alerts", style="green"))
+            return
+        text = Text()
+        for alert in newest:
+            text.append(f"{alert.severity:<6} ", style=SEVERITY_STYLE.get(alert.severity, ""))
+            subject = f"{alert.key_name}: " if alert.key_name else ""
+            text.append(f"{alert.created_at:%m-%d %H:%M} {subject}{alert.message}\n")
+        text.rstrip()
+        panel.update(text)
 
     def _show_recent(self, events) -> None:
         table = self.query_one("#recent", DataTable)

@@ -7,7 +7,7 @@ scrolling cost the same on any registry size.
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -40,7 +40,8 @@ class RegistryScreen(KeyActions, PageScreen):
         self.sort = "created_at"
         self.descending = True
         self.window_start = 0
-        self.total = 0
+        self.shown = 0
+        self.total: int | None = None  # None while the worker counts
         self._debounce = None
 
     def compose_page(self) -> ComposeResult:
@@ -73,18 +74,37 @@ class RegistryScreen(KeyActions, PageScreen):
             self.refresh_data()
 
     def refresh_data(self, cursor: int | None = None) -> None:
+        """Show the current window now; the total (a full count on 100,000 keys) follows from a worker."""
         vault = self.app.vault
         f = self.key_filter()
-        self.total = vault.count_keys(f)
-        self.window_start = max(0, min(self.window_start, self.total - 1))
         views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW, offset=self.window_start)
+        if not views and self.window_start:  # the registry shrank under the window: start again at the top
+            self.window_start = 0
+            views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW)
         table = self.table
-        self.table.show(views, cursor=table.cursor_row if cursor is None else cursor, sort=self.sort,
-                        descending=self.descending)
-        self._show_status(len(views))
+        table.show(views, cursor=table.cursor_row if cursor is None else cursor, sort=self.sort,
+                   descending=self.descending)
+        self.shown = len(views)
+        self.total = None
+        self._show_status()
+        self._count(f)
 
-    def _show_status(self, shown: int) -> None:
-        parts = [f"{self.window_start + 1 if shown else 0:,}-{self.window_start + shown:,} of {self.total:,} keys"]
+    @work(thread=True, exclusive=True, group="registry-count", exit_on_error=False)
+    def _count(self, key_filter: KeyFilter) -> None:
+        vault = self.app.vault
+        with vault.db.connection_context():
+            total = vault.count_keys(key_filter)
+        self.app.call_from_thread(self._counted, key_filter, total)
+
+    def _counted(self, key_filter: KeyFilter, total: int) -> None:
+        if key_filter == self.key_filter():
+            self.total = total
+            self._show_status()
+
+    def _show_status(self) -> None:
+        of = "…" if self.total is None else f"{self.total:,}"
+        first = self.window_start + 1 if self.shown else 0
+        parts = [f"{first:,}-{self.window_start + self.shown:,} of {of} keys"]
         if self.scope:
             parts.append(f"scope: {self.scope.label}")
         if self.search:
@@ -101,7 +121,7 @@ class RegistryScreen(KeyActions, PageScreen):
     @on(KeyTable.EdgeReached)
     def page(self, event: KeyTable.EdgeReached) -> None:
         row = self.table.cursor_row
-        if event.direction == "down" and self.window_start + self.table.row_count < self.total:
+        if event.direction == "down" and self.shown == WINDOW:
             self.window_start += STEP
             self.refresh_data(cursor=row - STEP + 1)
         elif event.direction == "up" and self.window_start > 0:
@@ -112,7 +132,8 @@ class RegistryScreen(KeyActions, PageScreen):
             self.window_start = 0
             self.refresh_data(cursor=0)
         elif event.direction == "bottom":
-            self.window_start = max(0, self.total - WINDOW)
+            total = self.total if self.total is not None else self.app.vault.count_keys(self.key_filter())
+            self.window_start = max(0, total - WINDOW)
             self.refresh_data(cursor=WINDOW)
 
     # ------------------------------------------------------------------ filter, environment, sort

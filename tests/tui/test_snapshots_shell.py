@@ -12,6 +12,7 @@ SIZES = [(80, 24), (120, 40)]
 
 async def _registry(pilot):
     await pilot.press("2")
+    await pilot.app.workers.wait_for_complete()  # the total comes from a worker
     await pilot.pause()
 
 

@@ -1,0 +1,245 @@
+"""Console benchmarks: start to first rendered Overview, registry open, filter keystroke to
+updated table, opening Analytics; on the demo data (24 keys) and on 100,000 keys / 1,000,000 events.
+
+    python bench/tui_bench.py [--runs 5] [--skip-large] [--naive-keys 100000]
+
+Start-up is measured in fresh processes (interpreter start to the first frame showing the
+Overview's figures) against a trivial Textual app (Header, Static, Footer) measured the same
+way in the same run. The rest is measured in-process with Textual's Pilot at 120x40. The large
+database is built once with demo.build into $TMPDIR/keytui-bench/large-100k and reused.
+Targets: start <= 2.5x trivial; large-data start and filter <= 1.5x demo-data figures;
+registry open >= 20x faster than a naive DataTable holding every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+SIZE = (120, 40)
+LARGE_KEYS, LARGE_EVENTS = 100_000, 1_000_000
+FILTER_TEXT = "agent"
+
+
+# ---------------------------------------------------------------------------------- data
+def open_vault(home: Path, **kwargs):
+    from keytui.clock import FixedClock
+    from keytui.vault import Vault
+
+    return Vault.open(home, operator="bench", clock=FixedClock(NOW), **kwargs)
+
+
+def build(home: Path, keys: int, events: int | None) -> Path:
+    from keytui import demo
+
+    marker = home / "built"
+    if marker.exists():
+        return home
+    home.mkdir(parents=True, exist_ok=True)
+    vault = open_vault(home)
+    started = time.perf_counter()
+    report = demo.build(vault, keys=keys, events=events, force=True)
+    vault.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    vault.close()
+    marker.write_text(f"{report}\n")
+    print(f"  built {keys:,} keys / {report.events:,} events in {home} ({time.perf_counter() - started:.0f} s)")
+    return home
+
+
+# ---------------------------------------------------------------------------------- start-up (child processes)
+def child(kind: str, home: str | None, stamp: str) -> None:
+    """Run one app headless; write the wall-clock time of its first frame with data, then exit."""
+    from textual.app import App
+
+    def ready(app) -> None:
+        Path(stamp).write_text(repr(time.time()))
+        app.exit()
+
+    if kind == "trivial":
+        from textual.widgets import Footer, Header, Static
+
+        class Trivial(App):
+            def compose(self):
+                yield Header()
+                yield Static("Hello")
+                yield Footer()
+
+            def on_ready(self) -> None:
+                ready(self)
+
+        Trivial().run(headless=True, size=SIZE)
+        return
+
+    from keytui.app import KeytuiApp
+
+    class Measured(KeytuiApp):
+        def on_ready(self) -> None:
+            self._check()
+
+        def _check(self) -> None:
+            from textual.widgets import Static
+
+            cards = self.screen.query("#card-total .value")
+            if cards and str(cards.first(Static).render()) != "-":
+                self.call_after_refresh(ready, self)
+            else:
+                self.set_timer(0.002, self._check)
+
+    vault = open_vault(Path(home), read_only=True)
+    Measured(vault, watch_interval=0).run(headless=True, size=SIZE)
+
+
+def start_time(kind: str, home: Path | None, runs: int) -> float:
+    """Median over `runs` after one warm-up run (so both apps start with warm file caches)."""
+    times = []
+    for _ in range(runs + 1):
+        with tempfile.NamedTemporaryFile(delete=False) as fh:
+            stamp = fh.name
+        env = dict(os.environ, KEYTUI_NOW=NOW.isoformat())
+        began = time.time()
+        subprocess.run([sys.executable, __file__, "--child", kind, "--home", str(home or ""), "--stamp", stamp],
+                       check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        times.append(float(Path(stamp).read_text()) - began)
+        os.unlink(stamp)
+    return statistics.median(times[1:])
+
+
+# ---------------------------------------------------------------------------------- in-process (Pilot)
+async def press_until(pilot, key: str, condition, timeout: float = 60.0) -> float:
+    """Seconds from pressing `key` until `condition()` holds and the next frame is drawn.
+
+    Pilot.press also waits for animations (the tab underline), which a user does not wait for,
+    so the key is pressed in a task and the condition is polled beside it.
+    """
+    started = time.perf_counter()
+    task = asyncio.create_task(pilot.press(key))
+    while not condition():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"pressing {key!r}: condition not met")
+        await asyncio.sleep(0.0005)
+    await asyncio.sleep(1 / 60)  # one frame
+    elapsed = time.perf_counter() - started
+    await task
+    return elapsed
+
+
+async def console_figures(home: Path, runs: int) -> dict[str, float]:
+    from keytui.app import KeytuiApp
+
+    vault = open_vault(home, read_only=True)
+    out: dict[str, list[float]] = {"registry": [], "filter": [], "filter_work": [], "analytics": []}
+    for _ in range(runs):
+        app = KeytuiApp(vault, watch_interval=0)
+        async with app.run_test(size=SIZE) as pilot:
+            out["registry"].append(await press_until(
+                pilot, "2", lambda: app.screen.PAGE == "registry" and app.screen.table.row_count > 0))
+            screen = app.screen
+            await pilot.press("slash")
+            typed = ""
+            for ch in FILTER_TEXT:
+                typed += ch
+                out["filter"].append(await press_until(pilot, ch, lambda: screen.search == typed))
+                t = time.perf_counter()
+                screen.refresh_data(cursor=0)  # the work after the debounce: window and table (count: worker)
+                out["filter_work"].append(time.perf_counter() - t)
+            await pilot.press("enter")  # leave the filter box
+            out["analytics"].append(await press_until(
+                pilot, "6", lambda: app.screen.PAGE == "analytics" and app.screen.usage is not None))
+    vault.close()
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+async def naive_registry(home: Path, limit: int) -> float:
+    """A DataTable given every key (what the registry avoids), timed to its first frame."""
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    from keytui.widgets.key_table import COLUMNS, key_cells
+
+    vault = open_vault(home, read_only=True)
+
+    class Naive(App):
+        def compose(self):
+            yield DataTable()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            for label, key, width in COLUMNS:
+                table.add_column(label, key=key, width=width)
+            table.add_rows(key_cells(v) for v in vault.list_keys(limit=limit))
+
+    app = Naive()
+    t = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        elapsed = time.perf_counter() - t
+    vault.close()
+    return elapsed
+
+
+# ---------------------------------------------------------------------------------- report
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--skip-large", action="store_true", help="demo data only")
+    parser.add_argument("--naive-keys", type=int, default=LARGE_KEYS, help="rows the naive table loads")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--stamp", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.home, args.stamp)
+        return
+
+    root = Path(tempfile.gettempdir()) / "keytui-bench"
+    homes = {"demo (24 keys)": build(root / "demo-24", 24, None)}
+    if not args.skip_large:
+        homes["large (100k keys, 1M events)"] = build(root / "large-100k", LARGE_KEYS, LARGE_EVENTS)
+
+    trivial = start_time("trivial", None, args.runs)
+    rows = {}
+    for label, home in homes.items():
+        figures = asyncio.run(console_figures(home, args.runs))
+        figures["start"] = start_time("keytui", home, args.runs)
+        rows[label] = figures
+
+    print(f"\nkeytui console benchmarks (median of {args.runs}; {SIZE[0]}x{SIZE[1]}; Python {sys.version.split()[0]})")
+    print(f"  trivial Textual app (Header, Static, Footer) start: {trivial * 1000:7.0f} ms")
+    names = list(rows)
+    header = f"  {'measure':<44}" + "".join(f"{n:>30}" for n in names)
+    if len(names) == 2:
+        header += f"{'large/demo':>12}"
+    print(header)
+    measures = [("start", "start to first rendered Overview"), ("registry", "open Registry (2) to rows shown"),
+                ("filter", "filter keystroke to updated table*"), ("filter_work", "  of which query+table (no debounce)"),
+                ("analytics", "open Analytics (6) to charts shown")]
+    for key, label in measures:
+        line = f"  {label:<44}" + "".join(f"{rows[n][key] * 1000:27.1f} ms" for n in names)
+        if len(names) == 2:
+            line += f"{rows[names[1]][key] / rows[names[0]][key]:11.2f}x"
+        print(line)
+    from keytui.screens.registry import FILTER_DEBOUNCE_S
+
+    print("  * includes the filter box's debounce (keytui.screens.registry.FILTER_DEBOUNCE_S = "
+          f"{FILTER_DEBOUNCE_S * 1000:.0f} ms); the total count follows from a worker")
+    for label in names:
+        print(f"  {label}: start / trivial start = {rows[label]['start'] / trivial:.2f}x (target <= 2.5x)")
+    if not args.skip_large:
+        large = names[1]
+        naive = asyncio.run(naive_registry(homes[large], args.naive_keys))
+        print(f"  naive DataTable with {args.naive_keys:,} rows to first frame: {naive * 1000:,.0f} ms; "
+              f"registry open: {rows[large]['registry'] * 1000:,.1f} ms -> {naive / rows[large]['registry']:.0f}x faster "
+              "(target >= 20x)")
+
+
+if __name__ == "__main__":
+    main()
