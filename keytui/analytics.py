@@ -75,21 +75,19 @@ class Overview:
     open_alerts: int
 
 
-def _status_case(now_ms: int) -> str:
-    """SQL giving a key's status as judged against the clock (expired by time counts)."""
-    return (f"CASE WHEN k.status = 'revoked' THEN 'revoked' "
-            f"WHEN k.status = 'expired' OR (k.expires_at IS NOT NULL AND k.expires_at <= {int(now_ms)}) "
-            f"THEN 'expired' ELSE 'active' END")
-
-
 def overview(vault) -> Overview:
     now_ms = to_ms(vault.now())
     grid = {env: {st: 0 for st in Status} for env in Environment}
-    sql = (f"SELECT k.environment, {_status_case(now_ms)} AS st, COUNT(*) FROM {_table(ApiKey)} k "
-           f"GROUP BY k.environment, st")
-    for env, st, n in _rows(vault, sql):
-        if env in grid:
-            grid[Environment(env)][Status(st)] += n
+    # grouped in the order of the (environment, status, expires_at) index: no sort, no table reads
+    sql = (f"SELECT environment, status, COUNT(*), SUM({_when(f'expires_at <= {int(now_ms)}')}) "
+           f"FROM {_table(ApiKey)} GROUP BY environment, status")
+    for env, status, n, past_expiry in _rows(vault, sql):
+        if env not in grid or status not in grid[env]:
+            continue
+        if status == Status.ACTIVE.value:  # active but past its expiry: expired, watch or not
+            grid[Environment(env)][Status.EXPIRED] += int(past_expiry or 0)
+            n -= int(past_expiry or 0)
+        grid[Environment(env)][Status(status)] += n
     totals = {st: sum(grid[env][st] for env in Environment) for st in Status}
     open_alerts = Alert.select().where(Alert.acknowledged_at.is_null()).count()
     return Overview(
@@ -174,9 +172,10 @@ def _last_execution(vault, scope: Scope) -> datetime | None:
     if not found:
         return None
     hour = found[0][0]
+    # the hour's events by their time index ("+" keeps the planner off the status index)
     exact = _rows(vault, (
-        f"SELECT MAX(e.ts) FROM {e_t} e JOIN {k_t} k ON k.key_id = e.key_id "
-        f"WHERE e.ts >= ? AND e.ts < ? AND e.status = 'success' AND k.scope = ?"), (hour, hour + HOUR_MS, scope.value))
+        f"SELECT MAX(e.ts) FROM {e_t} e CROSS JOIN {k_t} k ON k.key_id = e.key_id "
+        f"WHERE e.ts >= ? AND e.ts < ? AND +e.status = 'success' AND k.scope = ?"), (hour, hour + HOUR_MS, scope.value))
     return from_ms(exact[0][0] if exact and exact[0][0] is not None else hour)
 
 

@@ -19,6 +19,7 @@ import ipaddress
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from keytui import mfa, tokens
 from keytui.clock import FixedClock, to_ms
@@ -29,9 +30,12 @@ DAY_MS = 86_400_000
 WINDOW_DAYS = 30
 DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
-SEGMENT = 50_000  # timeline entries per transaction
+SEGMENT = 50_000  # calls checked and recorded together at most
+PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in two processes
+PARALLEL_MIN_STRETCH = 2_000  # shorter stretches are checked here alone
 BURST_IP = "203.0.113.66"
 BURST_ATTEMPTS = 12
+ZIPF = 1.2  # large sets: the key ranked r gets a share of traffic proportional to r ** -ZIPF
 BUSY_KEYS = {"Agents Execution Key": 4.0, "Workflow Trigger Key": 3.0, "Metrics Ingest Key": 2.0}
 LATE_SHARE = 0.2  # large sets: share of keys dead this month whose client keeps trying
 LATE_ATTEMPTS = 3
@@ -185,10 +189,15 @@ def _plan_keys(rng: random.Random, count: int, end_ms: int) -> list[Plan]:
         plans.append(Plan(f"{scope.value}-{env.tag}-{i:06d}", scope, env, rng.choice(SCOPE_PERMISSIONS[scope]),
                           rng.choice((30, 60, 90)), allow, rng.choice(("platform-team", "ci-bot", "ml-team",
                                                                          "observability", "release-bot")), fate))
-    for p in plans:
+    large = len(plans) > len(SPEC_KEYS)
+    ranks = list(range(1, len(plans) + 1))
+    if large:
+        rng.shuffle(ranks)
+    for p, rank in zip(plans, ranks):
         p.key_id = _key_id(rng)
-        # a few keys carry most traffic on a large platform; the named keys are the busy ones
-        spread = rng.paretovariate(1.2) if len(plans) > len(SPEC_KEYS) else rng.lognormvariate(0, 0.5)
+        # on a large platform a few service keys make most calls and most keys are called now
+        # and then (Zipf over a random ranking); the named keys are among the busy ones
+        spread = rank ** -ZIPF if large else rng.lognormvariate(0, 0.5)
         p.weight = SCOPE_TRAFFIC[p.scope] * spread * BUSY_KEYS.get(p.name, 1.0)
         life = p.expiry_days * DAY_MS
         if p.fate == "active":
@@ -272,35 +281,105 @@ def _scenario(rng: random.Random) -> str:
 def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
     """Walk the timeline: issue and revoke keys at their moments, check every call at its moment.
 
-    One transaction per segment of the timeline (the service's own transactions nest inside as
-    savepoints), so a million events cost a few dozen commits, not thousands.
+    Between two changes of the keys (an issue or revoke batch) nothing verification reads
+    changes, so the calls of each stretch are checked together (on large builds by two
+    processes at once) and recorded in order. Everything runs in one transaction that commits
+    only when a helper process must see the latest keys.
     """
     from keytui.clock import from_ms
 
     rng = random.Random(len(timeline))
     ips = [_client_ips(rng, p) for p in plans]
-    pending: list = []
-    check, record = demo.verifier.check, demo.verifier.record
-    for start in range(0, len(timeline), SEGMENT):
-        with demo.db.atomic():
-            for ts, _, kind, payload in timeline[start:start + SEGMENT]:
-                clock.set(from_ms(ts))
-                if kind == EVENT:
-                    i, scenario = payload
-                    pending.append(check(*_call(rng, plans[i], ips[i], scenario))[1])
-                    continue
-                record(pending)
-                pending.clear()
-                if kind == CREATE:
-                    batch = [plans[i] for i in payload]
-                    for p, key in zip(batch, demo.create_many([_new_key(p) for p in batch])):
-                        p.token = key.token
-                else:
-                    reason, batch = payload
-                    demo.revoke_many([plans[i].key_id for i in batch], reason)
-            record(pending)
-            pending.clear()
-    return sum(1 for entry in timeline if entry[2] == EVENT)
+    n_events = sum(1 for entry in timeline if entry[2] == EVENT)
+    calls: list[tuple] = []
+    with _Checkers(demo, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.db.atomic() as txn:
+        changed = False
+
+        def flush():
+            nonlocal changed
+            if changed and checkers.needs_commit(len(calls)):
+                txn.commit()
+                changed = False
+            demo.verifier.record(checkers.check(calls))
+            calls.clear()
+
+        for ts, _, kind, payload in timeline:
+            if kind == EVENT:
+                i, scenario = payload
+                calls.append((ts, _call(rng, plans[i], ips[i], scenario)))
+                if len(calls) >= SEGMENT:
+                    flush()
+                continue
+            flush()
+            clock.set(from_ms(ts))
+            if kind == CREATE:
+                batch = [plans[i] for i in payload]
+                for p, key in zip(batch, demo.create_many([_new_key(p) for p in batch])):
+                    p.token = key.token
+            else:
+                reason, batch = payload
+                demo.revoke_many([plans[i].key_id for i in batch], reason)
+            changed = True
+        flush()
+    return n_events
+
+
+class _Checkers:
+    """Checks a stretch of calls through `Verifier.check` at each call's moment: here, and on
+    large builds half of each long stretch in a helper process with its own read-only vault
+    (spawned, so it shares no connection with this one)."""
+
+    def __init__(self, demo, parallel: bool):
+        self.demo = demo
+        self.pool = None
+        if parallel and demo.settings is not None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_helper_open, initargs=(str(demo.settings.home),))
+            self.pool.submit(int).result()  # the helper has opened its vault before we take the write lock
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool:
+            self.pool.shutdown()
+
+    def needs_commit(self, n_calls: int) -> bool:
+        return self.pool is not None and n_calls >= PARALLEL_MIN_STRETCH
+
+    def check(self, calls: list[tuple]) -> list:
+        if not self.needs_commit(len(calls)):
+            return _check_calls(self.demo, calls)
+        half = len(calls) // 2
+        theirs = self.pool.submit(_helper_check, calls[half:])
+        return _check_calls(self.demo, calls[:half]) + theirs.result()
+
+
+def _check_calls(vault, calls: list[tuple]) -> list:
+    from keytui.clock import from_ms
+
+    check = vault.verifier.check
+    out = []
+    for ts, args in calls:
+        vault.clock.set(from_ms(ts))
+        out.append(check(*args)[1])
+    return out
+
+
+_HELPER: dict = {}
+
+
+def _helper_open(home: str) -> None:
+    from keytui.vault import Vault
+
+    _HELPER["vault"] = Vault.open(home, operator=DEMO_OPERATOR, read_only=True, clock=FixedClock(datetime.now(timezone.utc)))
+
+
+def _helper_check(calls: list[tuple]) -> list:
+    return _check_calls(_HELPER["vault"], calls)
 
 
 def _new_key(p: Plan):

@@ -67,6 +67,10 @@ class ApiKey(BaseModel):
     ip_allowlist = TextField(default="")  # comma separated networks
     policy_violation = TextField(null=True)  # set by "Apply Org Policy"
 
+    class Meta:
+        # the overview cards count keys per environment and judged status from this index alone
+        indexes = ((("environment", "status", "expires_at"), False),)
+
 
 class KeySecret(BaseModel):
     """One token of a key. During a rotation grace period a key has two live secrets."""
