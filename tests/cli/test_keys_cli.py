@@ -143,14 +143,16 @@ def test_verify_reads_the_token_from_stdin(kt):
 
 
 def test_execute_needs_a_fresh_totp_code_on_create_and_on_adding_it(kt, totp, counts):
-    run = ("--name", "Agents Pipeline Executor", "--scope", "agents", "--permission", "execute",
-           "--environment", "sandbox", "--expires-in", "60")
+    def executor(name: str, *extra: str):
+        return kt("keys", "create", "--name", name, "--scope", "agents", "--permission", "execute",
+                  "--environment", "sandbox", "--expires-in", "60", *extra)
+
     before = counts()
-    refused = kt("keys", "create", *run)
+    refused = executor("Agents Pipeline Executor")
     assert refused.code == 2 and "totp" in refused.err and counts() == before
     code = totp()
-    assert kt("keys", "create", *run, "--totp", code).code == 0
-    replayed = kt("keys", "create", *run[:1], "Second Executor", *run[2:], "--totp", code)
+    assert executor("Agents Pipeline Executor", "--totp", code).code == 0
+    replayed = executor("Second Executor", "--totp", code)
     assert replayed.code == 2 and "already used" in replayed.err
 
     key_id = create(kt, "--expires-in", "30")["key"]["key_id"]
