@@ -17,6 +17,8 @@ from keytui.cli.common import EXIT_OK, open_vault
 from keytui.domain import RuleError
 from keytui.gateway.options import ENV_VAR, MAX_WORKERS, GatewayOptions, check_number
 
+GRACEFUL_SHUTDOWN_S = 30  # a stop waits this long for requests in flight (ours end within the commit timeout)
+
 
 def register(sub, parent) -> None:
     p = sub.add_parser("serve", parents=[parent], help="HTTP verification gateway (POST /v1/keys/verify, GET /v1/auth)")
@@ -54,7 +56,8 @@ def cmd_serve(args) -> int:
     with stop_signals_end_cleanly():
         uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, http="keytui.gateway.protocol:NoDelayHTTPProtocol",
-                    proxy_headers=False, access_log=False, server_header=False, log_level="info")
+                    proxy_headers=False, access_log=False, server_header=False, log_level="info",
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return EXIT_OK
 
 
