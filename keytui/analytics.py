@@ -28,7 +28,8 @@ from datetime import datetime
 
 from keytui.clock import from_ms, to_ms
 from keytui.domain import Environment, InputError, Scope, Status, parse_datetime, parse_ip
-from keytui.store.models import ActivityEvent, Alert, ApiKey, UsageRollup
+from keytui import rollup
+from keytui.store.models import ActivityEvent, Alert, ApiKey, UsageDaily, UsageRollup
 from keytui.verification import HOUR_MS, parse_module
 
 COUNT_CAP = 100_000  # count_events stops counting here; faces show "100,000+"
@@ -46,6 +47,7 @@ WINDOWS = {
     "30d": (24 * HOUR_MS, 30),
 }
 
+_AGENT_CALLS = "SUM(CASE WHEN module = 'agents' THEN ok + failed ELSE 0 END)"
 _PRIVILEGED = "(k.permissions LIKE '%execute%' OR k.permissions LIKE '%admin%')"
 
 
@@ -233,20 +235,34 @@ def usage(vault, window: str, *, top: int = TOP_KEYS) -> Usage:
     whose calling module is `agents`.
     """
     start, width, count = window_start(window, vault.now())
-    r_t = _table(UsageRollup)
+    r_t, d_t = _table(UsageRollup), _table(UsageDaily)
+    # daily buckets read the days the watch has folded, and the hourly counters after them
+    folded = rollup.folded_until() if width == rollup.DAY_MS else None
+    hourly_from = max(start, folded or 0)
     ok, failed, agents = [0] * count, [0] * count, [0] * count
-    for b, s_ok, s_failed, s_agents in _rows(vault, (
-            f"SELECT (hour - ?) / ? AS b, SUM(ok), SUM(failed), "
-            f"SUM(CASE WHEN module = 'agents' THEN ok + failed ELSE 0 END) "
-            f"FROM {r_t} WHERE hour >= ? GROUP BY b"), (start, width, start)):
-        if 0 <= b < count:
-            ok[b], failed[b], agents[b] = int(s_ok), int(s_failed), int(s_agents)
+    parts = [(f"SELECT (hour - ?) / ? AS b, SUM(ok), SUM(failed), {_AGENT_CALLS} FROM {r_t} "
+              f"WHERE hour >= ? GROUP BY b", (start, width, hourly_from))]
+    if hourly_from > start:
+        parts.append((f"SELECT (day - ?) / ? AS b, SUM(ok), SUM(failed), {_AGENT_CALLS} FROM {d_t} "
+                      f"WHERE day >= ? AND day < ? AND key_id = '{rollup.ALL}' GROUP BY b",
+                      (start, width, start, hourly_from)))
+    for sql, params in parts:
+        for b, s_ok, s_failed, s_agents in _rows(vault, sql, params):
+            if 0 <= b < count:
+                ok[b] += int(s_ok)
+                failed[b] += int(s_failed)
+                agents[b] += int(s_agents)
+    per_key = f"SELECT key_id, ok, failed FROM {r_t} WHERE hour >= ? AND key_id <> ''"
+    params: tuple = (hourly_from,)
+    if hourly_from > start:
+        per_key += (f" UNION ALL SELECT key_id, ok, failed FROM {d_t} WHERE day >= ? AND day < ? "
+                    f"AND module = '{rollup.ALL}' AND key_id <> ''")
+        params += (start, hourly_from)
 
     def top_keys(order: str) -> list[KeyCount]:
         rows = _rows(vault, (
-            f"SELECT key_id, SUM(ok) AS s_ok, SUM(failed) AS s_failed FROM {r_t} "
-            f"WHERE hour >= ? AND key_id <> '' GROUP BY key_id ORDER BY {order} DESC, key_id LIMIT ?"),
-            (start, top))
+            f"SELECT key_id, SUM(ok) AS s_ok, SUM(failed) AS s_failed FROM ({per_key}) "
+            f"GROUP BY key_id ORDER BY {order} DESC, key_id LIMIT ?"), (*params, top))
         names = _names(r[0] for r in rows)
         return [KeyCount(k, names.get(k, "?"), int(o), int(f)) for k, o, f in rows]
 

@@ -1,8 +1,8 @@
 """The watch: the background worker that keeps the registry honest.
 
 One pass marks expired keys `expired`, auto-rotates keys inside the rotation window, raises
-expiry alerts, runs suspicious-activity detection over the events since the last pass, and
-re-judges org policy flags. It acts as the `system` operator, so each change is audited as done
+expiry alerts, runs suspicious-activity detection over the events since the last pass,
+re-judges org policy flags, and folds finished days of usage counters (keytui.rollup). It acts as the `system` operator, so each change is audited as done
 by `system`.
 
 A pass is one write transaction (BEGIN IMMEDIATE on SQLite): a second process starting a pass
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from keytui import alerts, orgpolicy, policies
+from keytui import alerts, orgpolicy, policies, rollup
 from keytui.clock import from_ms, to_ms
 from keytui.domain import RuleError, Status
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
@@ -46,12 +46,14 @@ class PassReport:
     events_scanned: int = 0
     flagged: int = 0
     cleared: int = 0
+    days_folded: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"at": self.at.isoformat(), "expired": self.expired, "rotated": self.rotated,
                 "rotation_failed": self.rotation_failed, "alerts": self.alerts,
                 "events_scanned": self.events_scanned, "flagged": self.flagged, "cleared": self.cleared,
+                "days_folded": self.days_folded,
                 "seconds": round(self.seconds, 3)}
 
     def summary(self) -> str:
@@ -91,6 +93,7 @@ def run_pass(vault) -> PassReport:
             report.events_scanned = _detect(system, settings, cursor, newest, report)
         _set_meta(CURSOR, str(max(cursor, newest)))
         report.flagged, report.cleared = orgpolicy.refresh_flags(system)
+        report.days_folded = rollup.fold_complete_days(system.db, now)
         _set_meta(LAST_PASS, str(to_ms(now)))
     report.seconds = time.perf_counter() - started
     return report

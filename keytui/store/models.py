@@ -118,6 +118,22 @@ class UsageRollup(BaseModel):
         indexes = ((("hour", "key_id", "module"), True),)
 
 
+class UsageDaily(BaseModel):
+    """The hourly counters folded into days once a day is over (keytui.rollup): per key
+    (module '*') and per calling module (key_id '*'), so a 30-day chart reads one row per
+    key-day instead of one per key-hour."""
+
+    id = AutoField()
+    day = BigIntegerField()  # epoch ms of the UTC day start
+    key_id = CharField(max_length=32)
+    module = CharField(max_length=32)
+    ok = IntegerField(default=0)
+    failed = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "key_id", "module"), True),)
+
+
 class AuditEntry(BaseModel):
     """Append-only, HMAC-chained record of every state change."""
 
@@ -161,4 +177,4 @@ class Alert(BaseModel):
     acknowledged_by = CharField(max_length=64, null=True)
 
 
-MODELS = [Meta, Operator, ApiKey, KeySecret, ActivityEvent, UsageRollup, AuditEntry, PolicySetting, OrgPolicy, Alert]
+MODELS = [Meta, Operator, ApiKey, KeySecret, ActivityEvent, UsageRollup, UsageDaily, AuditEntry, PolicySetting, OrgPolicy, Alert]

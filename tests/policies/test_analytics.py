@@ -135,3 +135,24 @@ def test_failure_rate_raises_scope_risk(vault):
         vault.verify(key.token, "production")
     sandbox = next(s for s in analytics.scope_summaries(vault) if s.scope is Scope.SANDBOX)
     assert sandbox.risk == "high" and sandbox.reasons == ["25% failed verifications in 24 h"]
+
+
+def test_30_day_usage_is_the_same_after_the_watch_folds_finished_days(vault, clock):
+    from keytui import rollup, watch
+
+    busy = make(vault, "Busy", days=90)
+    quiet = make(vault, "Quiet", days=90)
+    for day in range(12):
+        for _ in range(day % 3 + 1):
+            vault.verify(busy.token, "sandbox", module="agents")
+        vault.verify(quiet.token, "production", module="ci")
+        clock.advance(days=1, minutes=7)
+    before = analytics.usage(vault, "30d")
+    assert watch.run_pass(vault).days_folded == 12
+    assert rollup.folded_until() is not None
+    vault.verify(busy.token, "sandbox", module="agents")  # today's calls still come from the hourly counters
+    after = analytics.usage(vault, "30d")
+    assert after.ok[:-1] == before.ok[:-1] and after.ok[-1] == before.ok[-1] + 1
+    assert (after.failed, after.agent_calls[:-1]) == (before.failed, before.agent_calls[:-1])
+    assert [(k.name, k.ok, k.failed) for k in after.executions_per_key] == [("Busy", 25, 0), ("Quiet", 0, 12)]
+    assert watch.run_pass(vault).days_folded == 0
