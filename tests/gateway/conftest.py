@@ -22,6 +22,13 @@ from keytui.clock import FixedClock
 STARTUP_TIMEOUT_S = 20
 
 
+class Token(str):
+    """A token whose repr hides it, so a failing assertion never prints one."""
+
+    def __repr__(self) -> str:
+        return "<token>"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -101,7 +108,7 @@ def seed(home: Path) -> dict[str, str]:
                                      expires_in_days=30).token
     finally:
         past.close()
-    return out
+    return {name: Token(token) for name, token in out.items()}
 
 
 def start_seeded(tmp_path: Path, *args: str) -> Server:
@@ -128,5 +135,5 @@ def fresh_server(tmp_path):
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait()
-        logs = server.logs()
-        assert not any(token in logs for token in server.tokens.values()), "a token appeared in the server's output"
+        leaked = any(token in server.logs() for token in server.tokens.values())
+        assert not leaked, "a token appeared in the server's output"
