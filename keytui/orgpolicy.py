@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from keytui import policies
-from keytui.clock import from_ms, to_ms
 from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, RuleError, Scope, Status,
                            format_permissions, parse_environment, parse_permission, parse_scope, split_permissions)
 from keytui.store.models import ApiKey, OrgPolicy
@@ -294,12 +293,13 @@ def preview(vault, text: str) -> ApplyReport:
 def apply(vault, text: str, *, dry_run: bool = False) -> ApplyReport:
     doc = parse(text)
     if dry_run:
-        return _judge_keys(vault, Rules(current().ip_required, doc), store=False)
+        return _judge_keys(vault, Rules(current().ip_required, doc), dry_run=True)[0]
     vault._writable()
     with vault.db.atomic():
         OrgPolicy.update(active=False).where(OrgPolicy.active == True).execute()  # noqa: E712
         OrgPolicy.create(applied_at=vault.now(), applied_by=vault.operator, source=text, active=True)
-        report = _judge_keys(vault, Rules(current().ip_required, doc), store=True)
+        report, changes = _judge_keys(vault, Rules(current().ip_required, doc), dry_run=False)
+        _store_flags(changes)
         vault._audit("orgpolicy.apply", None, name=doc.name, sha256=doc.digest, checked=report.checked,
                      violations=len(report.violations), flagged=report.flagged, cleared=report.cleared,
                      violating_keys=[v.key_id for v in report.violations[:100]])
@@ -307,20 +307,33 @@ def apply(vault, text: str, *, dry_run: bool = False) -> ApplyReport:
 
 
 def refresh_flags(vault) -> tuple[int, int]:
-    """Re-judge live keys against the active policy (the watch calls this: a fixed key loses its
-    flag, a key that expired or was revoked too). Returns (flagged, cleared)."""
+    """Re-judge live keys against the active policy (the watch calls this after its pass: a fixed
+    key loses its flag, a key that expired or was revoked too). Returns (flagged, cleared).
+
+    Keys are judged outside any write transaction (a scan of every key must not hold the write
+    lock); only the changed flags are written. A key edited in between is re-judged next pass.
+    """
     rules = current()
     if rules.org is None and not rules.ip_required:
         if not ApiKey.select().where(ApiKey.policy_violation.is_null(False)).exists():
             return 0, 0
-    with vault.db.atomic():
-        report = _judge_keys(vault, rules, store=True)
-        if report.flagged or report.cleared:
+    report, changes = _judge_keys(vault, rules, dry_run=False)
+    if changes:
+        vault._writable()
+        with vault.db.atomic():
+            _store_flags(changes)
             vault._audit("orgpolicy.flags", None, flagged=report.flagged, cleared=report.cleared)
     return report.flagged, report.cleared
 
 
-def _judge_keys(vault, rules: Rules, *, store: bool) -> ApplyReport:
+def _store_flags(changes: dict[str | None, list[str]]) -> None:
+    for text, ids in changes.items():
+        for i in range(0, len(ids), 500):
+            ApiKey.update(policy_violation=text).where(ApiKey.key_id.in_(ids[i:i + 500])).execute()
+
+
+def _judge_keys(vault, rules: Rules, *, dry_run: bool) -> tuple[ApplyReport, dict[str | None, list[str]]]:
+    """The report for every live key, and the flag changes it implies (new text -> key ids)."""
     now = vault.now()
     violations: list[Violation] = []
     changes: dict[str | None, list[str]] = {}
@@ -344,8 +357,4 @@ def _judge_keys(vault, rules: Rules, *, store: bool) -> ApplyReport:
             changes.setdefault(text, []).append(key_id)
             flagged += text is not None
             cleared += text is None
-    if store:
-        for text, ids in changes.items():
-            for i in range(0, len(ids), 500):
-                ApiKey.update(policy_violation=text).where(ApiKey.key_id.in_(ids[i:i + 500])).execute()
-    return ApplyReport(rules.org, not store, checked, violations, flagged, cleared)
+    return ApplyReport(rules.org, dry_run, checked, violations, flagged, cleared), changes

@@ -92,9 +92,9 @@ def run_pass(vault) -> PassReport:
         if settings["suspicious_detection"] and newest > cursor:
             report.events_scanned = _detect(system, settings, cursor, newest, report)
         _set_meta(CURSOR, str(max(cursor, newest)))
-        report.flagged, report.cleared = orgpolicy.refresh_flags(system)
         report.days_folded = rollup.fold_complete_days(system.db, now)
         _set_meta(LAST_PASS, str(to_ms(now)))
+    report.flagged, report.cleared = orgpolicy.refresh_flags(system)
     report.seconds = time.perf_counter() - started
     return report
 
