@@ -187,14 +187,14 @@ class Verifier:
                 touched[ev.key_row] = ev.ts_ms
         db = self.vault.db
         with db.atomic():
+            cursor = db.cursor()
             if keep_rows:
-                for ev in events:
-                    db.execute_sql(self._insert_event, (ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
-                                                        ev.code, ev.ip, ev.environment))
-            for row_id, ts in touched.items():
-                db.execute_sql(self._touch_key, (ts, row_id, ts))
-            for (hour, key_id, module), (ok, failed) in rollups.items():
-                db.execute_sql(self._bump_rollup, (hour, key_id, module, ok, failed))
+                cursor.executemany(self._insert_event, [(ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
+                                                         ev.code, ev.ip, ev.environment) for ev in events])
+            if touched:
+                cursor.executemany(self._touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
+            cursor.executemany(self._bump_rollup, [(hour, key_id, module, ok, failed)
+                                                   for (hour, key_id, module), (ok, failed) in rollups.items()])
 
     def verify(self, token: str, environment, permission=None, scope=None, ip=None, module=None) -> VerifyResult:
         result, event = self.check(token, environment, permission, scope, ip, module)
