@@ -31,11 +31,11 @@ FILTER_TEXT = "agent"
 
 
 # ---------------------------------------------------------------------------------- data
-def open_vault(home: Path, **kwargs):
+def open_vault(home: Path, operator: str = "bench", **kwargs):
     from keytui.clock import FixedClock
     from keytui.vault import Vault
 
-    return Vault.open(home, operator="bench", clock=FixedClock(NOW), **kwargs)
+    return Vault.open(home, operator=operator, clock=FixedClock(NOW), **kwargs)
 
 
 def build(home: Path, keys: int, events: int | None) -> Path:
@@ -132,6 +132,11 @@ async def press_until(pilot, key: str, condition, timeout: float = 60.0) -> floa
     return elapsed
 
 
+def rows_shown(app) -> bool:
+    keys = app.screen.query("#keys") if app.screen.PAGE == "registry" else None
+    return bool(keys) and keys.first().row_count > 0
+
+
 async def console_figures(home: Path, runs: int) -> dict[str, float]:
     from keytui.app import KeytuiApp
 
@@ -140,8 +145,7 @@ async def console_figures(home: Path, runs: int) -> dict[str, float]:
     for _ in range(runs):
         app = KeytuiApp(vault, watch_interval=0)
         async with app.run_test(size=SIZE) as pilot:
-            out["registry"].append(await press_until(
-                pilot, "2", lambda: app.screen.PAGE == "registry" and app.screen.table.row_count > 0))
+            out["registry"].append(await press_until(pilot, "2", lambda: rows_shown(app)))
             screen = app.screen
             await pilot.press("slash")
             typed = ""
@@ -186,12 +190,29 @@ async def naive_registry(home: Path, limit: int) -> float:
     return elapsed
 
 
+async def screenshots(home: Path, out: Path) -> None:
+    """The README's pictures: Overview and Registry at 120x40 on the demo data, as SVG."""
+    from keytui.app import KeytuiApp
+
+    vault = open_vault(home, operator="alice")
+    app = KeytuiApp(vault, watch_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        (out / "overview.svg").write_text(app.export_screenshot(title="keytui: Overview"))
+        await pilot.press("2")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (out / "registry.svg").write_text(app.export_screenshot(title="keytui: Registry"))
+    vault.close()
+
+
 # ---------------------------------------------------------------------------------- report
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-large", action="store_true", help="demo data only")
     parser.add_argument("--naive-keys", type=int, default=LARGE_KEYS, help="rows the naive table loads")
+    parser.add_argument("--screenshots", metavar="DIR", help="only write overview.svg and registry.svg to DIR")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--stamp", help=argparse.SUPPRESS)
@@ -202,6 +223,9 @@ def main() -> None:
 
     root = Path(tempfile.gettempdir()) / "keytui-bench"
     homes = {"demo (24 keys)": build(root / "demo-24", 24, None)}
+    if args.screenshots:
+        asyncio.run(screenshots(homes["demo (24 keys)"], Path(args.screenshots)))
+        return
     if not args.skip_large:
         homes["large (100k keys, 1M events)"] = build(root / "large-100k", LARGE_KEYS, LARGE_EVENTS)
 

@@ -47,7 +47,7 @@ class RegistryScreen(KeyActions, PageScreen):
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="registry-bar"):
             yield Tabs(*[Tab(label, id=f"env-{value}") for value, label in ENV_TABS], id="env-tabs")
-            yield Input(placeholder="/ filter name, id, owner, scope", id="registry-filter", compact=True)
+            yield Input(placeholder="/ name, id, owner, scope", id="registry-filter", compact=True)
         yield KeyTable(id="keys")
         yield Static("", id="registry-status")
 

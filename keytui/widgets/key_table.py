@@ -18,7 +18,7 @@ from keytui.widgets.nav_table import NavTable
 # (label, sort key in registry.SORTABLE, width): the first four fit an 80-column terminal.
 COLUMNS = (
     ("Key Name", "name", 26), ("Status", "status", 8), ("Environment", "environment", 11),
-    ("Module Scope", "scope", 20), ("Key ID", "key_id", 20), ("Owner", "owner", 12),
+    ("Module Scope", "scope", 20), ("Key ID", "key_id", 20), ("Owner", "owner", 15),
     ("Created Date", "created_at", 12), ("Expiry Date", "expires_at", 11), ("Last Used", "last_used_at", 16),
     ("Permissions", "permissions", 24),
 )
