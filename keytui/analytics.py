@@ -23,6 +23,7 @@ Decisions the faces rely on:
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -236,38 +237,38 @@ def usage(vault, window: str, *, top: int = TOP_KEYS) -> Usage:
     """
     start, width, count = window_start(window, vault.now())
     r_t, d_t = _table(UsageRollup), _table(UsageDaily)
-    # daily buckets read the days the watch has folded, and the hourly counters after them
-    folded = rollup.folded_until() if width == rollup.DAY_MS else None
-    hourly_from = max(start, folded or 0)
+    # whole days the watch has folded are read from the daily counters, the rest hourly
+    day_from = -(-start // rollup.DAY_MS) * rollup.DAY_MS
+    folded = max(rollup.folded_until() or 0, day_from)
+    hourly = f"(hour < {day_from} OR hour >= {folded})"
     ok, failed, agents = [0] * count, [0] * count, [0] * count
+    daily_buckets = width == rollup.DAY_MS and folded > day_from
     parts = [(f"SELECT (hour - ?) / ? AS b, SUM(ok), SUM(failed), {_AGENT_CALLS} FROM {r_t} "
-              f"WHERE hour >= ? GROUP BY b", (start, width, hourly_from))]
-    if hourly_from > start:
+              f"WHERE hour >= ? {f'AND {hourly}' if daily_buckets else ''} GROUP BY b", (start, width, start))]
+    if daily_buckets:
         parts.append((f"SELECT (day - ?) / ? AS b, SUM(ok), SUM(failed), {_AGENT_CALLS} FROM {d_t} "
                       f"WHERE day >= ? AND day < ? AND key_id = '{rollup.ALL}' GROUP BY b",
-                      (start, width, start, hourly_from)))
+                      (start, width, day_from, folded)))
     for sql, params in parts:
         for b, s_ok, s_failed, s_agents in _rows(vault, sql, params):
             if 0 <= b < count:
                 ok[b] += int(s_ok)
                 failed[b] += int(s_failed)
                 agents[b] += int(s_agents)
-    per_key = f"SELECT key_id, ok, failed FROM {r_t} WHERE hour >= ? AND key_id <> ''"
-    params: tuple = (hourly_from,)
-    if hourly_from > start:
-        per_key += (f" UNION ALL SELECT key_id, ok, failed FROM {d_t} WHERE day >= ? AND day < ? "
-                    f"AND module = '{rollup.ALL}' AND key_id <> ''")
-        params += (start, hourly_from)
+    per_key = _rows(vault, (
+        f"SELECT key_id, SUM(ok), SUM(failed) FROM ("
+        f"SELECT key_id, ok, failed FROM {r_t} WHERE hour >= ? AND {hourly} AND key_id <> '' "
+        f"UNION ALL SELECT key_id, ok, failed FROM {d_t} WHERE day >= ? AND day < ? "
+        f"AND module = '{rollup.ALL}' AND key_id <> '') GROUP BY key_id"), (start, day_from, folded))
+    by_total = heapq.nsmallest(top, per_key, key=lambda r: (-(r[1] + r[2]), r[0]))
+    by_ok = [r for r in heapq.nsmallest(top, per_key, key=lambda r: (-r[1], r[0])) if r[1]]
+    names = _names(r[0] for r in by_total + by_ok)
 
-    def top_keys(order: str) -> list[KeyCount]:
-        rows = _rows(vault, (
-            f"SELECT key_id, SUM(ok) AS s_ok, SUM(failed) AS s_failed FROM ({per_key}) "
-            f"GROUP BY key_id ORDER BY {order} DESC, key_id LIMIT ?"), (*params, top))
-        names = _names(r[0] for r in rows)
+    def counts(rows) -> list[KeyCount]:
         return [KeyCount(k, names.get(k, "?"), int(o), int(f)) for k, o, f in rows]
 
     return Usage(window, width // 1000, [from_ms(start + i * width) for i in range(count)], ok, failed, agents,
-                 top_keys("s_ok + s_failed"), [k for k in top_keys("s_ok") if k.ok])
+                 counts(by_total), counts(by_ok))
 
 
 def _names(key_ids) -> dict[str, str]:
