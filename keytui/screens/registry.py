@@ -20,9 +20,10 @@ from keytui.screens.key_actions import KeyActions
 from keytui.screens.page import PageScreen
 from keytui.widgets.key_table import COLUMNS, KeyTable
 
-WINDOW = 200
+WINDOW = 100
 STEP = WINDOW // 2
 FILTER_DEBOUNCE_S = 0.12
+COUNT_AFTER_TYPING_S = 0.4
 ENV_TABS = [("all", "All")] + [(env.value, env.label) for env in Environment]
 
 
@@ -43,6 +44,7 @@ class RegistryScreen(KeyActions, PageScreen):
         self.shown = 0
         self.total: int | None = None  # None while the worker counts
         self._debounce = None
+        self._count_timer = None
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="registry-bar"):
@@ -73,8 +75,9 @@ class RegistryScreen(KeyActions, PageScreen):
             self.query_one("#env-tabs", Tabs).active = f"env-{self.environment.value if self.environment else 'all'}"
             self.refresh_data()
 
-    def refresh_data(self, cursor: int | None = None) -> None:
-        """Show the current window now; the total (a full count on 100,000 keys) follows from a worker."""
+    def refresh_data(self, cursor: int | None = None, count_after: float = 0.0) -> None:
+        """Show the current window now; the total (a full count on 100,000 keys) follows from a
+        worker, started `count_after` seconds later so counts for half-typed filters are skipped."""
         vault = self.app.vault
         f = self.key_filter()
         views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW, offset=self.window_start)
@@ -87,7 +90,13 @@ class RegistryScreen(KeyActions, PageScreen):
         self.shown = len(views)
         self.total = None
         self._show_status()
-        self._count(f)
+        if self._count_timer is not None:
+            self._count_timer.stop()
+            self._count_timer = None
+        if count_after:
+            self._count_timer = self.set_timer(count_after, lambda: self._count(f))
+        else:
+            self._count(f)
 
     @work(thread=True, exclusive=True, group="registry-count", exit_on_error=False)
     def _count(self, key_filter: KeyFilter) -> None:
@@ -158,7 +167,7 @@ class RegistryScreen(KeyActions, PageScreen):
         if text.strip() != self.search:
             self.search = text.strip()
             self.window_start = 0
-            self.refresh_data(cursor=0)
+            self.refresh_data(cursor=0, count_after=COUNT_AFTER_TYPING_S)
 
     @on(Tabs.TabActivated, "#env-tabs")
     def environment_chosen(self, event: Tabs.TabActivated) -> None:

@@ -100,3 +100,24 @@ async def test_the_watch_does_not_run_read_only(demo_vault, make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
         assert app.watch_passes == 0
+
+
+async def test_a_user_keymap_rebinds_by_binding_id(demo_vault, make_app):
+    (demo_vault.settings.home / "keymap.toml").write_text('[keymap]\n"key.revoke" = "delete"\n')
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        app.screen.set_filter(search="Log Shipper Key")
+        await pilot.pause()
+        await pilot.press("delete")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmDialog"
+
+
+async def test_a_broken_keymap_is_reported_and_ignored(demo_vault, make_app):
+    (demo_vault.settings.home / "keymap.toml").write_text("[keymap\n")
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert any(n.startswith("keymap.toml ignored") for n in app.notes)
