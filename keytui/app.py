@@ -14,6 +14,7 @@ from typing import Any, Callable
 from textual import work
 from textual.app import App
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from keytui.commands import KeytuiCommands
 from keytui.domain import InputError, NotFoundError, ReadOnlyError, RuleError
@@ -197,6 +198,11 @@ class KeytuiApp(App):
         with self.vault.db.connection_context():
             result = watch.run_pass(self.vault)
         self.call_from_thread(self._watch_done, result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed watch pass is said, not swallowed; the timer tries again on its next tick."""
+        if event.worker.group == "watch" and event.state is WorkerState.ERROR:
+            self.notify(f"The watch pass failed: {event.worker.error}", title="Watch", severity="error")
 
     def _watch_done(self, report) -> None:
         """New alerts become notifications; rotations and expiries reach every page."""

@@ -121,3 +121,42 @@ async def test_a_broken_keymap_is_reported_and_ignored(demo_vault, make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert any(n.startswith("keymap.toml ignored") for n in app.notes)
+
+
+async def test_a_failing_watch_pass_is_reported_and_the_console_keeps_running(demo_vault, make_app, monkeypatch):
+    from keytui import watch
+
+    def broken(vault):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(watch, "run_pass", broken)
+    app = make_app(demo_vault, watch_interval=0.1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(40):
+            if any("disk full" in n for n in app.notes):
+                break
+            await pilot.pause(0.05)
+        assert any(n == "The watch pass failed: disk full" for n in app.notes)
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.current_mode == "registry"
+
+
+async def test_key_detail_links_to_its_activity_log(demo_vault, make_app, demo_keys):
+    key = demo_keys["Workflow Trigger Key"]
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.show_key(key.key_id)
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.current_mode == "activity" and app.screen.filters == {"key_id": key.key_id}
+
+
+async def test_apply_org_policy_opens_the_policies_page_flow(demo_vault, make_app):
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.current_mode == "policies"
+        assert type(app.screen).__name__ == "TextPrompt" and app.screen.title_text == "Apply Org Policy"
