@@ -173,11 +173,25 @@ async def test_help_lists_every_binding(demo_vault, make_app):
         table = app.screen.query_one("#help-table")
         described = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
         for b in APP_BINDINGS + KEY_BINDINGS + REGISTRY_BINDINGS:
-            assert b.description in described
-        assert "Commands" in described
+            assert b.description in described or b.id.startswith("page.")
+        assert {"Commands", "Pages"} <= described
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ == "OverviewScreen"
+
+
+async def test_help_also_lists_the_page_own_bindings(demo_vault, make_app):
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        own = {b.description for b in type(app.screen).BINDINGS}
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = app.screen.query_one("#help-table")
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert own <= {str(r[2]) for r in rows}
+        assert "This screen" in {str(r[0]) for r in rows}
 
 
 async def test_theme_toggles_between_dark_and_light(demo_vault, make_app):
