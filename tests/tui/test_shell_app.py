@@ -15,6 +15,17 @@ async def test_console_opens_on_the_overview_and_number_keys_switch_pages(demo_v
             assert app.current_mode == mode and app.screen.PAGE == mode
 
 
+async def test_clicking_a_tab_in_the_page_bar_switches_page(demo_vault, make_app):
+    from keytui.widgets.page_bar import PageBar
+
+    app = make_app(demo_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tabs = PageBar.render_tabs("overview").plain
+        await pilot.click(PageBar, offset=(tabs.index("Scopes"), 0))
+        await pilot.pause()
+        assert app.current_mode == "scopes"
+
+
 async def test_overview_cards_and_environment_counts(demo_vault, make_app):
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
