@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import pickle
 import random
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,7 +35,8 @@ DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
 SEGMENT = 50_000  # calls checked and recorded together at most
 PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in two processes
-PARALLEL_MIN_STRETCH = 2_000  # shorter stretches are checked here alone
+PARALLEL_MIN_STRETCH = 500  # shorter stretches are checked here alone
+MAIN_SHARE = 0.5  # of a stretch's calls checked here (measured best: the helper idles between stretches)
 BURST_IP = "203.0.113.66"
 BURST_ATTEMPTS = 12
 ZIPF = 1.2  # large sets: the key ranked r gets a share of traffic proportional to r ** -ZIPF
@@ -220,8 +224,9 @@ def _plan_keys(rng: random.Random, count: int, end_ms: int) -> list[Plan]:
 
 
 def _quantum(count: int) -> int:
-    """Keys created in the same minute (6 hours, for large sets) are issued in one batch."""
-    return 60_000 if count <= 1000 else 6 * 3_600_000
+    """Keys issued (or revoked) in the same minute are one batch; in large sets, the same day,
+    so long stretches of calls fall between two changes of the keys."""
+    return 60_000 if count <= 1000 else DAY_MS
 
 
 # timeline entries: (ts_ms, order, kind, payload); kinds sort creations before events at a tie
@@ -326,36 +331,38 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
 
 class _Checkers:
     """Checks a stretch of calls through `Verifier.check` at each call's moment: here, and on
-    large builds half of each long stretch in a helper process with its own read-only vault
-    (spawned, so it shares no connection with this one)."""
+    large builds half of each long stretch in a helper process running its own read-only vault
+    on the same database (a plain subprocess fed over a pipe: it shares no connection with this
+    process and needs nothing from the caller's main module)."""
 
     def __init__(self, demo, parallel: bool):
         self.demo = demo
-        self.pool = None
+        self.helper = None
         if parallel and demo.settings is not None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_helper_open, initargs=(str(demo.settings.home),))
-            self.pool.submit(int).result()  # the helper has opened its vault before we take the write lock
+            self.helper = subprocess.Popen(
+                [sys.executable, "-c", "from keytui.demo import _helper_main; _helper_main()",
+                 str(demo.settings.home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            pickle.load(self.helper.stdout)  # it has opened its vault before we take the write lock
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.pool:
-            self.pool.shutdown()
+        if self.helper:
+            self.helper.stdin.close()
+            self.helper.wait(timeout=60)
 
     def needs_commit(self, n_calls: int) -> bool:
-        return self.pool is not None and n_calls >= PARALLEL_MIN_STRETCH
+        return self.helper is not None and n_calls >= PARALLEL_MIN_STRETCH
 
     def check(self, calls: list[tuple]) -> list:
         if not self.needs_commit(len(calls)):
             return _check_calls(self.demo, calls)
-        half = len(calls) // 2
-        theirs = self.pool.submit(_helper_check, calls[half:])
-        return _check_calls(self.demo, calls[:half]) + theirs.result()
+        split = int(len(calls) * MAIN_SHARE)
+        pickle.dump(calls[split:], self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.helper.stdin.flush()
+        mine = _check_calls(self.demo, calls[:split])
+        return mine + pickle.load(self.helper.stdout)
 
 
 def _check_calls(vault, calls: list[tuple]) -> list:
@@ -369,17 +376,22 @@ def _check_calls(vault, calls: list[tuple]) -> list:
     return out
 
 
-_HELPER: dict = {}
-
-
-def _helper_open(home: str) -> None:
+def _helper_main() -> None:
+    """The helper process: check each batch of calls read from stdin, answer on stdout."""
     from keytui.vault import Vault
 
-    _HELPER["vault"] = Vault.open(home, operator=DEMO_OPERATOR, read_only=True, clock=FixedClock(datetime.now(timezone.utc)))
-
-
-def _helper_check(calls: list[tuple]) -> list:
-    return _check_calls(_HELPER["vault"], calls)
+    vault = Vault.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True,
+                       clock=FixedClock(datetime.now(timezone.utc)))
+    out = sys.stdout.buffer
+    pickle.dump("ready", out)
+    out.flush()
+    while True:
+        try:
+            calls = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        pickle.dump(_check_calls(vault, calls), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
 def _new_key(p: Plan):

@@ -8,6 +8,7 @@ column list, convert values with the fields' own `db_value`, and hand every row 
 from __future__ import annotations
 
 _STATEMENTS: dict[tuple, str] = {}
+_PLAIN = frozenset({str, int, float, bytes, type(None)})  # what the drivers take as is; the rest via db_value
 
 
 def insert_rows(db, model, rows: list[dict]) -> None:
@@ -23,4 +24,5 @@ def insert_rows(db, model, rows: list[dict]) -> None:
         sql = _STATEMENTS[key] = (f"INSERT INTO {model._meta.table_name} ({columns}) "
                                   f"VALUES ({', '.join([db.param] * len(fields))})")
     convert = [(name, f.db_value) for name, f in zip(names, fields)]
-    db.cursor().executemany(sql, [tuple(to_db(row[name]) for name, to_db in convert) for row in rows])
+    db.cursor().executemany(sql, [tuple(v if v.__class__ in _PLAIN else to_db(v)
+                                        for name, to_db in convert for v in (row[name],)) for row in rows])
