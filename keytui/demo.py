@@ -34,9 +34,8 @@ WINDOW_DAYS = 30
 DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
 SEGMENT = 50_000  # calls checked and recorded together at most
-PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in two processes
-PARALLEL_MIN_STRETCH = 500  # shorter stretches are checked here alone
-MAIN_SHARE = 0.5  # of a stretch's calls checked here (measured best: the helper idles between stretches)
+PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in a helper process
+MAIN_SHARE = 0.2  # of each stretch checked here too: this process also issues keys and records every call
 BURST_IP = "203.0.113.66"
 BURST_ATTEMPTS = 12
 ZIPF = 1.2  # large sets: the key ranked r gets a share of traffic proportional to r ** -ZIPF
@@ -287,9 +286,11 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
     """Walk the timeline: issue and revoke keys at their moments, check every call at its moment.
 
     Between two changes of the keys (an issue or revoke batch) nothing verification reads
-    changes, so the calls of each stretch are checked together (on large builds by two
-    processes at once) and recorded in order. Everything runs in one transaction that commits
-    only when a helper process must see the latest keys.
+    changes, so the calls of each stretch are checked together and recorded in order, all in
+    one transaction. On large builds a helper process checks each stretch while this process
+    records the previous one, makes the next change and prepares the next calls. The
+    transaction commits only between stretches, when the helper is idle, so the helper always
+    sees exactly the keys its stretch must be checked against.
     """
     from keytui.clock import from_ms
 
@@ -298,14 +299,13 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
     n_events = sum(1 for entry in timeline if entry[2] == EVENT)
     calls: list[tuple] = []
     with _Checkers(demo, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.db.atomic() as txn:
-        changed = False
 
-        def flush():
-            nonlocal changed
-            if changed and checkers.needs_commit(len(calls)):
+        def hand_over():
+            """Record the stretch in flight, commit, and send the new stretch to be checked."""
+            demo.verifier.record(checkers.receive())
+            if checkers.helper:
                 txn.commit()
-                changed = False
-            demo.verifier.record(checkers.check(calls))
+            checkers.send(list(calls))
             calls.clear()
 
         for ts, _, kind, payload in timeline:
@@ -313,9 +313,10 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
                 i, scenario = payload
                 calls.append((ts, _call(rng, plans[i], ips[i], scenario)))
                 if len(calls) >= SEGMENT:
-                    flush()
+                    hand_over()
                 continue
-            flush()
+            if calls:
+                hand_over()
             clock.set(from_ms(ts))
             if kind == CREATE:
                 batch = [plans[i] for i in payload]
@@ -324,20 +325,22 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
             else:
                 reason, batch = payload
                 demo.revoke_many([plans[i].key_id for i in batch], reason)
-            changed = True
-        flush()
+        hand_over()
+        demo.verifier.record(checkers.receive())
     return n_events
 
 
 class _Checkers:
-    """Checks a stretch of calls through `Verifier.check` at each call's moment: here, and on
-    large builds half of each long stretch in a helper process running its own read-only vault
-    on the same database (a plain subprocess fed over a pipe: it shares no connection with this
-    process and needs nothing from the caller's main module)."""
+    """Checks stretches of calls through `Verifier.check` at each call's moment: here, or on
+    large builds in a helper process running its own read-only vault on the same database (a
+    plain subprocess fed over a pipe: it shares no connection with this process and needs
+    nothing from the caller's main module). One stretch is in flight at a time."""
 
     def __init__(self, demo, parallel: bool):
         self.demo = demo
         self.helper = None
+        self.done: list = []
+        self.in_flight = False
         if parallel and demo.settings is not None:
             self.helper = subprocess.Popen(
                 [sys.executable, "-c", "from keytui.demo import _helper_main; _helper_main()",
@@ -352,17 +355,21 @@ class _Checkers:
             self.helper.stdin.close()
             self.helper.wait(timeout=60)
 
-    def needs_commit(self, n_calls: int) -> bool:
-        return self.helper is not None and n_calls >= PARALLEL_MIN_STRETCH
+    def send(self, calls: list[tuple]) -> None:
+        """Check now the share this process takes (before the next change), send the rest."""
+        split = len(calls) if self.helper is None else int(len(calls) * MAIN_SHARE)
+        if split < len(calls):
+            pickle.dump(calls[split:], self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.helper.stdin.flush()
+            self.in_flight = True
+        self.done = _check_calls(self.demo, calls[:split])
 
-    def check(self, calls: list[tuple]) -> list:
-        if not self.needs_commit(len(calls)):
-            return _check_calls(self.demo, calls)
-        split = int(len(calls) * MAIN_SHARE)
-        pickle.dump(calls[split:], self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.helper.stdin.flush()
-        mine = _check_calls(self.demo, calls[:split])
-        return mine + pickle.load(self.helper.stdout)
+    def receive(self) -> list:
+        done, self.done = self.done, []
+        if self.in_flight:
+            self.in_flight = False
+            done += pickle.load(self.helper.stdout)
+        return done
 
 
 def _check_calls(vault, calls: list[tuple]) -> list:
@@ -383,15 +390,18 @@ def _helper_main() -> None:
     vault = Vault.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True,
                        clock=FixedClock(datetime.now(timezone.utc)))
     out = sys.stdout.buffer
-    pickle.dump("ready", out)
-    out.flush()
+
+    def answer(value) -> None:
+        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    answer("ready")
     while True:
         try:
             calls = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
-        pickle.dump(_check_calls(vault, calls), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+        answer(_check_calls(vault, calls))
 
 
 def _new_key(p: Plan):
