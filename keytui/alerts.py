@@ -14,7 +14,7 @@ from keytui.domain import InputError, NotFoundError
 from keytui.store.models import Alert, ApiKey
 
 SEVERITIES = ("low", "medium", "high")
-EVIDENCE_MAX = 50  # event ids kept as evidence per alert
+EVIDENCE_MAX = 50  # event ids kept as evidence per alert: the newest, so the last one is always there
 
 # kind -> what it means (shown by `keytui alerts` and the console)
 KINDS = {
@@ -111,7 +111,7 @@ def raise_alert(vault, *, kind: str, severity: str, message: str, dedupe_key: st
     if Alert.select().where(Alert.dedupe_key == dedupe_key).exists():
         return None
     new_id = Alert.insert(created_at=vault.now(), kind=kind, severity=severity, key_id=key_id, ip=ip,
-                          message=message, evidence=json.dumps(sorted(evidence)[:EVIDENCE_MAX]),
+                          message=message, evidence=json.dumps(sorted(evidence)[-EVIDENCE_MAX:]),
                           dedupe_key=dedupe_key).execute()
     vault._audit("alert.raise", key_id, alert=new_id, kind=kind, severity=severity, ip=ip)
     return new_id
@@ -125,10 +125,12 @@ def open_alert_exists(kind: str, key_id: str | None, ip: str | None = None) -> b
     return q.exists()
 
 
-def last_evidence(kind: str, *, key_id: str | None = None, ip: str | None = None) -> int:
-    """The newest event id already used as evidence by an alert of this kind for this key or IP."""
-    q = Alert.select(Alert.evidence).where(Alert.kind == kind).order_by(Alert.id.desc())
+def last_evidence(kind: str, *, key_id: str | None = None, ip: str | None = None) -> tuple[int, bool]:
+    """The newest event id used as evidence by the latest alert of this kind for this key or IP
+    (0 if none), and whether that alert is still open."""
+    q = (Alert.select(Alert.evidence, Alert.acknowledged_at).where(Alert.kind == kind)
+         .order_by(Alert.id.desc()))
     q = q.where(Alert.key_id == key_id) if key_id else q.where(Alert.ip == ip)
     row = q.first()
     ids = json.loads(row.evidence) if row else []
-    return max(ids) if ids else 0
+    return (max(ids) if ids else 0), bool(row and row.acknowledged_at is None)

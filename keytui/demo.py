@@ -2,9 +2,10 @@
 
 Keys are issued by `Vault.create_many` (real tokens, digests, ciphertexts, audit entries, the
 same validation and MFA rule: the demo operator enrols and confirms a TOTP code), revoked by
-`Vault.revoke`, and 30 days of traffic goes through the verification path itself
-(`Verifier.check` at each event's moment, `Verifier.record` in batches), so the activity log,
-the hourly counters and the keys' last-used times are what real use would leave.
+`Vault.revoke_many`, and 30 days of traffic goes through the verification path itself
+(`Verifier.check` at each call's moment, `Verifier.record` in batches), so the activity log,
+the hourly counters and the keys' last-used times are what real use would leave. A final watch
+pass marks expiries, rotates what is due and raises the alerts.
 
 The data depends only on the seed and the clock: every time is derived from `vault.now()`, key
 ids come from the seeded generator, events are checked in time order. Tokens are random (they
@@ -24,10 +25,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from keytui import mfa, tokens
-from keytui.clock import FixedClock, to_ms
-from keytui.domain import Environment, RuleError, Scope
+from keytui import analytics, mfa, tokens, watch
+from keytui.clock import FixedClock, from_ms, to_ms
+from keytui.domain import Environment, InputError, RuleError, Scope
 from keytui.store.models import ApiKey
+from keytui.vault import NewKey, Vault
 
 DAY_MS = 86_400_000
 WINDOW_DAYS = 30
@@ -127,8 +129,6 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
     """Fill the vault's database with demo data ending at `vault.now()`."""
     started = time.perf_counter()
     if keys < 1 or (events is not None and events < 0):
-        from keytui.domain import InputError
-
         raise InputError("keys" if keys < 1 else "events", "must be a positive number")
     existing = ApiKey.select().count()
     if existing and not force:
@@ -139,7 +139,7 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
     plans = _plan_keys(rng, keys, end_ms)
     n_events = EVENTS_PER_KEY * keys if events is None else events
     clock = FixedClock(vault.now())
-    demo = _demo_vault(vault, clock, plans[0].created_ms)
+    demo = _demo_vault(vault, clock, min(p.created_ms for p in plans))
     timeline = _timeline(rng, plans, n_events, end_ms)
     recorded = _play(demo, clock, plans, timeline)
     clock.set(vault.now())
@@ -147,27 +147,15 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
     demo.set_policy("expiry_alerts", True)
     for env in Environment:
         demo.set_policy(f"ip_locking.{env.value}", "optional")
-    _finish(demo)
-    from keytui import analytics
-
+    watch.run_pass(demo)  # as production would run it: expiry, auto-rotation, alerts
     ov = analytics.overview(vault)
     named = {p.name: p.key_id for p in plans[:5]}
     return DemoReport(ov.total, ov.active, ov.expired, ov.revoked, recorded, ov.open_alerts,
                       time.perf_counter() - started, named)
 
 
-def _finish(demo) -> None:
-    """One pass of the watch as production would run it: expiry, auto-rotation, alerts."""
-    from keytui import watch
-
-    watch.run_pass(demo)
-
-
 def _demo_vault(vault, clock: FixedClock, start_ms: int):
     """The vault acting as the demo operator, MFA enrolled and confirmed once for the whole build."""
-    from keytui.clock import from_ms
-    from keytui.vault import Vault
-
     clock.set(from_ms(start_ms))
     demo = Vault(vault.db, vault.keyring, clock=clock, operator=DEMO_OPERATOR,
                  mfa_window_seconds=200 * 86_400, settings=vault.settings)
@@ -292,8 +280,6 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
     transaction commits only between stretches, when the helper is idle, so the helper always
     sees exactly the keys its stretch must be checked against.
     """
-    from keytui.clock import from_ms
-
     rng = random.Random(len(timeline))
     ips = [_client_ips(rng, p) for p in plans]
     n_events = sum(1 for entry in timeline if entry[2] == EVENT)
@@ -373,8 +359,6 @@ class _Checkers:
 
 
 def _check_calls(vault, calls: list[tuple]) -> list:
-    from keytui.clock import from_ms
-
     check = vault.verifier.check
     out = []
     for ts, args in calls:
@@ -385,8 +369,6 @@ def _check_calls(vault, calls: list[tuple]) -> list:
 
 def _helper_main() -> None:
     """The helper process: check each batch of calls read from stdin, answer on stdout."""
-    from keytui.vault import Vault
-
     vault = Vault.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True,
                        clock=FixedClock(datetime.now(timezone.utc)))
     out = sys.stdout.buffer
@@ -404,9 +386,7 @@ def _helper_main() -> None:
         answer(_check_calls(vault, calls))
 
 
-def _new_key(p: Plan):
-    from keytui.vault import NewKey
-
+def _new_key(p: Plan) -> NewKey:
     return NewKey(p.name, p.scope, p.permissions, p.environment, expires_in_days=p.expiry_days,
                   ip_allowlist=p.ip_allowlist, owner=p.owner, key_id=p.key_id)
 

@@ -179,8 +179,8 @@ def _detect(system, settings: dict, cursor: int, newest: int, report: PassReport
     """Alerts from the failed verifications in (cursor, newest]; returns how many events that range held.
 
     Bursts look back one window before the cursor, so a burst that straddles two passes is
-    still seen, and an alert's evidence ends where the previous alert's for the same key or
-    IP ended, so the straddling burst is not reported twice.
+    still seen; failures that continue an open burst alert for the same key or IP (within one
+    window of its last evidence) are not reported again until it is acknowledged.
     """
     window_ms = settings["suspicious_window_minutes"] * 60_000
     threshold = settings["suspicious_failures"]
@@ -213,8 +213,10 @@ def _bursts(system, report: PassReport, kind: str, evs: list[tuple[int, int]], c
             window_ms: int, *, key_id: str | None = None, ip: str | None = None) -> None:
     if len(evs) < threshold or evs[-1][0] <= cursor:
         return
-    done = alerts.last_evidence(kind, key_id=key_id, ip=ip)
-    evs = [e for e in evs if e[0] > done]
+    done, still_open = alerts.last_evidence(kind, key_id=key_id, ip=ip)
+    # failures going on within the window after an open alert's evidence are the same burst
+    done_ts = to_ms(ActivityEvent.get_by_id(done).ts) if still_open and done else None
+    evs = [e for e in evs if e[0] > done and (done_ts is None or e[1] > done_ts + window_ms)]
     start = 0
     for end in range(len(evs)):
         while evs[end][1] - evs[start][1] > window_ms:

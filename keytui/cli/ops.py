@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
+from keytui.domain import InputError
 
 
 def register(sub, parent) -> None:
@@ -83,8 +84,6 @@ def cmd_policy_apply(args) -> int:
             with open(args.file, encoding="utf-8") as fh:
                 text = fh.read()
         except OSError as exc:
-            from keytui.domain import InputError
-
             raise InputError("file", f"cannot read {args.file}: {exc.strerror}") from None
     vault = open_vault(args)
     report = orgpolicy.apply(vault, text, dry_run=args.dry_run)
@@ -106,8 +105,6 @@ def cmd_watch(args) -> int:
     from keytui import watch
 
     if args.interval <= 0:
-        from keytui.domain import InputError
-
         raise InputError("interval", f"{args.interval:g} is not allowed; give a number of seconds above 0")
     vault = open_vault(args)
 

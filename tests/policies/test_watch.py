@@ -91,6 +91,18 @@ def test_a_burst_straddling_two_passes_is_reported_once(vault, clock, make):
     assert len(bursts) == 1
 
 
+def test_a_long_burst_keeps_its_newest_evidence_and_is_not_reported_again(vault, clock, make):
+    key = make("Target")
+    for i in range(70):
+        clock.advance(seconds=2)
+        vault.verify(key.token, "production")
+        if i == 60:
+            watch.run_pass(vault)
+    watch.run_pass(vault)
+    [burst] = [a for a in alerts.list_alerts(vault) if a.kind == "failure-burst-key"]
+    assert len(burst.evidence) == alerts.EVIDENCE_MAX and burst.evidence[-1] - burst.evidence[0] == 49
+
+
 def test_slow_failures_are_not_a_burst(vault, clock, make):
     key = make("Target")
     for _ in range(5):
