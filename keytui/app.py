@@ -22,6 +22,7 @@ from keytui.keymap import APP_BINDINGS, PAGES, load_user_keymap
 from keytui.screens.page import DataChanged
 
 HERE = Path(__file__).parent
+PAGE_HISTORY = 20
 WATCH_NOTIFY_MAX = 3  # a burst of alerts shows this many toasts and a count
 WRITE_ERRORS = (InputError, RuleError, NotFoundError)
 
@@ -59,6 +60,7 @@ class KeytuiApp(App):
         self.vault = vault
         self.watch_interval = watch_interval
         self.watch_passes = 0
+        self.page_history: list[str] = []
         self.sub_title = f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
 
     @property
@@ -82,6 +84,20 @@ class KeytuiApp(App):
             self.set_keymap(keymap)
 
     # ------------------------------------------------------------------ navigation
+    def switch_mode(self, mode: str):
+        """Every page switch is remembered, so escape can go back like a browser (or k9s)."""
+        if mode != self.current_mode and self.current_mode in self.MODES:
+            self.page_history = (self.page_history + [self.current_mode])[-PAGE_HISTORY:]
+        return super().switch_mode(mode)
+
+    def action_back(self) -> None:
+        """Close what is pushed over the page, else return to the page shown before."""
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self.page_history:
+            mode = self.page_history.pop()
+            super().switch_mode(mode)
+
     def _show_page(self, mode: str) -> Screen:
         """Switch to a page and return its screen, closing anything pushed over it."""
         self.switch_mode(mode)

@@ -14,7 +14,7 @@ GROUPS = [
     ("Anywhere", [PAGES_ROW] + [b for b in APP_BINDINGS if not b.id.startswith("page.")] + [
         Binding("ctrl+p", "command_palette", "Commands",
                 tooltip="Command palette: every action, and jump to a key by name or id"),
-        Binding("escape", "back", "Back", tooltip="Close a dialog or the screen on top")]),
+        Binding("escape", "back", "Back", tooltip="Close a dialog or the screen on top, else back to the page before")]),
     ("Key actions", KEY_BINDINGS),
     ("Registry", REGISTRY_BINDINGS),
     ("Tables", TABLE_BINDINGS),

@@ -7,6 +7,7 @@ re-reads the service each time it is shown and whenever the app announces a chan
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -22,6 +23,8 @@ class PageScreen(Screen):
     """Base of the seven pages: subclasses set PAGE (the mode name), compose_page() and refresh_data()."""
 
     PAGE = ""
+    BINDINGS = [Binding("escape", "app.back", "Back", show=False, id="app.back",
+                        tooltip="Back to the page shown before")]
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")

@@ -31,7 +31,7 @@ class RegistryScreen(KeyActions, PageScreen):
     PAGE = "registry"
     BINDINGS = [*REGISTRY_BINDINGS, *KEY_BINDINGS,
                 Binding("escape", "leave_filter", "Back", show=False, id="registry.back",
-                        tooltip="Leave the filter box")]
+                        tooltip="Leave the filter box; from the table, back to the page shown before")]
 
     def __init__(self):
         super().__init__()
@@ -150,7 +150,10 @@ class RegistryScreen(KeyActions, PageScreen):
         self.query_one("#registry-filter", Input).focus()
 
     def action_leave_filter(self) -> None:
-        self.table.focus()
+        if self.query_one("#registry-filter", Input).has_focus:
+            self.table.focus()
+        else:
+            self.app.action_back()
 
     @on(Input.Changed, "#registry-filter")
     def filter_typed(self, event: Input.Changed) -> None:

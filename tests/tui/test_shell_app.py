@@ -171,3 +171,20 @@ async def test_apply_org_policy_opens_the_policies_page_flow(demo_vault, make_ap
         await pilot.pause()
         assert app.current_mode == "policies"
         assert type(app.screen).__name__ == "TextPrompt" and app.screen.title_text == "Apply Org Policy"
+
+
+async def test_escape_goes_back_to_the_page_shown_before(demo_vault, make_app):
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.show_registry(scope="agents")  # as the Scopes page does on enter
+        await pilot.pause()
+        assert app.current_mode == "registry"
+        await pilot.press("slash", "x", "escape")  # the first escape only leaves the filter box
+        await pilot.pause()
+        assert app.current_mode == "registry"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "overview"
+        await pilot.press("3", "2", "escape")
+        await pilot.pause()
+        assert app.current_mode == "scopes"
