@@ -83,6 +83,18 @@ class KeyTable(NavTable):
         else:
             super().action_cursor_up()
 
+    def action_page_down(self) -> None:
+        at_end = self.cursor_row >= self.row_count - 1
+        super().action_page_down()
+        if at_end:
+            self.post_message(self.EdgeReached("down"))
+
+    def action_page_up(self) -> None:
+        at_start = self.cursor_row <= 0
+        super().action_page_up()
+        if at_start:
+            self.post_message(self.EdgeReached("up"))
+
     def action_scroll_top(self) -> None:
         self.post_message(self.EdgeReached("top"))
 

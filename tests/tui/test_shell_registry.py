@@ -128,6 +128,11 @@ async def test_a_large_registry_is_paged_in_windows_not_loaded_whole(vault, make
         assert screen.table.row_count == WINDOW
         assert screen.selected_key_id() == vault.list_keys(sort="name", descending=False, limit=1,
                                                            offset=WINDOW)[0].key_id
+        before = screen.window_start
+        for _ in range(8):  # page down through the window; a press at its end brings the next one
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert screen.window_start > before and screen.selected_key_id() is not None
         await pilot.press("G")
         await settled(app, pilot)
         assert shown(screen)[-1][0] == f"bulk key {total - 1:04d}"
