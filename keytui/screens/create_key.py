@@ -15,10 +15,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from keytui import orgpolicy
 from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, InputError, RuleError, Scope,
                            parse_environment, parse_ip_allowlist, parse_permissions, validate_name)
 
 NEVER = "never"
+DEFAULT_EXPIRY_DAYS = 60
 FIELDS = ("name", "scope", "permission", "expiry", "ip", "environment", "totp")
 
 
@@ -52,7 +54,7 @@ class CreateKeyScreen(ModalScreen[None]):
             with Horizontal(classes="form-row"):
                 yield Label("Expiry Policy", classes="form-label")
                 yield Select([(f"{d} days", str(d)) for d in EXPIRY_CHOICES] + [("Never (not production)", NEVER)],
-                             value=str(EXPIRY_CHOICES[1]), allow_blank=False, id="expiry", compact=True)
+                             value=self.preset_expiry, allow_blank=False, id="expiry", compact=True)
             yield Static("", id="expiry-error", classes="field-error")
             with Horizontal(classes="form-row"):
                 yield Label("IP Restrictions", classes="form-label")
@@ -66,6 +68,7 @@ class CreateKeyScreen(ModalScreen[None]):
     def __init__(self):
         super().__init__()
         self.touched: set[str] = set()  # fields the operator has changed: an emptied field is an error
+        self.preset_expiry = str(DEFAULT_EXPIRY_DAYS)
 
     def on_mount(self) -> None:
         self.show_errors({})
@@ -117,12 +120,23 @@ class CreateKeyScreen(ModalScreen[None]):
         line.update(message)
         line.display = bool(message)
 
+    @on(Select.Changed, "#environment")
+    def preselect_expiry(self, event: Select.Changed) -> None:
+        """The active org policy's default expiry for the environment, unless the operator chose one."""
+        if event.select.is_blank() or "expiry" in self.touched:
+            return
+        days = orgpolicy.default_expiry_days(Environment(str(event.value)))
+        if days:
+            self.preset_expiry = str(days)
+            self.query_one("#expiry", Select).value = self.preset_expiry
+
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
     def revalidate(self, event) -> None:
         control = event.control.id or ""
-        self.touched.add("permission" if control.startswith("perm-") else control)
+        if not (control == "expiry" and event.value == self.preset_expiry):  # set by the form, not the operator
+            self.touched.add("permission" if control.startswith("perm-") else control)
         self.show_errors(self.errors(complete=False))
 
     # ------------------------------------------------------------------ submitting

@@ -232,3 +232,16 @@ async def test_command_palette_runs_key_actions_on_the_selected_key(demo_vault, 
         assert type(app.screen).__name__ == "ConfirmDialog"
 
 
+
+
+async def test_create_key_preselects_the_org_policy_default_expiry(demo_vault, make_app):
+    from keytui import orgpolicy
+
+    orgpolicy.apply(demo_vault, "[environments.production]\ndefault_expiry_days = 30\n")
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_create(app, pilot)
+        assert screen.query_one("#expiry").value == "60"
+        screen.query_one("#environment").value = "production"
+        await pilot.pause()
+        assert screen.query_one("#expiry").value == "30"

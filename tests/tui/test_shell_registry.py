@@ -141,3 +141,15 @@ async def test_a_large_registry_is_paged_in_windows_not_loaded_whole(vault, make
         await pilot.press("g")
         await pilot.pause()
         assert shown(screen)[0][0] == "bulk key 0000" and screen.table.cursor_row == 0
+
+
+async def test_org_policy_violators_are_flagged_in_the_registry(demo_vault, make_app):
+    from keytui import orgpolicy
+
+    orgpolicy.apply(demo_vault, "[environments.staging]\nrequire_ip_restriction = true\n")
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(app, pilot)
+        flagged = {r[0] for r in shown(screen) if r[0].startswith("⚑ ")}
+        live_staging = {r[0] for r in shown(screen) if r[2] == "staging" and r[1] == "active"}
+        assert len(live_staging) == 5 and flagged == live_staging  # every live staging key lacks an allowlist
