@@ -71,7 +71,7 @@ class KeytuiApp(App):
         self._apply_user_keymap()
         self.switch_mode("overview")
         if not self.read_only and self.watch_interval > 0:
-            self.set_interval(self.watch_interval, self.run_watch_pass)
+            self.set_timer(self.watch_interval, self.run_watch_pass)
 
     def _apply_user_keymap(self) -> None:
         home = self.vault.settings.home if self.vault.settings else None
@@ -216,9 +216,13 @@ class KeytuiApp(App):
         self.call_from_thread(self._watch_done, result)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A failed watch pass is said, not swallowed; the timer tries again on its next tick."""
-        if event.worker.group == "watch" and event.state is WorkerState.ERROR:
+        """The next pass is timed from the end of this one, so passes never overlap; a failed
+        pass is said, not swallowed, and the next one tries again."""
+        if event.worker.group != "watch" or not event.worker.is_finished:
+            return
+        if event.state is WorkerState.ERROR:
             self.notify(f"The watch pass failed: {event.worker.error}", title="Watch", severity="error")
+        self.set_timer(self.watch_interval, self.run_watch_pass)
 
     def _watch_done(self, report) -> None:
         """New alerts become notifications; rotations and expiries reach every page."""
