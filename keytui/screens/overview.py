@@ -17,6 +17,7 @@ from keytui.screens.page import PageScreen
 from keytui.widgets.metric_card import MetricCard
 
 RECENT_EVENTS = 30
+POLL_S = 2.0
 ALERT_LINES = 5
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 STATUS_STYLE = {"success": "green", "failed": "bold red"}
@@ -40,13 +41,21 @@ class OverviewScreen(PageScreen):
             yield recent
 
     def on_mount(self) -> None:
+        self.latest_event = 0
+        self.set_interval(POLL_S, self._poll)
         recent = self.query_one("#recent", DataTable)
         for label, key, width in (("Time", "ts", 16), ("Key", "key", 24), ("Module", "module", 12),
                                   ("Status", "status", 8), ("IP", "ip", 15), ("Code", "code", 22)):
             recent.add_column(label, key=key, width=width)
 
+    def _poll(self) -> None:
+        """Traffic from other processes (the gateway, `keytui verify`) shows up without a key press."""
+        if self.is_current and analytics.latest_event_id(self.app.vault) != self.latest_event:
+            self.refresh_data()
+
     def refresh_data(self) -> None:
         vault = self.app.vault
+        self.latest_event = analytics.latest_event_id(vault)
         ov = analytics.overview(vault)
         pct = lambda n: f"{n / ov.total:.0%} of all" if ov.total else ""  # noqa: E731
         self.query_one("#card-total", MetricCard).show(ov.total, "keys")

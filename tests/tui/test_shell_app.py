@@ -188,3 +188,20 @@ async def test_escape_goes_back_to_the_page_shown_before(demo_vault, make_app):
         await pilot.press("3", "2", "escape")
         await pilot.pause()
         assert app.current_mode == "scopes"
+
+
+async def test_overview_shows_new_traffic_without_a_key_press(demo_vault, make_app, tui_clock, monkeypatch):
+    from keytui.screens import overview
+
+    monkeypatch.setattr(overview, "POLL_S", 0.05)
+    issued = demo_vault.create("Fresh Key", "monitoring", ["read"], "development", expires_in_days=30)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        recent = app.screen.query_one("#recent")
+        tui_clock.advance(minutes=1)
+        demo_vault.verify(issued.token, "development", module="monitoring")  # as another process would
+        for _ in range(40):
+            if recent.get_row_at(0)[1] == "Fresh Key":
+                break
+            await pilot.pause(0.05)
+        assert recent.get_row_at(0)[1] == "Fresh Key"
