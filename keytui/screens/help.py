@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header
 
 from keytui.keymap import APP_BINDINGS, KEY_BINDINGS, PAGES, REGISTRY_BINDINGS, TABLE_BINDINGS
+from keytui.widgets.nav_table import NavTable
 
 PAGES_ROW = Binding("1-7", "switch_mode", "Pages", tooltip=", ".join(label for _, label in PAGES))
 GROUPS = [
@@ -47,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
-        yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+        yield NavTable(id="help-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

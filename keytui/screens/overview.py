@@ -15,6 +15,7 @@ from keytui import alerts, analytics
 from keytui.domain import Environment, Status
 from keytui.screens.page import PageScreen
 from keytui.widgets.metric_card import MetricCard
+from keytui.widgets.nav_table import NavTable
 
 RECENT_EVENTS = 30
 POLL_S = 2.0
@@ -36,7 +37,7 @@ class OverviewScreen(PageScreen):
             with Horizontal(id="overview-middle"):
                 yield Static(id="environments", classes="panel")
                 yield Static(id="alerts", classes="panel")
-            recent = DataTable(id="recent", cursor_type="row", zebra_stripes=True)
+            recent = NavTable(id="recent", cursor_type="row", zebra_stripes=True)
             recent.border_title = "Recent activity"
             yield recent
 
