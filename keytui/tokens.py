@@ -7,7 +7,6 @@ verification) can refuse a mistyped or made-up token offline, before any databas
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -77,7 +76,7 @@ class Keyring:
         self.check_value = _derive(master_key, b"keytui master key check v1").hex()
 
     def digest(self, token: str) -> str:
-        return hmac.new(self.pepper, token.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.pepper, token.encode(), "sha256").hex()
 
     def encrypt(self, token: str, key_id: str) -> bytes:
         nonce = os.urandom(12)

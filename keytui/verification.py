@@ -88,6 +88,25 @@ def parse_module(value: str | None) -> str | None:
     return text
 
 
+# The same few environments, permissions, scopes, modules and callers come back on every call:
+# parse each spelling once (a bad one raises InputError every time; exceptions are not cached).
+_environment = lru_cache(maxsize=64)(parse_environment)
+_permission = lru_cache(maxsize=64)(parse_permission)
+_scope = lru_cache(maxsize=64)(parse_scope)
+_ip = lru_cache(maxsize=4096)(parse_ip)
+_module = lru_cache(maxsize=256)(parse_module)
+
+
+@lru_cache(maxsize=64)
+def _effective(perms_text: str) -> frozenset[Permission]:
+    return effective_permissions(split_permissions(perms_text))
+
+
+@lru_cache(maxsize=64)
+def _permission_names(perms_text: str) -> tuple[str, ...]:
+    return tuple(sorted(p.value for p in split_permissions(perms_text)))
+
+
 class Verifier:
     def __init__(self, vault: "Vault"):
         self.vault = vault
@@ -125,11 +144,11 @@ class Verifier:
     def check(self, token: str, environment: str | Environment, permission: str | Permission | None = None,
               scope: str | Scope | None = None, ip: str | None = None,
               module: str | None = None) -> tuple[VerifyResult, Event]:
-        env = parse_environment(environment)
-        perm = parse_permission(permission) if permission else None
-        want_scope = parse_scope(scope) if scope else None
-        ip = parse_ip(ip)
-        module = parse_module(module)
+        env = _environment(environment)
+        perm = _permission(permission) if permission else None
+        want_scope = _scope(scope) if scope else None
+        ip = _ip(ip) if ip else None
+        module = _module(module) if module else None
         now_ms = self.vault.clock.now_ms()
         action = "execution" if perm in (Permission.EXECUTE, Permission.ADMIN) else "access"
 
@@ -146,7 +165,7 @@ class Verifier:
         code = self._judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at,
                            allowlist, valid_until, ended_by)
         result = VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env,
-                              tuple(sorted(p.value for p in split_permissions(perms_text))), from_ms(expires_at))
+                              _permission_names(perms_text), from_ms(expires_at))
         event = Event(now_ms, key_id, row_id, module or key_scope, action,
                       "success" if result.valid else "failed", code.value, ip, env.value)
         return result, event
@@ -166,7 +185,7 @@ class Verifier:
             return VerifyCode.IP_NOT_ALLOWED
         if want_scope is not None and want_scope.value != key_scope:
             return VerifyCode.SCOPE_MISMATCH
-        if perm is not None and perm not in effective_permissions(split_permissions(perms_text)):
+        if perm is not None and perm not in _effective(perms_text):
             return VerifyCode.INSUFFICIENT_PERMISSION
         return VerifyCode.VALID
 
