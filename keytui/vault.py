@@ -350,13 +350,17 @@ class Vault:
 
         rules = orgpolicy.current()
         plans = [self._plan_new_key(spec, now, rules) for spec in specs]
-        if any(needs_mfa(split_permissions(p["permissions"])) for p in plans):
-            self.confirm_mfa(totp)
         seen: set[tuple[str, str]] = set()
         for p in plans:
             if (p["name"], p["environment"]) in seen:
                 raise InputError("name", f"{p['name']!r} is given twice for {p['environment']}; choose another name")
             seen.add((p["name"], p["environment"]))
+        if any(needs_mfa(split_permissions(p["permissions"])) for p in plans):
+            # A taken name is refused before the single-use code is spent on a doomed change
+            # (and checked again inside the transaction, for a race with another process).
+            for chunk in _chunks(plans, 400):
+                self._refuse_taken(chunk)
+            self.confirm_mfa(totp)
         issued: list[IssuedKey] = []
         with self.db.atomic():
             for chunk in _chunks(plans, 400):

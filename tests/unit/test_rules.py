@@ -114,3 +114,14 @@ def test_bad_grace_is_refused_and_nothing_rotates(vault, make_key, grace):
 def test_ip_allowlist_is_normalised(make_key):
     view = make_key(ip_allowlist=["10.1.2.3/8", "203.0.113.7", "2001:DB8::/32", "203.0.113.7/32"]).key
     assert view.ip_allowlist == ("10.0.0.0/8", "203.0.113.7", "2001:db8::/32")
+
+
+def test_a_taken_name_is_refused_before_the_totp_code_is_spent(vault, mfa_code):
+    from keytui.domain import InputError
+
+    vault.create("Deploy Trigger", "workflows", ["read"], "staging", expires_in_days=30)
+    code = mfa_code()
+    with pytest.raises(InputError, match="name"):
+        vault.create("Deploy Trigger", "workflows", ["execute"], "staging", expires_in_days=30, totp=code)
+    issued = vault.create("Deploy Trigger 2", "workflows", ["execute"], "staging", expires_in_days=30, totp=code)
+    assert issued.key.name == "Deploy Trigger 2"
