@@ -187,6 +187,11 @@ class KeytuiApp(App):
         if on_done:
             on_done(result)
 
+    def action_show_alerts(self) -> None:
+        from keytui.screens.alerts import AlertsScreen
+
+        self.push_screen(AlertsScreen(), lambda _: self.data_changed())
+
     def action_create_key(self) -> None:
         if self.refuse_read_only("Create Key"):
             return

@@ -12,6 +12,7 @@ GLOBAL_COMMANDS = [
     ("Create Key", "app.create_key", "Create a new API key"),
     ("Export Registry", "app.export_registry", "Write the registry as CSV or JSON to a path you choose"),
     ("Apply Org Policy", "app.apply_org_policy", "Load an org policy TOML, review violations, apply"),
+    ("Alerts: review and acknowledge", "app.show_alerts", "Open alerts raised by the watch"),
     ("Toggle dark/light theme", "app.toggle_theme", "Switch between the dark and the light theme"),
     ("Help: key bindings", "app.help", "List every key binding"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
@@ -26,6 +27,9 @@ STATUS_STYLE = {"success": "green", "failed": "bold red"}
 
 class OverviewScreen(PageScreen):
     PAGE = "overview"
+    BINDINGS = [*PageScreen.BINDINGS,
+                Binding("A", "alerts", "Alerts", id="overview.alerts",
+                        tooltip="Review and acknowledge the open alerts")]
 
     def compose_page(self) -> ComposeResult:
         with Vertical(id="overview"):
@@ -48,6 +52,11 @@ class OverviewScreen(PageScreen):
         for label, key, width in (("Time", "ts", 16), ("Key", "key", 24), ("Module", "module", 12),
                                   ("Status", "status", 8), ("IP", "ip", 15), ("Code", "code", 22)):
             recent.add_column(label, key=key, width=width)
+
+    def action_alerts(self) -> None:
+        from keytui.screens.alerts import AlertsScreen
+
+        self.app.push_screen(AlertsScreen(), lambda _: self.refresh_data())
 
     def _poll(self) -> None:
         """Traffic from other processes (the gateway, `keytui verify`) shows up without a key press."""

@@ -47,8 +47,15 @@ async def _overview(pilot):
     await pilot.pause()
 
 
+async def _alerts(pilot):
+    await pilot.press("A")
+    await pilot.pause()
+    await pilot.press("j")
+    await pilot.pause()
+
+
 SCREENS = {"overview": _overview, "registry": _registry, "key_detail": _key_detail, "create_key": _create_key,
-           "help": _help}
+           "help": _help, "alerts": _alerts}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
