@@ -223,6 +223,14 @@ class Vault:
     def _view(self, row: ApiKey) -> KeyView:
         return key_view(row, self.now(), self._current_hint(row))
 
+    def _live_row(self, key_id: str, action: str, now: datetime) -> ApiKey:
+        """The key, if it may still get a new token: not revoked, not expired."""
+        row = self._row(key_id)
+        self._refuse_if_final(row, action)
+        if row.status == Status.EXPIRED or (row.expires_at is not None and row.expires_at <= now):
+            raise RuleError(f"key: {row.key_id} has expired; expired keys cannot be {action} (create a new key)")
+        return row
+
     def _refuse_if_final(self, row: ApiKey, action: str) -> None:
         if row.status == Status.REVOKED:
             raise RuleError(f"key: {row.key_id} is revoked; revoked keys cannot be {action} or restored")
@@ -431,10 +439,7 @@ class Vault:
         grace = parse_grace_hours(grace_hours)
         now = self.now()
         with self.db.atomic():
-            row = self._row(key_id)
-            self._refuse_if_final(row, "rotated")
-            if row.status == Status.EXPIRED or (row.expires_at is not None and row.expires_at <= now):
-                raise RuleError(f"key: {row.key_id} has expired; expired keys cannot be rotated (create a new key)")
+            row = self._live_row(key_id, "rotated", now)
             from keytui import orgpolicy
 
             orgpolicy.check_rotation(row=row, now=now)
@@ -461,10 +466,7 @@ class Vault:
         self._writable()
         now = self.now()
         with self.db.atomic():
-            row = self._row(key_id)
-            self._refuse_if_final(row, "regenerated")
-            if row.status == Status.EXPIRED or (row.expires_at is not None and row.expires_at <= now):
-                raise RuleError(f"key: {row.key_id} has expired; expired keys cannot be regenerated (create a new key)")
+            row = self._live_row(key_id, "regenerated", now)
             ended = KeySecret.update(valid_until=now, ended_by="regeneration").where(
                 (KeySecret.key == row.id) & ((KeySecret.valid_until.is_null()) | (KeySecret.valid_until > now))).execute()
             row.updated_at = now
