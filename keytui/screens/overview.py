@@ -27,9 +27,8 @@ STATUS_STYLE = {"success": "green", "failed": "bold red"}
 
 class OverviewScreen(PageScreen):
     PAGE = "overview"
-    BINDINGS = [*PageScreen.BINDINGS,
-                Binding("A", "alerts", "Alerts", id="overview.alerts",
-                        tooltip="Review and acknowledge the open alerts")]
+    BINDINGS = [Binding("A", "alerts", "Alerts", id="overview.alerts",
+                tooltip="Review and acknowledge the open alerts")]
 
     def compose_page(self) -> ComposeResult:
         with Vertical(id="overview"):

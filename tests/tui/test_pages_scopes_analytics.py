@@ -13,6 +13,7 @@ async def test_one_card_per_scope_with_count_risk_and_usage(demo_vault, make_app
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         cards = list(app.screen.query(ScopeCard))
         assert [c.scope for c in cards] == [s.value for s in Scope]
