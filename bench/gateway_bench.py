@@ -1,6 +1,8 @@
 """Gateway load test: `keytui serve` answering verifications, beside the same server answering
 a trivial endpoint (`GET /v1/ping`: same uvicorn, Starlette, routing, metrics and access-log
-path, no database), which is the practical limit of the stack on this machine.
+path, no database), which is the practical limit of the stack on this machine, and beside
+`POST /v1/ping` with the verification's own JSON body (read and parsed, no database), which
+separates what the HTTP stack costs for a request of that shape from what verification costs.
 
 The load comes from a second process on loopback: wrk for the max-rate runs when it is
 installed, else (and always for the fixed-rate runs, which wrk cannot pace) a small asyncio
@@ -234,6 +236,7 @@ def main() -> None:
         port = free_port()
         server = start_server(home, port, args.workers)
         endpoints = {"GET /v1/ping (trivial)": ("GET", "/v1/ping", []),
+                     "POST /v1/ping (body)": ("POST", "/v1/ping", verify_bodies),
                      "POST /v1/keys/verify": ("POST", "/v1/keys/verify", verify_bodies)}
         runs: dict[tuple[str, str], list[dict]] = {}
         try:
@@ -269,12 +272,14 @@ def main() -> None:
         load_name = f"{args.rate:g}/s" if mode == "fixed" else "max"
         print(f"{name:<24} {load_name:<8} {row['rps']:>8.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
               f"{row['cpu_us']:>12.0f} us  {statuses}")
-    ping, verify = (summary[(n, "max")] for n in endpoints)
+    ping, ping_body, verify = (summary[(n, "max")] for n in endpoints)
     ratio = verify["rps"] / ping["rps"]
     cpu_ratio = ping["cpu_us"] / verify["cpu_us"]
     p99 = summary[("POST /v1/keys/verify", "fixed")]["p99_ms"]
     print(f"verify / trivial throughput at max rate: {ratio:.0%} (target >= 50%) {'OK' if ratio >= 0.5 else 'MISSED'}; "
           f"by server CPU per request: {cpu_ratio:.0%}")
+    print(f"verify / trivial POST with the same JSON body: {verify['rps'] / ping_body['rps']:.0%} of its throughput, "
+          f"{ping_body['cpu_us'] / verify['cpu_us']:.0%} by server CPU (the part verification itself costs)")
     print(f"verify p99 at {args.rate:g} req/s: {p99:.2f} ms (target < 10 ms) {'OK' if p99 < 10 else 'MISSED'}")
     answered = sum(r["count"] for mode in ("max", "fixed") for r in runs[("POST /v1/keys/verify", mode)])
     print(f"activity events recorded: {events} >= measured verify answers {answered} (the rest are warm-up): "

@@ -274,3 +274,12 @@ def test_server_output_holds_no_token_but_an_access_line(server, http):
     leaked = any(token in logs for token in [*server.tokens.values(), UNKNOWN_TOKEN])
     assert not leaked, "a token appeared in the server's output"
     assert "Traceback" not in logs
+
+
+def test_ping_answers_without_the_database_and_post_checks_its_body(server, http):
+    before = len(server.events())
+    assert http.get("/v1/ping").json() == {"pong": True}
+    assert http.post("/v1/ping", json={"token": "x", "environment": "sandbox"}).json() == {"pong": True}
+    bad = http.post("/v1/ping", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["field"] == "body"
+    assert len(server.events()) == before
