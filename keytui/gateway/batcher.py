@@ -38,6 +38,11 @@ class CommitTimeout(Exception):
     """The activity log could not be written in time; the request must not be answered with a verdict."""
 
 
+def _time_out(done: asyncio.Future) -> None:
+    if not done.done():
+        done.set_exception(CommitTimeout())
+
+
 class GroupCommit:
     def __init__(self, record: Callable[[Sequence[Event]], None], writer: DatabaseThreads, metrics: Metrics,
                  *, commit_timeout_s: float, prepare: Prepare = events_only):
@@ -61,13 +66,17 @@ class GroupCommit:
     async def submit(self, item: Any) -> Any:
         """The item's outcome, once its event has committed; CommitTimeout if that takes too long.
         An outcome may be an exception, which the caller raises for its own request."""
-        done = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
         self._pending.append((item, done))
         self._wake.set()
+        # One timer, not wait_for(shield(...)): this runs for every request, and the batch
+        # leaves a future that already timed out (or was cancelled) alone.
+        timer = loop.call_later(self._timeout, _time_out, done)
         try:
-            return await asyncio.wait_for(asyncio.shield(done), self._timeout)
-        except asyncio.TimeoutError:
-            raise CommitTimeout() from None
+            return await done
+        finally:
+            timer.cancel()
 
     async def _run(self) -> None:
         while True:
@@ -88,7 +97,8 @@ class GroupCommit:
             finally:
                 self._in_flight = 0
             for (_, done), outcome in zip(batch, outcomes):
-                done.set_result(outcome)
+                if not done.done():
+                    done.set_result(outcome)
 
     def _prepare_and_record(self, items: list) -> tuple[list, list[Event], Exception | None]:
         outcomes, events = self._prepare(items)
