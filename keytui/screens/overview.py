@@ -78,6 +78,9 @@ class OverviewScreen(PageScreen):
             env_text.append(f" {split[Status.ACTIVE]:,}", style="green").append(" act")
             env_text.append(f" {split[Status.EXPIRED]:,}", style="yellow").append(" exp")
             env_text.append(f" {split[Status.REVOKED]:,}", style="red").append(" rev\n")
+        if not ov.total:
+            env_text.append("No keys yet: press c to create one, or run keytui --demo to explore demo data.\n",
+                            style="italic")
         env_text.rstrip()
         env_panel = self.query_one("#environments", Static)
         env_panel.border_title = "Keys per environment"

@@ -1,4 +1,4 @@
-"""Alerts: the Overview's open alerts can be reviewed and acknowledged from the keyboard."""
+"""Overview extras: alerts can be reviewed and acknowledged from the keyboard; an empty home says how to start."""
 
 from textual.widgets import DataTable
 
@@ -38,3 +38,11 @@ async def test_read_only_reviewers_cannot_acknowledge(demo_vault, make_app):
         await pilot.pause()
     assert len(alerts.list_alerts(demo_vault)) == count
     assert any("read-only" in note.lower() for note in app.notes)
+
+
+async def test_an_empty_home_tells_a_new_operator_how_to_start(vault, make_app):
+    app = make_app(vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#environments").render())
+        assert "No keys yet" in text and "keytui --demo" in text
