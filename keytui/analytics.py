@@ -30,6 +30,7 @@ from datetime import datetime
 from keytui.clock import from_ms, to_ms
 from keytui.domain import Environment, InputError, Scope, Status, parse_datetime, parse_ip
 from keytui import rollup
+from keytui.store.db import is_sqlite
 from keytui.store.models import ActivityEvent, Alert, ApiKey, UsageDaily, UsageRollup
 from keytui.verification import HOUR_MS, parse_module
 
@@ -57,7 +58,10 @@ def _table(model) -> str:
 
 
 def _rows(vault, sql: str, params=()) -> list[tuple]:
-    """Run SQL written with `?` placeholders in the database's own parameter style."""
+    """Run SQL written with `?` placeholders in the database's own parameter style (with
+    psycopg's `%s` style a literal `%`, as in LIKE patterns, must be doubled)."""
+    if vault.db.param != "?":
+        sql = sql.replace("%", "%%")
     return vault.db.execute_sql(sql.replace("?", vault.db.param), params).fetchall()
 
 
@@ -175,10 +179,13 @@ def _last_execution(vault, scope: Scope) -> datetime | None:
     if not found:
         return None
     hour = found[0][0]
-    # the hour's events by their time index ("+" keeps the planner off the status index)
+    # the hour's events by their time index (on SQLite, CROSS JOIN fixes the join order and "+"
+    # keeps the planner off the status index; PostgreSQL's planner needs neither hint)
+    join, plus = ("CROSS JOIN", "+") if is_sqlite(vault.db) else ("JOIN", "")
     exact = _rows(vault, (
-        f"SELECT MAX(e.ts) FROM {e_t} e CROSS JOIN {k_t} k ON k.key_id = e.key_id "
-        f"WHERE e.ts >= ? AND e.ts < ? AND +e.status = 'success' AND k.scope = ?"), (hour, hour + HOUR_MS, scope.value))
+        f"SELECT MAX(e.ts) FROM {e_t} e {join} {k_t} k ON k.key_id = e.key_id "
+        f"WHERE e.ts >= ? AND e.ts < ? AND {plus}e.status = 'success' AND k.scope = ?"),
+        (hour, hour + HOUR_MS, scope.value))
     return from_ms(exact[0][0] if exact and exact[0][0] is not None else hour)
 
 
@@ -259,7 +266,7 @@ def usage(vault, window: str, *, top: int = TOP_KEYS) -> Usage:
         f"SELECT key_id, SUM(ok), SUM(failed) FROM ("
         f"SELECT key_id, ok, failed FROM {r_t} WHERE hour >= ? AND {hourly} AND key_id <> '' "
         f"UNION ALL SELECT key_id, ok, failed FROM {d_t} WHERE day >= ? AND day < ? "
-        f"AND module = '{rollup.ALL}' AND key_id <> '') GROUP BY key_id"), (start, day_from, folded))
+        f"AND module = '{rollup.ALL}' AND key_id <> '') AS usage GROUP BY key_id"), (start, day_from, folded))
     by_total = heapq.nsmallest(top, per_key, key=lambda r: (-(r[1] + r[2]), r[0]))
     by_ok = [r for r in heapq.nsmallest(top, per_key, key=lambda r: (-r[1], r[0])) if r[1]]
     names = _names(r[0] for r in by_total + by_ok)
@@ -346,7 +353,7 @@ def count_events(vault, *, key_id=None, module=None, status=None, ip=None, since
     """Matching events, exact up to COUNT_CAP; at the cap it returns COUNT_CAP (show "100,000+")."""
     cond, params = _event_filter(key_id, module, status, ip, since, until, before_id, after_id)
     where = f"WHERE {' AND '.join(cond)}" if cond else ""
-    rows = _rows(vault, f"SELECT COUNT(*) FROM (SELECT 1 FROM {_table(ActivityEvent)} {where} LIMIT ?)",
+    rows = _rows(vault, f"SELECT COUNT(*) FROM (SELECT 1 FROM {_table(ActivityEvent)} {where} LIMIT ?) AS capped",
                  (*params, COUNT_CAP))
     return int(rows[0][0])
 

@@ -34,12 +34,30 @@ def home(tmp_path) -> Path:
 
 
 @pytest.fixture
-def vault(home, clock):
+def vault(home, clock, monkeypatch):
+    """With KEYTUI_TEST_DATABASE_URL=postgresql://… the service tests run on an emptied PostgreSQL
+    database instead of SQLite (the portability check; CI runs SQLite)."""
     from keytui.vault import Vault
+
+    url = os.environ.get("KEYTUI_TEST_DATABASE_URL")
+    if url:
+        _empty_database(url)
+        monkeypatch.setenv("KEYTUI_DATABASE_URL", url)
 
     v = Vault.open(home, operator="alice", clock=clock)
     yield v
     v.close()
+
+
+def _empty_database(url: str) -> None:
+    from playhouse.db_url import connect
+
+    from keytui.store.models import MODELS
+
+    db = connect(url)
+    with db.bind_ctx(MODELS):
+        db.drop_tables(MODELS, safe=True, cascade=True)
+    db.close()
 
 
 @pytest.fixture
@@ -95,3 +113,16 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         report.longrepr = TOKEN_PATTERN.sub("kt_<redacted>", str(report.longrepr))
         report.sections = [(title, TOKEN_PATTERN.sub("kt_<redacted>", text)) for title, text in report.sections]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: checks SQLite itself (its files, pragmas, statement trace)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("KEYTUI_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)

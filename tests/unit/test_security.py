@@ -21,6 +21,7 @@ def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only
 def test_database_and_master_key_files_are_private(vault, make_key, home):
     make_key()
     assert mode(home / "keytui.db") == 0o600
@@ -28,6 +29,7 @@ def test_database_and_master_key_files_are_private(vault, make_key, home):
     assert mode(home / "keytui.db-wal") == 0o600
 
 
+@pytest.mark.sqlite_only
 def test_no_token_or_its_random_part_is_ever_written_to_disk(vault, make_key, store_bytes, mfa_code):
     issued = make_key(permissions=("execute",), totp=mfa_code())
     rotated = vault.rotate(issued.key.key_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from peewee import TextField
 
 from keytui.store import migrations
@@ -19,6 +20,7 @@ def test_a_later_schema_change_migrates_in_place_and_keeps_the_data(vault, make_
     assert vault.verify_audit().ok
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_with_a_busy_timeout_and_foreign_keys(vault):
     pragma = lambda name: vault.db.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal"

@@ -70,6 +70,7 @@ def with_bad_checksum(token: str) -> str:
     return token[:-1] + last
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("mangle", [
     lambda t: "hello",
     lambda t: "",
@@ -86,6 +87,7 @@ def test_a_malformed_token_is_not_found_without_a_database_lookup(vault, agents_
     assert (event.key_id, event.status, event.code) == (None, "failed", "NOT_FOUND")
 
 
+@pytest.mark.sqlite_only
 def test_a_well_formed_token_is_looked_up_by_digest_only(vault, agents_key, sql_trace):
     vault.verify(agents_key.token, "sandbox", ip="10.1.2.3")
     lookups = [s for s in sql_trace if "digest" in s]
