@@ -3,9 +3,8 @@
 A request hands its work to `submit` and gets its outcome only once the batch holding its
 event has committed, so an answered request always has its event in the database, even if
 the process is killed right after answering. One task takes everything queued so far (up to
-MAX_BATCH) to the database thread while the previous batch commits, so batches grow with
-load and a lone request waits for nothing but its own commit; the whole batch costs one
-hop to the thread and back, which is most of what a verification costs besides HTTP.
+MAX_BATCH) to the writer while requests keep arriving, so batches grow with load and a lone
+request waits for nothing but its own commit.
 
 A batch whose write fails is retried, never dropped; its requests get CommitTimeout (503)
 after `commit_timeout_s` while their events still wait to be written.
@@ -17,7 +16,7 @@ import asyncio
 import logging
 from typing import Any, Callable, Sequence
 
-from keytui.gateway.dbthreads import DatabaseThreads
+from keytui.gateway.dbthreads import OnLoop
 from keytui.gateway.metrics import Metrics
 from keytui.verification import Event
 
@@ -26,7 +25,7 @@ log = logging.getLogger("keytui.gateway")
 MAX_BATCH = 1000
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
-# prepare(items) -> (outcome per item, events to record); runs on the database thread.
+# prepare(items) -> (outcome per item, events to record); runs where the writer runs its calls.
 Prepare = Callable[[Sequence[Any]], tuple[list[Any], list[Event]]]
 
 
@@ -38,13 +37,17 @@ class CommitTimeout(Exception):
     """The activity log could not be written in time; the request must not be answered with a verdict."""
 
 
+def _busy(error: Exception) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
 def _time_out(done: asyncio.Future) -> None:
     if not done.done():
         done.set_exception(CommitTimeout())
 
 
 class GroupCommit:
-    def __init__(self, record: Callable[[Sequence[Event]], None], writer: DatabaseThreads, metrics: Metrics,
+    def __init__(self, record: Callable[[Sequence[Event]], None], writer: OnLoop, metrics: Metrics,
                  *, commit_timeout_s: float, prepare: Prepare = events_only):
         self._prepare = prepare
         self._record = record
@@ -116,8 +119,12 @@ class GroupCommit:
             attempt += 1
             self.failing = True
             self._metrics.batch_retries += 1
-            log.warning("activity batch of %d events not written (%s: %s); retry %d in %.2f s",
-                        len(events), type(error).__name__, error, attempt, delay)
+            if _busy(error):  # another process holds the write lock: wait our turn
+                log.info("activity batch of %d events waits for another writer; retry %d in %.2f s",
+                         len(events), attempt, delay)
+            else:
+                log.warning("activity batch of %d events not written (%s: %s); retry %d in %.2f s",
+                            len(events), type(error).__name__, error, attempt, delay)
             await asyncio.sleep(delay)
             try:
                 await self._writer.run(self._record, events)
