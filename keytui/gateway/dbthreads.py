@@ -18,7 +18,6 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Callable
 
 from peewee import Database
 
@@ -28,16 +27,13 @@ CHECKPOINT_INTERVAL_S = 1.0
 
 
 class DatabaseThreads:
-    def __init__(self, db: Database, size: int, name: str, setup: Callable[[Database], None] | None = None):
+    def __init__(self, db: Database, size: int, name: str):
         self._db = db
         self._size = size
-        self._setup = setup
         self._pool = ThreadPoolExecutor(size, thread_name_prefix=name, initializer=self._open)
 
     def _open(self) -> None:
         self._db.connect(reuse_if_open=True)
-        if self._setup:
-            self._setup(self._db)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
