@@ -67,26 +67,26 @@ class LogView(DataTable):
             return None
         return self.event_ids[self.cursor_row]
 
+    def _at_edge(self, direction: str) -> bool:
+        """At the first (newer) or last (older) loaded row: ask the screen for the next page instead."""
+        at_edge = (self.cursor_row <= 0 if direction == "newer"
+                   else bool(self.event_ids) and self.cursor_row >= len(self.event_ids) - 1)
+        if at_edge:
+            self.post_message(self.EdgeReached(self, direction))
+        return at_edge
+
     def action_cursor_down(self) -> None:
-        if self.event_ids and self.cursor_row >= len(self.event_ids) - 1:
-            self.post_message(self.EdgeReached(self, "older"))
-        else:
+        if not self._at_edge("older"):
             super().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.EdgeReached(self, "newer"))
-        else:
+        if not self._at_edge("newer"):
             super().action_cursor_up()
 
     def action_page_down(self) -> None:
-        if self.event_ids and self.cursor_row >= len(self.event_ids) - 1:
-            self.post_message(self.EdgeReached(self, "older"))
-        else:
+        if not self._at_edge("older"):
             super().action_page_down()
 
     def action_page_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.EdgeReached(self, "newer"))
-        else:
+        if not self._at_edge("newer"):
             super().action_page_up()
