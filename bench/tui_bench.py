@@ -34,22 +34,20 @@ TYPING_GAP_S = 0.15  # between keystrokes: a quick typist (about 7 characters a 
 # ---------------------------------------------------------------------------------- data
 def open_vault(home: Path, operator: str = "bench", **kwargs):
     from keytui.clock import FixedClock
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     return Vault.open(home, operator=operator, clock=FixedClock(NOW), **kwargs)
 
 
 def build(home: Path, keys: int, events: int | None) -> Path:
-    from keytui import demo
-
     marker = home / "built"
     if marker.exists():
         return home
     home.mkdir(parents=True, exist_ok=True)
     vault = open_vault(home)
     started = time.perf_counter()
-    report = demo.build(vault, keys=keys, events=events, force=True)
-    vault.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    report = vault.build_demo(keys=keys, events=events, force=True)
+    vault.ctx.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     vault.close()
     marker.write_text(f"{report}\n")
     print(f"  built {keys:,} keys / {report.events:,} events in {home} ({time.perf_counter() - started:.0f} s)")

@@ -214,10 +214,7 @@ class KeytuiApp(App):
     # ------------------------------------------------------------------ watch worker
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def run_watch_pass(self) -> None:
-        from keytui import watch
-
-        with self.vault.db.connection_context():
-            result = watch.run_pass(self.vault)
+        result = self.vault.run_watch_pass()
         self.call_from_thread(self._watch_done, result)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -231,11 +228,9 @@ class KeytuiApp(App):
 
     def _watch_done(self, report) -> None:
         """New alerts become notifications; rotations and expiries reach every page."""
-        from keytui import alerts
-
         self.watch_passes += 1
         for alert_id in report.alerts[:WATCH_NOTIFY_MAX]:
-            alert = alerts.get(self.vault, alert_id)
+            alert = self.vault.alert(alert_id)
             self.notify(alert.message, title=f"Alert ({alert.severity})",
                         severity="error" if alert.severity == "high" else "warning")
         if len(report.alerts) > WATCH_NOTIFY_MAX:
@@ -248,17 +243,16 @@ class KeytuiApp(App):
 
 def run_console(args) -> int:
     """`keytui` with no command: open the console (on the demo database with --demo)."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     home = args.home
     if args.demo:
-        from keytui import demo
         from keytui.config import demo_home
 
         home = demo_home()
         builder = Vault.open(home, operator=args.operator)
         if builder.count_keys() == 0:
-            demo.build(builder)
+            builder.build_demo()
         builder.close()
     vault = Vault.open(home, operator=args.operator, read_only=args.read_only, mfa_window_seconds=300)
     try:

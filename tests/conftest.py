@@ -37,7 +37,7 @@ def home(tmp_path) -> Path:
 def vault(home, clock, monkeypatch):
     """With KEYTUI_TEST_DATABASE_URL=postgresql://… the service tests run on an emptied PostgreSQL
     database instead of SQLite (the portability check; CI runs SQLite)."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     url = os.environ.get("KEYTUI_TEST_DATABASE_URL")
     if url:
@@ -47,6 +47,14 @@ def vault(home, clock, monkeypatch):
     v = Vault.open(home, operator="alice", clock=clock)
     yield v
     v.close()
+
+
+@pytest.fixture
+def store(vault):
+    """The vault's database in use for the models, for tests that read or tamper with rows
+    directly (the service puts its own database in use for each call)."""
+    with vault.ctx.bound():
+        yield
 
 
 def _empty_database(url: str) -> None:
@@ -63,13 +71,13 @@ def _empty_database(url: str) -> None:
 @pytest.fixture
 def mfa_code(vault, clock):
     """Enrol the vault's operator and return a function giving a fresh code for each call."""
-    from keytui import mfa
+    from keytui import totp
 
     secret, _ = vault.enroll_mfa()
 
     def next_code() -> str:
-        clock.advance(seconds=mfa.STEP_SECONDS)
-        return mfa.code_for(secret, clock.now())
+        clock.advance(seconds=totp.STEP_SECONDS)
+        return totp.code_for(secret, clock.now())
 
     next_code.secret = secret
     return next_code

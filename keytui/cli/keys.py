@@ -115,7 +115,7 @@ KEY_HEADERS = ["NAME", "KEY ID", "SCOPE", "OWNER", "CREATED", "EXPIRES", "STATUS
 
 
 def cmd_list(args) -> int:
-    from keytui.registry import KeyFilter
+    from keytui.service import KeyFilter
 
     vault = _vault(args)
     f = KeyFilter.parse(args.status, args.environment, args.scope, args.search)
@@ -182,13 +182,11 @@ def cmd_copy(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from keytui.export import export_registry
-
     vault = _vault(args)
     if args.output:
         with open(args.output, "w", newline="", encoding="utf-8") as fh:
-            n = export_registry(vault, args.format, fh, destination=args.output)
+            n = vault.export_registry(args.format, fh, destination=args.output)
         print(f"Exported {n} keys to {args.output} ({args.format}).", file=sys.stderr)
     else:
-        export_registry(vault, args.format, sys.stdout, destination="stdout")
+        vault.export_registry(args.format, sys.stdout, destination="stdout")
     return EXIT_OK

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from keytui import analytics
+from keytui.service.analytics import COUNT_CAP
 from keytui.domain import InputError
 from keytui.screens.page import PageScreen
 from keytui.widgets.log_view import LogView
@@ -99,10 +99,9 @@ class ActivityScreen(PageScreen):
     @work(thread=True, exclusive=True, group="activity-load", exit_on_error=False)
     def _fetch_newest(self) -> None:
         vault = self.app.vault
-        with vault.db.connection_context():
-            latest = analytics.latest_event_id(vault)
-            events = analytics.events(vault, before_id=latest + 1, limit=PAGE, **self.filters)
-            total = analytics.count_events(vault, **self.filters)
+        latest = vault.latest_event_id()
+        events = vault.events(before_id=latest + 1, limit=PAGE, **self.filters)
+        total = vault.count_events(**self.filters)
         self.app.call_from_thread(self._show_newest, Fetched(events, latest, total))
 
     def _show_newest(self, got: Fetched) -> None:
@@ -124,10 +123,9 @@ class ActivityScreen(PageScreen):
     def _poll(self, tail_id: int, filters: dict) -> None:
         vault = self.app.vault
         try:
-            with vault.db.connection_context():
-                latest = analytics.latest_event_id(vault)
-                new = (analytics.events(vault, after_id=tail_id, before_id=latest + 1, limit=WINDOW, **filters)
-                       if latest > tail_id else [])
+            latest = vault.latest_event_id()
+            new = (vault.events(after_id=tail_id, before_id=latest + 1, limit=WINDOW, **filters)
+                   if latest > tail_id else [])
             self.app.call_from_thread(self._merge, Fetched(new, latest), filters)
         finally:
             self._polling = False
@@ -158,7 +156,7 @@ class ActivityScreen(PageScreen):
         if not self.window:
             return
         if message.direction == "older":
-            older = analytics.events(self.app.vault, before_id=self.window[-1].id, limit=PAGE, **self.filters)
+            older = self.app.vault.events(before_id=self.window[-1].id, limit=PAGE, **self.filters)
             if not older:
                 self.notify("This is the oldest event.", timeout=2)
                 return
@@ -170,7 +168,7 @@ class ActivityScreen(PageScreen):
             self.log_view.show_events(self.window, keep_id=keep)
             self.log_view.action_cursor_down()
         elif not self.at_newest:
-            newer = analytics.events(self.app.vault, after_id=self.window[0].id, limit=PAGE, **self.filters)
+            newer = self.app.vault.events(after_id=self.window[0].id, limit=PAGE, **self.filters)
             keep = self.window[0].id
             self.window = (list(reversed(newer)) + self.window)[:WINDOW]
             self.at_newest = len(newer) < PAGE
@@ -179,14 +177,14 @@ class ActivityScreen(PageScreen):
         self._status()
 
     def _newest_id(self) -> int | None:
-        newest = analytics.events(self.app.vault, limit=1, **self.filters)
+        newest = self.app.vault.events(limit=1, **self.filters)
         return newest[0].id if newest else None
 
     def action_newest(self) -> None:
         self.load_newest()
 
     def action_oldest(self) -> None:
-        oldest = analytics.events(self.app.vault, after_id=0, limit=PAGE, **self.filters)
+        oldest = self.app.vault.events(after_id=0, limit=PAGE, **self.filters)
         if not oldest:
             return
         self.window = list(reversed(oldest))
@@ -212,7 +210,7 @@ class ActivityScreen(PageScreen):
         filters = {name: self.query_one(f"#filter-{name}", Input).value.strip() for name, _ in FILTERS}
         filters = {k: v for k, v in filters.items() if v}
         try:
-            analytics.events(self.app.vault, limit=1, **filters)
+            self.app.vault.events(limit=1, **filters)
         except InputError as exc:
             self._status(error=str(exc))
             return
@@ -230,7 +228,7 @@ class ActivityScreen(PageScreen):
                 text.append(f" {self.pending:,} new", style="bold")
         if self.total is not None:
             shown = f"{len(self.window):,} shown of {self.total:,}"
-            text.append(f"  {shown}{'+' if self.total >= analytics.COUNT_CAP else ''}")
+            text.append(f"  {shown}{'+' if self.total >= COUNT_CAP else ''}")
         if self.filters:
             text.append("  filter: " + ", ".join(f"{k}={v}" for k, v in self.filters.items()), style="cyan")
         text.append("  space/p follow·pause  / filter  g/G newest/oldest", style="dim")

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from keytui import alerts
+from keytui.service.alerts import AlertView
 from keytui.widgets.nav_table import NavTable
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -26,7 +26,7 @@ class AlertsScreen(ModalScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.include_acknowledged = False
-        self._views: dict[str, alerts.AlertView] = {}
+        self._views: dict[str, AlertView] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide-dialog"):
@@ -46,7 +46,7 @@ class AlertsScreen(ModalScreen[None]):
         self.query_one(DataTable).focus()
 
     def refresh_rows(self) -> None:
-        views = alerts.list_alerts(self.app.vault, include_acknowledged=self.include_acknowledged)
+        views = self.app.vault.alerts(include_acknowledged=self.include_acknowledged)
         table = self.query_one(DataTable)
         table.clear()
         for a in views:
@@ -90,7 +90,7 @@ class AlertsScreen(ModalScreen[None]):
             self.notify(f"Alert {view.id} acknowledged", title="Alerts")
             self.refresh_rows()
 
-        self.app.perform("Acknowledge alert", lambda totp: alerts.acknowledge(self.app.vault, alert_id), done)
+        self.app.perform("Acknowledge alert", lambda totp: self.app.vault.acknowledge_alert(alert_id), done)
 
     def action_toggle_all(self) -> None:
         self.include_acknowledged = not self.include_acknowledged

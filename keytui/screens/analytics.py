@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import DataTable, Static, Tab, Tabs
 
-from keytui import analytics
+from keytui.service.analytics import Usage
 from keytui.screens.page import PageScreen
 from keytui.widgets.usage_chart import UsageChart
 
@@ -36,7 +36,7 @@ class AnalyticsScreen(PageScreen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.window = "24h"
-        self.usage: analytics.Usage | None = None
+        self.usage: Usage | None = None
 
     def compose_page(self) -> ComposeResult:
         with VerticalScroll(id="analytics-page", classes="page-body"):
@@ -72,11 +72,10 @@ class AnalyticsScreen(PageScreen):
     @work(thread=True, exclusive=True, group="analytics", exit_on_error=False)
     def _load(self, window: str) -> None:
         vault = self.app.vault
-        with vault.db.connection_context():
-            usage = analytics.usage(vault, window)
+        usage = vault.usage(window)
         self.app.call_from_thread(self._show, usage)
 
-    def _show(self, usage: analytics.Usage) -> None:
+    def _show(self, usage: Usage) -> None:
         if usage.window != self.window:
             return
         self.usage = usage

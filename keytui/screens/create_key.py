@@ -15,7 +15,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from keytui import orgpolicy
 from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, InputError, RuleError, Scope,
                            parse_environment, parse_ip_allowlist, parse_permissions, validate_name)
 
@@ -125,7 +124,7 @@ class CreateKeyScreen(ModalScreen[None]):
         """The active org policy's default expiry for the environment, unless the operator chose one."""
         if event.select.is_blank() or "expiry" in self.touched:
             return
-        days = orgpolicy.default_expiry_days(Environment(str(event.value)))
+        days = self.app.vault.default_expiry_days(Environment(str(event.value)))
         if days:
             self.preset_expiry = str(days)
             self.query_one("#expiry", Select).value = self.preset_expiry

@@ -11,7 +11,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from keytui.export import export_registry
 
 
 class ExportDialog(ModalScreen[None]):
@@ -58,7 +57,7 @@ class ExportDialog(ModalScreen[None]):
 
         def write(totp):
             with path.open("w", newline="") as out:
-                return export_registry(self.app.vault, fmt, out, destination=str(path))
+                return self.app.vault.export_registry(fmt, out, destination=str(path))
 
         def done(count: int) -> None:
             self.dismiss(None)

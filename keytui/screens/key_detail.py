@@ -10,7 +10,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from keytui import analytics
 from keytui.domain import NotFoundError
 from keytui.keymap import KEY_BINDINGS
 from keytui.screens.key_actions import KeyActions
@@ -93,7 +92,7 @@ class KeyDetailScreen(KeyActions, Screen):
         self._fill("#detail-activity", [
             (_when(e.ts), e.module, e.action, Text(e.status, style="green" if e.status == "success" else "bold red"),
              e.ip or "-", e.code)
-            for e in analytics.key_activity(vault, self.key_id, limit=ACTIVITY_LIMIT)])
+            for e in vault.key_activity(self.key_id, limit=ACTIVITY_LIMIT)])
 
     def _fill(self, selector: str, rows) -> None:
         table = self.query_one(selector, DataTable)

@@ -12,7 +12,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
-from keytui import alerts, analytics
 from keytui.domain import Environment, Status
 from keytui.screens.page import PageScreen
 from keytui.widgets.metric_card import MetricCard
@@ -59,13 +58,13 @@ class OverviewScreen(PageScreen):
 
     def _poll(self) -> None:
         """Traffic from other processes (the gateway, `keytui verify`) shows up without a key press."""
-        if self.is_current and analytics.latest_event_id(self.app.vault) != self.latest_event:
+        if self.is_current and self.app.vault.latest_event_id() != self.latest_event:
             self.refresh_data()
 
     def refresh_data(self) -> None:
         vault = self.app.vault
-        self.latest_event = analytics.latest_event_id(vault)
-        ov = analytics.overview(vault)
+        self.latest_event = vault.latest_event_id()
+        ov = vault.overview()
         pct = lambda n: f"{n / ov.total:.0%} of all" if ov.total else ""  # noqa: E731
         self.query_one("#card-total", MetricCard).show(ov.total, "keys")
         self.query_one("#card-active", MetricCard).show(ov.active, pct(ov.active))
@@ -85,8 +84,8 @@ class OverviewScreen(PageScreen):
         env_panel = self.query_one("#environments", Static)
         env_panel.border_title = "Keys per environment"
         env_panel.update(env_text)
-        self._show_alerts(ov.open_alerts, alerts.list_alerts(vault, limit=ALERT_LINES))
-        self._show_recent(analytics.events(vault, limit=RECENT_EVENTS))
+        self._show_alerts(ov.open_alerts, vault.alerts(limit=ALERT_LINES))
+        self._show_recent(vault.events(limit=RECENT_EVENTS))
 
     def _show_alerts(self, count: int, newest) -> None:
         panel = self.query_one("#alerts", Static)

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from keytui.domain import MFA_PERMISSIONS, PERMISSION_ORDER, NotFoundError, Permission, effective_permissions
+from keytui.domain import PRIVILEGED, PERMISSION_ORDER, NotFoundError, Permission, effective_permissions
 from keytui.screens.page import PageScreen
 from keytui.widgets.toggle_row import ToggleRow
 
@@ -38,7 +38,7 @@ def matrix_table() -> Table:
         granted = effective_permissions({perm})
         marks = [Text("✓", style="green") if cap in granted else Text("·", style="dim") for cap in PERMISSION_ORDER]
         marks += [Text("✓", style="green") if need in granted else Text("·", style="dim") for _, need in USES]
-        mfa = Text("TOTP", style="magenta") if perm in MFA_PERMISSIONS else Text("-", style="dim")
+        mfa = Text("TOTP", style="magenta") if perm in PRIVILEGED else Text("-", style="dim")
         table.add_row(perm.value.capitalize(), *marks, mfa)
     return table
 
@@ -65,7 +65,7 @@ class PermissionsScreen(PageScreen):
             yield OptionList(id="key-matches")
             yield Static("No key selected: press / and type a key's name or id.", id="key-summary")
             for perm in PERMISSION_ORDER:
-                note = "needs TOTP" if perm in MFA_PERMISSIONS else ""
+                note = "needs TOTP" if perm in PRIVILEGED else ""
                 yield ToggleRow(perm.value.capitalize(), perm.capability, note=note, on_word="granted",
                                 off_word="-", label_width=10, id=f"perm-{perm.value}", classes="perm-toggle")
             yield Static("", id="perm-message")
@@ -151,7 +151,7 @@ class PermissionsScreen(PageScreen):
         for perm, row in zip(PERMISSION_ORDER, rows):
             row.value = perm in k.permissions
             implied = perm in effective and perm not in k.permissions
-            row.note = "implied by admin" if implied else ("needs TOTP" if perm in MFA_PERMISSIONS else "")
+            row.note = "implied by admin" if implied else ("needs TOTP" if perm in PRIVILEGED else "")
             row.refresh()
 
     # ------------------------------------------------------------------ changing permissions

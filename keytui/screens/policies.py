@@ -1,6 +1,6 @@
 """Security & rotation policies (spec section 6): each policy a toggle with its thresholds.
 
-Every value is parsed by ``keytui.policies.parse_setting`` as it is typed, so a bad threshold
+Every value is parsed by ``keytui.service.policies.parse_setting`` as it is typed, so a bad threshold
 is named next to its field before anything is saved; saving goes through the app's
 ``perform`` (read-only refusal, audit in the service). The active org policy is shown below,
 with "Apply Org Policy" loading a TOML file and showing its violation report first.
@@ -17,9 +17,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Static
 
-from keytui import orgpolicy
+from keytui.service.orgpolicy import EnvRules
 from keytui.domain import Environment, InputError
-from keytui.policies import POLICIES, parse_setting
+from keytui.service.policies import POLICIES, parse_setting
 from keytui.screens.dialogs import ConfirmDialog, TextPrompt
 from keytui.screens.page import PageScreen
 from keytui.widgets.toggle_row import ToggleRow
@@ -87,7 +87,7 @@ class PoliciesScreen(PageScreen):
         self.query_one("#org-policy", Static).update(self._org_policy_text())
 
     def _org_policy_text(self) -> Text:
-        doc = orgpolicy.active()
+        doc = self.app.vault.org_policy()
         if doc is None:
             return Text("None applied. Press o to load an org policy TOML file, review its violations, then apply it.",
                         style="dim")
@@ -154,7 +154,7 @@ class PoliciesScreen(PageScreen):
             return
         text = read_policy_file(path)
         try:
-            report = orgpolicy.preview(self.app.vault, text)
+            report = self.app.vault.preview_org_policy(text)
         except InputError as exc:
             self._message(str(exc), error=True)
             return
@@ -163,7 +163,7 @@ class PoliciesScreen(PageScreen):
                              lambda ok: self._apply(text) if ok else self._message("Org policy not applied."))
 
     def _apply(self, text: str) -> None:
-        self.app.perform("Apply Org Policy", lambda _code: orgpolicy.apply(self.app.vault, text), self._applied,
+        self.app.perform("Apply Org Policy", lambda _code: self.app.vault.apply_org_policy(text), self._applied,
                          on_error=self._refused)
 
     def _applied(self, report) -> None:
@@ -182,7 +182,7 @@ def read_policy_file(path: str) -> str:
         raise InputError("file", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def describe_rules(rules: orgpolicy.EnvRules) -> str:
+def describe_rules(rules: EnvRules) -> str:
     parts = []
     if rules.max_expiry_days:
         parts.append(f"expiry at most {rules.max_expiry_days} days")

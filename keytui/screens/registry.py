@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from keytui.domain import Environment, parse_environment, parse_scope
 from keytui.keymap import KEY_BINDINGS, REGISTRY_BINDINGS
-from keytui.registry import KeyFilter
+from keytui.service import KeyFilter
 from keytui.screens.key_actions import KeyActions
 from keytui.screens.page import PageScreen
 from keytui.widgets.key_table import COLUMNS, KeyTable
@@ -101,8 +101,7 @@ class RegistryScreen(KeyActions, PageScreen):
     @work(thread=True, exclusive=True, group="registry-count", exit_on_error=False)
     def _count(self, key_filter: KeyFilter) -> None:
         vault = self.app.vault
-        with vault.db.connection_context():
-            total = vault.count_keys(key_filter)
+        total = vault.count_keys(key_filter)
         self.app.call_from_thread(self._counted, key_filter, total)
 
     def _counted(self, key_filter: KeyFilter, total: int) -> None:

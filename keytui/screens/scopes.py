@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 
-from keytui import analytics
+from keytui.service.analytics import ScopeSummary
 from keytui.domain import SCOPE_USAGE, Scope
 from keytui.screens.page import PageScreen
 from keytui.widgets.scope_card import ScopeCard
@@ -52,11 +52,10 @@ class ScopesScreen(PageScreen):
     def _load(self) -> None:
         """Per-scope aggregates take ~0.1 s on 100,000 keys: off the UI thread."""
         vault = self.app.vault
-        with vault.db.connection_context():
-            summaries = analytics.scope_summaries(vault)
+        summaries = vault.scope_summaries()
         self.app.call_from_thread(self._show, summaries, vault.now())
 
-    def _show(self, summaries: list[analytics.ScopeSummary], now) -> None:
+    def _show(self, summaries: list[ScopeSummary], now) -> None:
         for summary in summaries:
             card = self.query_one(f"#scope-{summary.scope.value}", ScopeCard)
             card.show(key_count=summary.keys, last_execution=summary.last_execution, risk=summary.risk,

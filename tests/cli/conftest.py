@@ -8,7 +8,7 @@ from contextlib import closing
 
 import pytest
 
-from keytui import mfa
+from keytui.totp import STEP_SECONDS, code_for
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def totp(kt, clock):
     secret = kt("mfa", "enroll", "--json").json()["secret"]
 
     def next_code() -> str:
-        clock.advance(seconds=mfa.STEP_SECONDS)
-        return mfa.code_for(secret, clock.now())
+        clock.advance(seconds=STEP_SECONDS)
+        return code_for(secret, clock.now())
 
     return next_code

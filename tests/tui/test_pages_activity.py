@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from keytui import analytics
+from keytui.service import analytics
 from keytui.screens.activity import WINDOW
 from keytui.widgets.log_view import LogView
 
@@ -43,7 +43,7 @@ async def test_log_shows_newest_events_first_with_every_column(demo_vault, make_
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _open(pilot)
-        newest = analytics.events(demo_vault, limit=3)
+        newest = analytics.events(demo_vault.ctx, limit=3)
         rows = _rows(app)
         assert [r[0] for r in rows[:3]] == [e.key_id for e in newest]
         first = rows[0]
@@ -105,7 +105,7 @@ async def test_filters_by_status_and_ip_and_refuses_bad_values(demo_vault, make_
 
 
 async def test_show_activity_prefilters_on_one_key(demo_vault, make_app):
-    key_id = analytics.usage(demo_vault, "30d").most_used[0].key_id
+    key_id = analytics.usage(demo_vault.ctx, "30d").most_used[0].key_id
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         app.show_activity(key_id=key_id)
@@ -133,7 +133,7 @@ async def test_scroll_back_pages_by_id_and_keeps_a_bounded_window(demo_vault, ma
         assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
         await pilot.press("G")
         await pilot.pause()
-        oldest = analytics.events(demo_vault, after_id=0, limit=1)[0]
+        oldest = analytics.events(demo_vault.ctx, after_id=0, limit=1)[0]
         assert screen.window[-1].id == oldest.id
         await pilot.press("g")
         await pilot.pause(0.3)

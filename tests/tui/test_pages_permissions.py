@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from keytui import mfa
+from keytui import totp
 from keytui.domain import Permission
 from keytui.screens.totp import TotpPrompt
-from keytui.vault import Vault
+from keytui.service import Vault
 
 
 async def _pick(pilot, name: str):
@@ -79,7 +79,7 @@ async def test_adding_execute_asks_for_totp_then_saves(demo_vault, make_app, tui
         await _toggle(pilot, "execute")
         assert isinstance(app.screen, TotpPrompt)
         assert Permission.EXECUTE not in demo_vault.get(key.key_id).permissions
-        await pilot.press(*mfa.code_for(secret, tui_clock.now()), "enter")
+        await pilot.press(*totp.code_for(secret, tui_clock.now()), "enter")
         await pilot.pause()
         assert Permission.EXECUTE in demo_vault.get(key.key_id).permissions
         assert _toggles(app)["execute"] is True
@@ -87,7 +87,7 @@ async def test_adding_execute_asks_for_totp_then_saves(demo_vault, make_app, tui
 
 async def test_wrong_totp_or_cancel_changes_nothing(demo_vault, make_app, tui_clock):
     secret, _ = demo_vault.enroll_mfa()
-    good = mfa.code_for(secret, tui_clock.now())
+    good = totp.code_for(secret, tui_clock.now())
     wrong = f"{(int(good) + 1) % 1_000_000:06d}"
     key = _read_write_key(demo_vault)
     app = make_app(demo_vault)

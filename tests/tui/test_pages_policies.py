@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from keytui import orgpolicy
+from keytui.service import orgpolicy
 from keytui.screens.dialogs import ConfirmDialog
-from keytui.vault import Vault
+from keytui.service import Vault
 
 
 async def _open(pilot):
@@ -128,15 +128,15 @@ async def test_apply_org_policy_shows_the_violation_report_then_applies(demo_vau
     async with app.run_test(size=(120, 40)) as pilot:
         await _submit_path(pilot, file)
         assert isinstance(app.screen, ConfirmDialog)
-        report = orgpolicy.preview(demo_vault, POLICY)
+        report = orgpolicy.preview(demo_vault.ctx, POLICY)
         assert report.violations, "the demo data should hold production keys without an IP restriction"
         dialog_text = " ".join(str(s.render()) for s in app.screen.query("Static"))
         assert f"{len(report.violations)} violate this policy" in dialog_text
         assert report.violations[0].key_id in dialog_text
-        assert orgpolicy.active() is None, "nothing is applied before confirmation"
+        assert orgpolicy.active(demo_vault.ctx) is None, "nothing is applied before confirmation"
         await pilot.click("#confirm")
         await pilot.pause()
-        assert orgpolicy.active().name == "Production hardening"
+        assert orgpolicy.active(demo_vault.ctx).name == "Production hardening"
         assert demo_vault.get(report.violations[0].key_id).policy_violation
         assert "Applied 'Production hardening'" in str(app.screen.query_one("#policy-message").render())
         assert "Production hardening" in str(app.screen.query_one("#org-policy").render())
@@ -151,7 +151,7 @@ async def test_cancelling_the_report_applies_nothing(demo_vault, make_app, tmp_p
         await _submit_path(pilot, file)
         await pilot.press("escape")
         await pilot.pause()
-        assert orgpolicy.active() is None
+        assert orgpolicy.active(demo_vault.ctx) is None
         assert "not applied" in str(app.screen.query_one("#policy-message").render())
 
 
@@ -167,4 +167,4 @@ async def test_bad_policy_file_is_reported_and_nothing_applied(demo_vault, make_
         await pilot.pause()
         await _type_path(pilot, tmp_path / "missing.toml")
         assert "file: cannot read" in str(app.screen.query_one("#prompt-error").render())
-    assert orgpolicy.active() is None
+    assert orgpolicy.active(demo_vault.ctx) is None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from keytui import analytics
+from keytui.service import analytics
 from keytui.domain import Scope
-from keytui.registry import KeyFilter
+from keytui.service import KeyFilter
 from keytui.widgets.scope_card import ScopeCard
 
 
 async def test_one_card_per_scope_with_count_risk_and_usage(demo_vault, make_app):
-    summaries = {s.scope.value: s for s in analytics.scope_summaries(demo_vault)}
+    summaries = {s.scope.value: s for s in analytics.scope_summaries(demo_vault.ctx)}
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
@@ -55,14 +55,14 @@ async def test_analytics_shows_the_range_figures_and_switches_range(demo_vault, 
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_analytics(pilot)
-        day = analytics.usage(demo_vault, "24h")
+        day = analytics.usage(demo_vault.ctx, "24h")
         summary = str(app.screen.query_one("#analytics-summary").render())
         assert f"{day.total_ok + day.total_failed:,} verifications" in summary and "Last 24 h" in summary
         await pilot.press("m")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        month = analytics.usage(demo_vault, "30d")
+        month = analytics.usage(demo_vault.ctx, "30d")
         summary = str(app.screen.query_one("#analytics-summary").render())
         assert "Last 30 d" in summary and f"{month.total_failed:,} failed" in summary
         table = app.screen.query_one("#most-used")
@@ -73,7 +73,7 @@ async def test_enter_on_a_most_used_key_opens_its_activity_log(demo_vault, make_
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_analytics(pilot)
-        second = analytics.usage(demo_vault, "24h").most_used[1].key_id
+        second = analytics.usage(demo_vault.ctx, "24h").most_used[1].key_id
         await pilot.press("j", "enter")
         await pilot.pause(0.3)
         await app.workers.wait_for_complete()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keytui import mfa
+from keytui import totp
 from keytui.domain import Status
 
 
@@ -149,7 +149,7 @@ async def test_copying_a_production_execute_token_asks_totp_and_cancel_copies_no
         await pilot.pause()
         assert screen_named(app) == "TotpPrompt"  # asked again, saying why
         assert "wrong code" in str(app.screen.query_one("#totp-error").render())
-        await pilot.press(*mfa.code_for(secret, tui_clock.now()), "enter")
+        await pilot.press(*totp.code_for(secret, tui_clock.now()), "enter")
         await pilot.pause()
         assert screen_named(app) == "RegistryScreen"
         same = app.clipboard == demo_vault.copy_token(key.key_id)
@@ -170,7 +170,7 @@ async def test_totp_prompt_offers_enrolment_when_the_operator_has_none(demo_vaul
         shown = str(app.screen.query_one("#totp-enrolment").render())
         assert "otpauth://totp/" in shown and "shown only once" in shown
         secret = shown.split("Secret: ")[1].split()[0]
-        await pilot.press(*mfa.code_for(secret, tui_clock.now()), "enter")
+        await pilot.press(*totp.code_for(secret, tui_clock.now()), "enter")
         await pilot.pause()
         same = app.clipboard == demo_vault.copy_token(key.key_id)
         assert same, "the clipboard does not hold the key's token"

@@ -42,7 +42,7 @@ def test_demo_flag_builds_the_demo_in_its_own_home_never_the_real_one(tmp_path, 
     from argparse import Namespace
 
     from keytui import app as app_module, config
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     demo_home, real_home = tmp_path / "demo", tmp_path / "real"
     monkeypatch.setattr(config, "demo_home", lambda: demo_home)
@@ -69,7 +69,7 @@ async def wait_for_pass(app, pilot, passes: int = 1) -> None:
 async def test_watch_worker_runs_on_its_timer_and_rotations_reach_the_registry(demo_vault, make_app, tui_clock):
     from datetime import timedelta
 
-    from keytui.registry import KeyFilter
+    from keytui.service import KeyFilter
 
     soon = [k for k in demo_vault.list_keys(KeyFilter.parse(status="active")) if k.expires_at and k.expiry_days]
     key = min(soon, key=lambda k: k.expires_at)
@@ -104,7 +104,7 @@ async def test_new_alerts_from_the_watch_are_notified_and_shown_on_the_overview(
 
 
 async def test_the_watch_does_not_run_read_only(demo_vault, make_app):
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     reviewer = Vault.open(demo_vault.settings.home, operator="rita", read_only=True, clock=demo_vault.clock)
     app = make_app(reviewer, watch_interval=0.05)
@@ -135,7 +135,7 @@ async def test_a_broken_keymap_is_reported_and_ignored(demo_vault, make_app):
 
 
 async def test_a_failing_watch_pass_is_reported_and_the_console_keeps_running(demo_vault, make_app, monkeypatch):
-    from keytui import watch
+    from keytui.service import watch
 
     def broken(vault):
         raise RuntimeError("disk full")

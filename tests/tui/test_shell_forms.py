@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
-from keytui import mfa
+from keytui import totp
 
 
 
@@ -102,7 +102,7 @@ async def test_execute_permission_asks_totp_in_the_same_flow(demo_vault, make_ap
         assert app.screen is screen and demo_vault.count_keys() == 24  # still in the form, nothing made
         await pilot.press("ctrl+s")
         await pilot.pause()
-        await pilot.press(*mfa.code_for(secret, tui_clock.now()), "enter")
+        await pilot.press(*totp.code_for(secret, tui_clock.now()), "enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "TokenRevealScreen"
         assert demo_vault.count_keys() == 25
@@ -138,7 +138,7 @@ async def test_export_registry_writes_csv_or_json_to_the_typed_path(demo_vault, 
 
 async def test_read_only_refuses_every_change_with_a_message(demo_vault, demo_template, make_app, demo_keys,
                                                              tmp_path):
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     reviewer = Vault.open(demo_vault.settings.home, operator="rita", read_only=True, clock=demo_vault.clock)
     app = make_app(reviewer)
@@ -235,9 +235,9 @@ async def test_command_palette_runs_key_actions_on_the_selected_key(demo_vault, 
 
 
 async def test_create_key_preselects_the_org_policy_default_expiry(demo_vault, make_app):
-    from keytui import orgpolicy
+    from keytui.service import orgpolicy
 
-    orgpolicy.apply(demo_vault, "[environments.production]\ndefault_expiry_days = 30\n")
+    orgpolicy.apply(demo_vault.ctx, "[environments.production]\ndefault_expiry_days = 30\n")
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_create(app, pilot)

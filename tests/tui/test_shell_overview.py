@@ -2,11 +2,11 @@
 
 from textual.widgets import DataTable
 
-from keytui import alerts
+from keytui.service import alerts
 
 
 async def test_acknowledging_an_alert_takes_it_off_the_open_list_and_is_audited(demo_vault, make_app):
-    open_before = alerts.list_alerts(demo_vault)
+    open_before = alerts.list_alerts(demo_vault.ctx)
     assert open_before, "the demo data raises alerts"
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -23,20 +23,20 @@ async def test_acknowledging_an_alert_takes_it_off_the_open_list_and_is_audited(
         await pilot.press("escape")
         await pilot.pause()
         assert f"Open alerts ({len(open_before) - 1})" in str(app.screen.query_one("#alerts").border_title)
-    assert len(alerts.list_alerts(demo_vault)) == len(open_before) - 1
+    assert len(alerts.list_alerts(demo_vault.ctx)) == len(open_before) - 1
     assert demo_vault.audit_entries(limit=1)[0]["action"] == "alert.acknowledge"
 
 
 async def test_read_only_reviewers_cannot_acknowledge(demo_vault, make_app):
-    demo_vault.read_only = True
-    count = len(alerts.list_alerts(demo_vault))
+    demo_vault.ctx.read_only = True
+    count = len(alerts.list_alerts(demo_vault.ctx))
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("A")
         await pilot.pause()
         await pilot.press("a")
         await pilot.pause()
-    assert len(alerts.list_alerts(demo_vault)) == count
+    assert len(alerts.list_alerts(demo_vault.ctx)) == count
     assert any("read-only" in note.lower() for note in app.notes)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keytui.domain import Environment
-from keytui.vault import NewKey
+from keytui.service import NewKey
 
 
 async def open_registry(app, pilot):
@@ -144,9 +144,9 @@ async def test_a_large_registry_is_paged_in_windows_not_loaded_whole(vault, make
 
 
 async def test_org_policy_violators_are_flagged_in_the_registry(demo_vault, make_app):
-    from keytui import orgpolicy
+    from keytui.service import orgpolicy
 
-    orgpolicy.apply(demo_vault, "[environments.staging]\nrequire_ip_restriction = true\n")
+    orgpolicy.apply(demo_vault.ctx, "[environments.staging]\nrequire_ip_restriction = true\n")
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(app, pilot)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from keytui import mfa
+from keytui import totp
 from keytui.domain import RuleError
-from keytui.vault import Vault
+from keytui.service import Context, Vault
 
 
 def wrong(code: str) -> str:
@@ -21,7 +21,7 @@ def test_a_code_is_accepted_only_once(vault, mfa_code):
 
 
 def test_an_older_code_is_refused_after_a_newer_one_was_used(vault, mfa_code, clock):
-    older = mfa.code_for(mfa_code.secret, clock.now())
+    older = totp.code_for(mfa_code.secret, clock.now())
     vault.confirm_mfa(mfa_code())
     with pytest.raises(RuleError, match="already used"):
         vault.confirm_mfa(older)
@@ -29,29 +29,29 @@ def test_an_older_code_is_refused_after_a_newer_one_was_used(vault, mfa_code, cl
 
 def test_a_code_from_the_neighbouring_step_allows_for_clock_drift(vault, mfa_code, clock):
     code = mfa_code()
-    clock.advance(seconds=mfa.STEP_SECONDS)
+    clock.advance(seconds=totp.STEP_SECONDS)
     vault.confirm_mfa(code)
 
 
 def test_repeated_failures_lock_the_operator_out_and_the_lock_out_is_audited(vault, mfa_code, clock):
     good = mfa_code()
-    for _ in range(mfa.MAX_FAILURES):
+    for _ in range(totp.MAX_FAILURES):
         with pytest.raises(RuleError, match="wrong code"):
             vault.confirm_mfa(wrong(good))
     with pytest.raises(RuleError, match="too many wrong codes"):
         vault.confirm_mfa(good)
     lockout = vault.audit_entries()[0]
-    assert (lockout["action"], lockout["details"]["failures"]) == ("mfa.lockout", mfa.MAX_FAILURES)
-    clock.advance(seconds=mfa.LOCK_SECONDS - 1)
+    assert (lockout["action"], lockout["details"]["failures"]) == ("mfa.lockout", totp.MAX_FAILURES)
+    clock.advance(seconds=totp.LOCK_SECONDS - 1)
     with pytest.raises(RuleError, match="too many wrong codes"):
-        vault.confirm_mfa(mfa.code_for(mfa_code.secret, clock.now()))
+        vault.confirm_mfa(totp.code_for(mfa_code.secret, clock.now()))
     clock.advance(seconds=1)
-    vault.confirm_mfa(mfa.code_for(mfa_code.secret, clock.now()))
+    vault.confirm_mfa(totp.code_for(mfa_code.secret, clock.now()))
 
 
 def test_the_lock_out_holds_across_processes(vault, mfa_code, home, clock):
     good = mfa_code()
-    for _ in range(mfa.MAX_FAILURES):
+    for _ in range(totp.MAX_FAILURES):
         with pytest.raises(RuleError):
             vault.confirm_mfa(wrong(good))
     other = Vault.open(home, operator="alice", clock=clock)
@@ -72,7 +72,7 @@ def test_enrolment_is_audited_and_not_silently_replaced(vault, mfa_code):
 
 
 def test_the_mfa_window_lets_an_operator_create_several_keys_in_a_row(vault, mfa_code, clock):
-    session = Vault(vault.db, vault.keyring, clock=clock, operator="alice", mfa_window_seconds=300)
+    session = Vault(Context(vault.ctx.db, vault.ctx.keyring, clock=clock, operator="alice", mfa_window_seconds=300))
     make = lambda name, **kw: session.create(name, "agents", ["execute"], "sandbox", expires_in_days=30, **kw)  # noqa: E731
     with pytest.raises(RuleError):
         make("Before any code")

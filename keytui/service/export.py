@@ -9,17 +9,20 @@ import csv
 import json
 from typing import TextIO
 
-from keytui.registry import KeyFilter
+from keytui.domain import InputError
+from keytui.service import registry
+from keytui.service.context import Context, uses_store
+from keytui.service.registry import KeyFilter
 
 COLUMNS = ["name", "key_id", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
            "environment", "permissions", "ip_allowlist", "policy_violation"]
 PAGE = 2000
 
 
-def _records(vault, key_filter: KeyFilter):
+def _records(ctx: Context, key_filter: KeyFilter):
     offset = 0
     while True:
-        page = vault.list_keys(key_filter, sort="created_at", descending=False, limit=PAGE, offset=offset)
+        page = registry.list_keys(ctx, key_filter, sort="created_at", descending=False, limit=PAGE, offset=offset)
         for view in page:
             record = view.as_dict()
             yield {c: record[c] for c in COLUMNS}
@@ -28,29 +31,29 @@ def _records(vault, key_filter: KeyFilter):
         offset += PAGE
 
 
-def export_registry(vault, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
+@uses_store
+def export_registry(ctx: Context, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
                     destination: str = "") -> int:
     """Write the registry to `out`; returns the number of keys. The export itself is audited."""
     if fmt not in ("csv", "json"):
-        from keytui.domain import InputError
-
         raise InputError("format", f"{fmt!r} is not an export format; allowed: csv, json")
-    vault._writable()
+    ctx.require_writable()
     key_filter = key_filter or KeyFilter()
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
-        for rec in _records(vault, key_filter):
+        for rec in _records(ctx, key_filter):
             rec["permissions"] = ",".join(rec["permissions"])
             rec["ip_allowlist"] = ",".join(rec["ip_allowlist"])
             writer.writerow(rec)
             count += 1
     else:
         out.write("[")
-        for rec in _records(vault, key_filter):
+        for rec in _records(ctx, key_filter):
             out.write(("," if count else "") + "\n  " + json.dumps(rec))
             count += 1
         out.write("\n]\n")
-    vault.audit_export("registry.export", format=fmt, keys=count, destination=destination)
+    with ctx.transaction():
+        ctx.audit("registry.export", None, format=fmt, keys=count, destination=destination)
     return count
