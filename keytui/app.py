@@ -139,7 +139,11 @@ class KeytuiApp(App):
     def data_changed(self) -> None:
         """Tell every screen of every page that the store changed (hidden ones also re-read when shown)."""
         for mode, _ in PAGES:
-            for screen in self._screen_stacks.get(mode, []):
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:  # a page not shown yet reads fresh data when it is
+                continue
+            for screen in stack:
                 screen.post_message(DataChanged())
 
     # ------------------------------------------------------------------ writes

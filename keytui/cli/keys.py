@@ -11,7 +11,12 @@ from keytui.domain import EXPIRY_CHOICES
 def register(sub, parent) -> None:
     keys = sub.add_parser("keys", help="create, list, rotate, revoke and copy API keys", parents=[parent])
     ks = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    _register_create(ks, parent)
+    _register_reads(ks, parent)
+    _register_changes(ks, parent)
 
+
+def _register_create(ks, parent) -> None:
     p = ks.add_parser("create", parents=[parent], help="issue a new key and print its token once")
     p.add_argument("--name", required=True)
     p.add_argument("--scope", required=True, help="agents, workflows, governance, sandbox, demo-builds, integrations, monitoring")
@@ -26,6 +31,8 @@ def register(sub, parent) -> None:
     p.add_argument("--totp", metavar="CODE", help="operator's TOTP code (needed for execute/admin)")
     p.set_defaults(handler=cmd_create)
 
+
+def _register_reads(ks, parent) -> None:
     p = ks.add_parser("list", parents=[parent], help="the registry")
     p.add_argument("--status", help="active, expired, revoked")
     p.add_argument("--environment")
@@ -39,6 +46,13 @@ def register(sub, parent) -> None:
     p.add_argument("key_id")
     p.set_defaults(handler=cmd_show)
 
+    p = ks.add_parser("export", parents=[parent], help="export the registry (never tokens)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(handler=cmd_export)
+
+
+def _register_changes(ks, parent) -> None:
     p = ks.add_parser("rotate", parents=[parent], help="new token; the old one works for a grace period")
     p.add_argument("key_id")
     p.add_argument("--grace-hours", default=None, help="hours the old token keeps working (default 24, 0 allowed)")
@@ -71,11 +85,6 @@ def register(sub, parent) -> None:
     p.add_argument("key_id")
     p.add_argument("--totp", metavar="CODE", help="needed for production keys with execute/admin")
     p.set_defaults(handler=cmd_copy)
-
-    p = ks.add_parser("export", parents=[parent], help="export the registry (never tokens)")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
-    p.set_defaults(handler=cmd_export)
 
 
 def _vault(args):

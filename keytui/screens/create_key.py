@@ -15,8 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, InputError, RuleError, Scope,
-                           parse_environment, parse_ip_allowlist, parse_permissions, validate_name)
+from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, Expiry, InputError, RuleError, Scope,
+                           parse_environment, parse_ip_allowlist, parse_permissions, require_expiry, validate_name)
 
 NEVER = "never"
 DEFAULT_EXPIRY_DAYS = 60
@@ -101,8 +101,11 @@ class CreateKeyScreen(ModalScreen[None]):
         env = self._select("environment")
         if complete and not env:
             out["environment"] = "environment: choose development, sandbox, staging or production"
-        if env and parse_environment(env) is Environment.PRODUCTION and self._select("expiry") == NEVER:
-            out["expiry"] = "expiry: production keys must expire; choose 30, 60 or 90 days"
+        if env and self._select("expiry") == NEVER:
+            try:
+                require_expiry(parse_environment(env), Expiry(never=True))
+            except InputError as exc:
+                out["expiry"] = str(exc)
         try:
             parse_ip_allowlist(self.query_one("#ip", Input).value)
         except InputError as exc:

@@ -83,7 +83,10 @@ class PermissionsScreen(PageScreen):
             self.pick(self.key.key_id)
 
     def _registry_selection(self) -> str | None:
-        stack = self.app._screen_stacks.get("registry")  # the app keeps one stack per page (mode)
+        try:
+            stack = self.app.get_screen_stack("registry")
+        except KeyError:  # the registry has not been shown yet
+            return None
         return stack[0].selected_key_id() if stack else None
 
     # ------------------------------------------------------------------ picking a key

@@ -15,6 +15,7 @@ from datetime import datetime
 from keytui.clock import DAY_MS, to_ms
 from keytui.service.context import Context, uses_store
 from keytui.store.models import Meta, UsageDaily, UsageRollup
+from keytui.store.sql import table
 
 SETTLE_MS = 3_600_000  # a day is folded only this long after it ended
 FOLDED_UNTIL = "usage_daily_until"
@@ -40,7 +41,7 @@ def fold_complete_days(ctx: Context, now: datetime) -> int:
         if first is None:
             return 0
         start = first // DAY_MS * DAY_MS
-    r, d = UsageRollup._meta.table_name, UsageDaily._meta.table_name
+    r, d = table(UsageRollup), table(UsageDaily)
     p = db.param
     for day in range(start, end, DAY_MS):
         for group, key_col, module_col in (("key_id", "key_id", f"'{ALL}'"), ("module", f"'{ALL}'", "module")):

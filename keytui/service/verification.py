@@ -24,7 +24,7 @@ from keytui import tokens
 from keytui.clock import HOUR_MS, from_ms
 from keytui.domain import (PRIVILEGED, Environment, InputError, Permission, Scope, Status, VerifyCode,
                            effective_permissions, effective_status, parse_environment, parse_ip, parse_permission,
-                           parse_scope, split_permissions)
+                           parse_scope, split_list, split_permissions)
 from keytui.service import policies
 from keytui.service.context import Context
 from keytui.store.hotpath import VerificationSQL
@@ -66,7 +66,7 @@ class Event:
 
 @lru_cache(maxsize=4096)
 def _networks(allowlist: str) -> tuple:
-    return tuple(ipaddress.ip_network(n, strict=False) for n in allowlist.split(",") if n)
+    return tuple(ipaddress.ip_network(n, strict=False) for n in split_list(allowlist))
 
 
 def ip_allowed(ip: str | None, allowlist: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from peewee import Database
 
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
+from keytui.store.sql import table
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,7 @@ class VerificationSQL:
     @classmethod
     def for_database(cls, db: Database) -> "VerificationSQL":
         p = db.param
-        k, s = ApiKey._meta.table_name, KeySecret._meta.table_name
-        e, r = ActivityEvent._meta.table_name, UsageRollup._meta.table_name
+        k, s, e, r = table(ApiKey), table(KeySecret), table(ActivityEvent), table(UsageRollup)
         return cls(
             lookup=(f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
                     f"k.ip_allowlist, s.valid_until, s.ended_by FROM {s} s "
