@@ -174,7 +174,7 @@ async def test_help_lists_every_binding(demo_vault, make_app):
         described = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
         for b in APP_BINDINGS + KEY_BINDINGS + REGISTRY_BINDINGS:
             assert b.description in described or b.id.startswith("page.")
-        assert {"Commands", "Pages"} <= described
+        assert {"palette", "Pages"} <= described
         await pilot.press("escape")
         await pilot.pause()
         assert type(app.screen).__name__ == "OverviewScreen"

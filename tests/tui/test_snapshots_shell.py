@@ -21,7 +21,11 @@ async def _key_detail(pilot):
     await pilot.pause()
     pilot.app.screen.set_filter(search="Workflow Trigger Key")
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
     await pilot.press("enter")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()  # the screens load in workers
     await pilot.pause()
 
 
@@ -45,10 +49,14 @@ async def _help(pilot):
 
 async def _overview(pilot):
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
 
 
 async def _alerts(pilot):
     await pilot.press("A")
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.press("j")
     await pilot.pause()
