@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header
 
-from keytui.keymap import (ALL_BINDINGS, APP_BINDINGS, BACK, HELP_BINDINGS, KEY_BINDINGS, PAGE_BINDINGS, PAGES,
-                           REGISTRY_BINDINGS, TABLE_BINDINGS)
+from keytui.keymap import (ALL_BINDINGS, APP_BINDINGS, BACK, FORM_BINDINGS, HELP_BINDINGS, KEY_BINDINGS,
+                           PAGE_BINDINGS, PAGES, REGISTRY_BINDINGS, TABLE_BINDINGS, TOGGLE)
 from keytui.widgets.nav_table import NavTable
 
 PAGES_ROW = Binding("1-7", "switch_mode", "Pages", key_display="1-7", tooltip=", ".join(label for _, label in PAGES),
@@ -22,6 +22,7 @@ GROUPS = [
     ("Key actions", KEY_BINDINGS),
     ("Registry", REGISTRY_BINDINGS),
     ("Tables", TABLE_BINDINGS),
+    ("Forms", [*FORM_BINDINGS, TOGGLE]),
 ]
 DEFAULTS = {b.id: b for b in ALL_BINDINGS}  # several keys ("space,p") are one binding here, one per key in use
 
