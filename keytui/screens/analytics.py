@@ -76,7 +76,8 @@ class AnalyticsScreen(PageScreen):
         rate = f" ({usage.total_failed / attempts:.1%})" if attempts else ""
         self.query_one("#analytics-summary", Static).update(Content.assemble(
             (f"Last {label}: ", tones.STRONG), f"{attempts:,} verifications · ",
-            (f"{usage.total_failed:,} failed", tones.ERROR), rate, f" · {sum(usage.agent_calls):,} agent-triggered calls"))
+            (f"{usage.total_failed:,} failed", tones.ERROR), rate,
+            f" · {sum(usage.agent_calls):,} agent-triggered calls"))
         executions = usage.executions_per_key[:CHART_BARS]
         self.query_one("#chart-executions", UsageChart).show_bars(
             "Executions per key", [k.name for k in executions], [k.total for k in executions])

@@ -128,11 +128,13 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
         self.title = f"Key: {detail.key.name}"
         self.query_one("#detail-fields", Static).update(fields_content(detail.key))
         self._fill("#detail-secrets", [
-            (tones.plain(s.hint), s.origin, _when(s.created_at), _when(s.valid_until) if s.valid_until else "key expiry",
+            (tones.plain(s.hint), s.origin, _when(s.created_at),
+             _when(s.valid_until) if s.valid_until else "key expiry",
              tones.plain(s.ended_by or "-"), tones.toned("yes", tones.OK) if s.live else tones.toned("no", tones.ERROR))
             for s in detail.secrets])
         self._fill("#detail-history", [
-            (e["ts"][:16].replace("T", " "), tones.plain(e["operator"]), e["action"], tones.plain(_details(e["details"])))
+            (e["ts"][:16].replace("T", " "), tones.plain(e["operator"]), e["action"],
+             tones.plain(_details(e["details"])))
             for e in detail.history])
         self._fill("#detail-activity", [
             (_when(e.ts), tones.plain(e.module), tones.plain(e.action), tones.outcome_word(e.status),

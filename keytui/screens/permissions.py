@@ -164,7 +164,8 @@ class PermissionsScreen(PageScreen):
                 row.value = False
             return
         k = self.key
-        summary.update(Content.assemble((k.name, tones.STRONG), f"  {k.key_id}  {k.environment.label}  {k.scope.label}  ",
+        summary.update(Content.assemble((k.name, tones.STRONG),
+                                        f"  {k.key_id}  {k.environment.label}  {k.scope.label}  ",
                                         tones.status_word(k.status)))
         effective = effective_permissions(k.permissions)
         for perm, row in zip(PERMISSION_ORDER, rows):

@@ -32,7 +32,9 @@ def _date(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
 
 def key_cells(view) -> tuple:
     """One key as table cells: status is a word in a colour; an org-policy violator is flagged."""
-    name = Content.assemble((VIOLATION_MARK, tones.FLAG), view.name) if view.policy_violation else tones.plain(view.name)
+    name = tones.plain(view.name)
+    if view.policy_violation:
+        name = Content.assemble((VIOLATION_MARK, tones.FLAG), view.name)
     return (name, tones.status_word(view.status), view.environment.value, view.scope.label, tones.plain(view.key_id),
             tones.plain(view.owner), _date(view.created_at), _date(view.expires_at) if view.expires_at else "never",
             _date(view.last_used_at, "%Y-%m-%d %H:%M"), view.permissions_text)
