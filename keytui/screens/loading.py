@@ -91,12 +91,13 @@ class Loads:
         self._show_failures()
 
     def _show_failures(self) -> None:
-        for line in self.query(LoadError).results(LoadError):
-            if self._load_failures:
-                line.fail("; ".join(dict.fromkeys(self._load_failures.values())))
-            else:
-                line.clear()
-            break
+        line = next(iter(self.query(LoadError).results(LoadError)), None)
+        if line is None:
+            return
+        if self._load_failures:
+            line.fail("; ".join(dict.fromkeys(self._load_failures.values())))
+        else:
+            line.clear()
 
 
 class Refreshing(Loads):

@@ -1,5 +1,6 @@
-"""How the console is built: no Textual private attributes, small modules and functions, screens
-talking through the app's public Signal and reactive, MFA asked for on `MfaRequired` only."""
+"""How the console is built: no Textual private attributes (tests/unit/test_layers.py checks other
+objects' privates and sizes), style sheets beside their screens, screens talking through the app's
+public Signal and reactive, MFA asked for on `MfaRequired` only."""
 
 from __future__ import annotations
 
@@ -49,17 +50,6 @@ def test_the_console_uses_no_private_attribute_of_textual_or_of_another_object()
             if not own or node.attr in textual_private:
                 found.append(f"{path.relative_to(KEYTUI)}:{node.lineno} {ast.unparse(node)}")
     assert found == []
-
-
-def test_no_module_over_500_lines_and_no_console_function_over_60():
-    long_modules = [str(p.relative_to(KEYTUI)) for p in KEYTUI.rglob("*.py") if len(p.read_text().splitlines()) > 500]
-    assert long_modules == []
-    long_functions = []
-    for path in CONSOLE:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
-                long_functions.append(f"{path.relative_to(KEYTUI)}:{node.name}")
-    assert long_functions == []
 
 
 def test_each_screen_has_its_style_sheet_beside_it_and_no_inline_css():
