@@ -1,8 +1,9 @@
 """How every screen reads what it shows: one pattern, off the UI thread, and no hidden failure.
 
 `load(fetch, show)` runs `fetch()` (Vault calls only, returning plain values) in a thread
-worker, exclusive per screen and group, so a newer load replaces an older one and a stale
-result is never shown; then `show(value)` runs on the UI thread. A load that fails puts
+worker, one at a time per screen and group: a newer load supersedes an older one, whose result
+is dropped (a thread cannot be stopped, so it is left to finish rather than cancelled); then
+`show(value)` runs on the UI thread. A load that fails puts
 "Could not load: <reason>" on the screen's `LoadError` line and raises one error notification;
 the next good load clears both. `Refreshing` screens also re-read when they are shown and when
 the app announces that data changed (its `data_changed_signal`), a burst of changes costing
@@ -43,9 +44,8 @@ class Loads:
         """Run `fetch()` off the UI thread, then `show(result)` on it. `on_error` may claim an
         expected error (return True), e.g. a refused filter shown beside its field."""
         for older in [w for w, job in self._load_jobs.items() if job[0] == group]:
-            del self._load_jobs[older]  # cancelled by the exclusive start below (maybe before it ever ran)
-        worker = self.run_worker(fetch, name=f"load {group}", group=f"load-{group}", thread=True, exclusive=True,
-                                 exit_on_error=False)
+            del self._load_jobs[older]  # superseded: it finishes unheard
+        worker = self.run_worker(fetch, name=f"load {group}", group=f"load-{group}", thread=True, exit_on_error=False)
         self._load_jobs[worker] = (group, show, on_error)
         return worker
 
@@ -66,7 +66,6 @@ class Loads:
             error = event.worker.error
             if not (on_error and isinstance(error, Exception) and on_error(error)):
                 self.load_failed(group, error)
-        # CANCELLED: a newer load of the same group replaced it
 
     def load_failed(self, group: str, error: BaseException) -> None:
         """Show the failure on the error line; notify once per failure (a poller failing every
