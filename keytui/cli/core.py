@@ -7,6 +7,7 @@ import sys
 from keytui import tokens
 from keytui.cli.common import EXIT_DENIED, EXIT_INPUT, EXIT_OK, emit, fail, open_vault, table
 from keytui.domain import InputError
+from keytui.text import visible
 
 
 def register(sub, parent) -> None:
@@ -58,7 +59,7 @@ def cmd_audit_list(args) -> int:
 
 
 def _details(details: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in details.items() if v not in (None, [], ""))[:100]
+    return visible(", ".join(f"{k}={v}" for k, v in details.items() if v not in (None, [], "")))[:100]
 
 
 def cmd_audit_verify(args) -> int:

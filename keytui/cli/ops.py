@@ -6,6 +6,7 @@ import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
 from keytui.domain import InputError
+from keytui.text import visible
 
 
 def register(sub, parent) -> None:
@@ -57,7 +58,7 @@ def cmd_policy_show(args) -> int:
                for v in views], ["POLICY", "VALUE", "DEFAULT", "CHANGED", "BY", "MEANING"])
         print()
         if org:
-            print(f"Org policy: {org['name']} (applied {org['applied_at'][:16]} by {org['applied_by']}, "
+            print(f"Org policy: {visible(org['name'])} (applied {org['applied_at'][:16]} by {visible(org['applied_by'])}, "
                   f"sha256 {org['sha256'][:12]})")
         else:
             print("Org policy: none (apply one with `keytui policy apply FILE`)")
@@ -87,7 +88,7 @@ def cmd_policy_apply(args) -> int:
 
     def human():
         verb = "Would apply" if report.dry_run else "Applied"
-        print(f"{verb} org policy {report.policy.name!r}: {report.checked} live keys checked, "
+        print(f"{verb} org policy {visible(report.policy.name)!r}: {report.checked} live keys checked, "
               f"{len(report.violations)} violate it"
               + ("" if report.dry_run else f" ({report.flagged} flagged, {report.cleared} cleared)") + ".")
         if report.violations:
@@ -120,7 +121,7 @@ def cmd_alerts(args) -> int:
     if args.ack:
         done = [vault.acknowledge_alert(a) for a in args.ack]
         emit(args, [a.as_dict() for a in done],
-             "\n".join(f"Acknowledged alert {a.id} ({a.kind}) by {a.acknowledged_by}." for a in done))
+             "\n".join(f"Acknowledged alert {a.id} ({visible(a.kind)}) by {visible(a.acknowledged_by)}." for a in done))
         return EXIT_OK
     found = vault.alerts(include_acknowledged=args.all, key_id=args.key, limit=args.limit)
 

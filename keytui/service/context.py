@@ -18,7 +18,7 @@ from peewee import Database
 
 from keytui.clock import Clock, clock_from_env
 from keytui.config import Settings, default_operator, load_master_key, load_settings
-from keytui.domain import ReadOnlyError
+from keytui.domain import ReadOnlyError, validate_operator
 from keytui.service import audit
 from keytui.store.binding import using
 from keytui.store.db import bind_master_key, open_database
@@ -34,7 +34,7 @@ class Context:
         self.db = db
         self.keyring = keyring
         self.clock = clock or Clock()
-        self.operator = operator or default_operator()
+        self.operator = validate_operator(operator or default_operator())
         self.read_only = read_only
         self.settings = settings
         self.mfa_window_seconds = mfa_window_seconds

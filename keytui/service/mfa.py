@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from keytui import totp
-from keytui.domain import RuleError
+from keytui.domain import RuleError, validate_operator
 from keytui.service.context import Context, uses_store
 from keytui.store.models import Operator
 
@@ -24,7 +24,7 @@ def has_mfa(ctx: Context, operator: str | None = None) -> bool:
 def enroll(ctx: Context, operator: str | None = None, *, replace_existing: bool = False) -> tuple[str, str]:
     """Returns (secret, otpauth URI), shown once to the operator."""
     ctx.require_writable()
-    name = operator or ctx.operator
+    name = validate_operator(operator) if operator else ctx.operator
     secret = totp.new_secret()
     with ctx.transaction():
         found = Operator.get_or_none(Operator.name == name)

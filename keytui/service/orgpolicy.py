@@ -82,8 +82,8 @@ def parse(text: str) -> OrgPolicyDoc:
         bad = sorted(unknown)[0]
         raise InputError(where(bad), "unknown setting; allowed: name, [defaults], [environments.<env>]")
     name = data.get("name", "org policy")
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise InputError(where("name"), "must be a text of 1-100 characters")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100 or not name.isprintable():
+        raise InputError(where("name"), "must be a text of 1-100 printable characters (no control characters)")
     defaults = _env_table(data.get("defaults", {}), ("defaults",), where, {})
     envs_raw = data.get("environments", {})
     if not isinstance(envs_raw, dict):
