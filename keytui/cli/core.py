@@ -32,7 +32,8 @@ def register(sub, parent) -> None:
     m = sub.add_parser("mfa", parents=[parent], help="operator TOTP enrolment")
     ms = m.add_subparsers(dest="mfa_command", metavar="ACTION", required=True)
     p = ms.add_parser("enroll", parents=[parent], help="enrol an authenticator; prints the secret once")
-    p.add_argument("--replace", action="store_true", help="replace an existing enrolment")
+    p.add_argument("--replace", action="store_true", help="replace an existing enrolment (needs --totp)")
+    p.add_argument("--totp", metavar="CODE", help="a current code from the authenticator being replaced")
     p.set_defaults(handler=cmd_mfa_enroll)
     p = ms.add_parser("status", parents=[parent], help="is the operator enrolled?")
     p.set_defaults(handler=cmd_mfa_status)
@@ -75,7 +76,7 @@ def cmd_audit_verify(args) -> int:
 
 def cmd_mfa_enroll(args) -> int:
     vault = open_vault(args)
-    secret, uri = vault.enroll_mfa(replace_existing=args.replace)
+    secret, uri = vault.enroll_mfa(replace_existing=args.replace, totp=args.totp)
 
     def human():
         print(f"MFA enrolled for {vault.operator}. Add this to your authenticator app now; it is shown once.")

@@ -40,7 +40,7 @@ def register(sub, parent) -> None:
     p.add_argument("--events", type=int, default=None, metavar="M", help="activity events (default 150 per key)")
     p.add_argument("--seed", type=int, default=7, metavar="S", help="the same seed gives the same data")
     p.add_argument("--force", action="store_true",
-                   help="add demo keys to a database that already holds keys (names must not clash)")
+                   help="add demo keys to a demo home that already holds keys (never to a home in real use)")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -138,7 +138,7 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, new_demo=True)
     report = vault.build_demo(keys=args.keys, events=args.events, seed=args.seed, force=args.force)
     home = vault.settings.home if vault.settings else "-"
     data = dict(report.__dict__, home=str(home))

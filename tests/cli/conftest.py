@@ -12,8 +12,12 @@ from keytui.totp import STEP_SECONDS, code_for
 
 
 @pytest.fixture
-def kt(cli, clock):
-    """Run the CLI with KEYTUI_NOW pinned to the test clock, so grace periods and expiry can be stepped through."""
+def kt(cli, clock, home):
+    """Run the CLI with KEYTUI_NOW pinned to the test clock, so grace periods and expiry can be stepped
+    through (in a home marked as a test home: anywhere else KEYTUI_NOW is refused)."""
+    from keytui.service.homekind import mark_test_home
+
+    mark_test_home(home)
 
     def run(*args: str, input: str | None = None, env: dict | None = None):
         return cli(*args, input=input, env={"KEYTUI_NOW": clock.now().isoformat(), **(env or {})})
