@@ -7,8 +7,10 @@ import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -66,6 +68,20 @@ def _empty_database(url: str) -> None:
     with db.bind_ctx(MODELS):
         db.drop_tables(MODELS, safe=True, cascade=True)
     db.close()
+
+
+@pytest.fixture
+def raw_sql(home):
+    """Run SQL on the database file with plain sqlite3 (no keytui code); returns the rows."""
+
+    def run(*statements: str) -> list[tuple]:
+        with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
+            rows = []
+            for statement in statements:
+                rows = conn.execute(statement).fetchall()
+            return rows
+
+    return run
 
 
 @pytest.fixture

@@ -76,14 +76,22 @@ def cmd_policy_set(args) -> int:
 
 
 def cmd_policy_apply(args) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError("file", f"cannot read {args.file}: {exc.strerror}") from None
+    from keytui.service.orgpolicy import MAX_POLICY_BYTES
+
+    try:  # never more than one byte past the cap: a 16 MB file is refused without reading it all
+        if args.file == "-":
+            data = sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)
+        else:
+            with open(args.file, "rb") as fh:
+                data = fh.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise InputError("file", f"cannot read {visible(args.file)}: {exc.strerror}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise InputError("org policy", f"is over {MAX_POLICY_BYTES} bytes; at most {MAX_POLICY_BYTES} allowed")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("file", "is not UTF-8 text") from None
     report = open_vault(args).apply_org_policy(text, dry_run=args.dry_run)
 
     def human():

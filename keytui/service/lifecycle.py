@@ -124,9 +124,10 @@ def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *,
     ctx.require_writable()
     grace = parse_grace_hours(grace_hours)
     now = ctx.now()
+    rules = orgpolicy.current(ctx)  # parsed before the write lock is taken
     with ctx.transaction():
         key = live_row(key_id, "rotated", now)
-        orgpolicy.check_rotation(orgpolicy.current(ctx), key=key, now=now)
+        orgpolicy.check_rotation(rules, key=key, now=now)
         old_expiry = key.expires_at
         until = now + timedelta(hours=grace)
         if old_expiry is not None and until > old_expiry:
@@ -207,10 +208,11 @@ def update(ctx: Context, key_id: str, *, name: str | None = None, owner: str | N
     refuse_if_final(key, "edited")
     if wanted["permissions"] is not None and needs_mfa(wanted["permissions"] - split_permissions(key.permissions)):
         mfa.confirm(ctx, totp)
+    rules = orgpolicy.current(ctx)  # parsed before the write lock is taken
     with ctx.transaction():
         key = row(key_id)
         refuse_if_final(key, "edited")
-        changes = _apply_edits(ctx, key, **wanted)
+        changes = _apply_edits(key, rules, **wanted)
         if changes:
             key.updated_at = ctx.now()
             key.save()
@@ -219,7 +221,7 @@ def update(ctx: Context, key_id: str, *, name: str | None = None, owner: str | N
     return view(ctx, key)
 
 
-def _apply_edits(ctx: Context, key: ApiKey, *, name, owner, ip_allowlist, permissions) -> dict:
+def _apply_edits(key: ApiKey, rules: orgpolicy.Rules, *, name, owner, ip_allowlist, permissions) -> dict:
     """Set the fields that change on `key` (checked against the org policy); returns
     {field: [old, new]} for the audit entry."""
     changes: dict = {}
@@ -235,11 +237,11 @@ def _apply_edits(ctx: Context, key: ApiKey, *, name, owner, ip_allowlist, permis
         changes["owner"] = [key.owner, owner]
         key.owner = owner
     if ip_allowlist is not None and join_list(ip_allowlist) != key.ip_allowlist:
-        orgpolicy.check_allowlist(orgpolicy.current(ctx), env=env, ip_allowlist=ip_allowlist)
+        orgpolicy.check_allowlist(rules, env=env, ip_allowlist=ip_allowlist)
         changes["ip_allowlist"] = [list(split_list(key.ip_allowlist)), list(ip_allowlist)]
         key.ip_allowlist = join_list(ip_allowlist)
     if permissions is not None and permissions != split_permissions(key.permissions):
-        orgpolicy.check_permissions(orgpolicy.current(ctx), env=env, permissions=permissions)
+        orgpolicy.check_permissions(rules, env=env, permissions=permissions)
         changes["permissions"] = [key.permissions, format_permissions(permissions)]
         key.permissions = format_permissions(permissions)
     return changes

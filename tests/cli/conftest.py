@@ -3,9 +3,6 @@ database file (as a tamperer or a forensic reader would), and the store's row co
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 import pytest
 
 from keytui.totp import STEP_SECONDS, code_for
@@ -21,20 +18,6 @@ def kt(cli, clock, home):
 
     def run(*args: str, input: str | None = None, env: dict | None = None):
         return cli(*args, input=input, env={"KEYTUI_NOW": clock.now().isoformat(), **(env or {})})
-
-    return run
-
-
-@pytest.fixture
-def raw_sql(home):
-    """Run SQL on the database file with plain sqlite3 (no keytui code); returns the rows."""
-
-    def run(*statements: str) -> list[tuple]:
-        with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
-            rows = []
-            for statement in statements:
-                rows = conn.execute(statement).fetchall()
-            return rows
 
     return run
 
