@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
+from keytui.cli.core import write_anchor
 from keytui.domain import InputError
 from keytui.text import visible
 
@@ -26,6 +27,7 @@ def register(sub, parent) -> None:
     p = sub.add_parser("watch", parents=[parent], help="expire, auto-rotate, alert and detect (the background worker)")
     p.add_argument("--once", action="store_true", help="run one pass and exit")
     p.add_argument("--interval", type=float, default=60.0, metavar="S", help="seconds between passes (default 60)")
+    p.add_argument("--anchor-file", metavar="FILE", help="append an audit anchor to FILE after each pass")
     p.set_defaults(handler=cmd_watch)
 
     p = sub.add_parser("alerts", parents=[parent], help="open alerts (acknowledge with --ack)")
@@ -113,6 +115,8 @@ def cmd_watch(args) -> int:
     vault = open_vault(args)
 
     def show(report):
+        if args.anchor_file:
+            write_anchor(args.anchor_file, vault.audit_anchor())
         emit(args, report.as_dict(), report.summary())
         sys.stdout.flush()
 

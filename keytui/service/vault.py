@@ -12,8 +12,8 @@ from typing import Iterable, TextIO
 
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope
-from keytui.service import (alerts, analytics, audit, demo, export, homekind, lifecycle, mfa, orgpolicy, policies,
-                            registry, watch)
+from keytui.service import (alerts, analytics, anchors, audit, demo, export, homekind, lifecycle, mfa, orgpolicy,
+                            policies, registry, watch)
 from keytui.service.context import Context
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import Verifier, VerifyResult
@@ -176,6 +176,15 @@ class Vault:
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify_chain(self.ctx)
+
+    def reanchor_audit(self, totp: str | None = None) -> list[str]:
+        return audit.reanchor(self.ctx, totp)
+
+    def audit_anchor(self) -> str:
+        return anchors.statement(self.ctx)
+
+    def check_anchors(self, lines: Iterable[str]) -> anchors.AnchorCheck:
+        return anchors.check(self.ctx, lines)
 
     # ------------------------------------------------------------------ alerts and the watch
     def alerts(self, *, include_acknowledged: bool = False, key_id: str | None = None,

@@ -28,7 +28,7 @@ from keytui.clock import from_ms, to_ms
 from peewee import SQL
 
 from keytui.domain import RuleError, Status, live_sql
-from keytui.service import alerts, lifecycle, orgpolicy, policies, rollup
+from keytui.service import alerts, audit, lifecycle, orgpolicy, policies, rollup
 from keytui.service.context import Context, uses_store
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
 from keytui.store.sql import chunks
@@ -84,6 +84,7 @@ def run_pass(ctx: Context) -> PassReport:
     now = system.now()
     report = PassReport(now)
     with system.transaction():
+        audit.check_head(system)
         settings = policies.read_all(system)
         last = _meta(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK

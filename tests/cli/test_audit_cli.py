@@ -18,7 +18,8 @@ def test_an_untouched_log_verifies(kt, history):
     result = kt("audit", "verify")
     assert result.code == 0, result
     assert "intact: 5 entries" in result.out
-    assert kt("audit", "verify", "--json").json() == {"ok": True, "entries": 5, "problem": None, "seq": None}
+    assert kt("audit", "verify", "--json").json() == {"ok": True, "entries": 5, "problem": None, "seq": None,
+                                                     "problems": [], "acknowledged": 0}
 
 
 SWAP_2_AND_3 = ("UPDATE audit_entry SET seq = -2 WHERE seq = 2", "UPDATE audit_entry SET seq = 2 WHERE seq = 3",
