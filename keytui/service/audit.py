@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from keytui.clock import to_ms
 from keytui.domain import RuleError
+from keytui.service import integrity
 from keytui.store import bulk
 from keytui.store.binding import using
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
@@ -129,8 +130,15 @@ class ChainReport:
 
 
 def verify_chain(ctx: "Context") -> ChainReport:
+    """The chain, its head, and every key and secret row's seal: the one check for tampering.
+    Row problems cannot be re-anchored; they last as long as the row is wrong."""
     with using(ctx.db):
-        return _verify_chain(ctx.keyring.audit_key)
+        report = _verify_chain(ctx.keyring.audit_key)
+        rows = integrity.scan(ctx.keyring)
+    if not rows:
+        return report
+    problems = report.problems + rows
+    return ChainReport(False, report.entries, problems[0], report.seq, problems, report.acknowledged)
 
 
 def _verify_chain(key: bytes) -> ChainReport:

@@ -19,7 +19,7 @@ from peewee import Database
 from keytui.clock import PIN_VARIABLE, Clock, pinned_clock
 from keytui.config import ConfigError, Settings, default_operator, load_master_key, load_settings
 from keytui.domain import ReadOnlyError, validate_operator
-from keytui.service import audit, homekind
+from keytui.service import audit, homekind, integrity
 from keytui.store.binding import using
 from keytui.store.db import bind_master_key, open_database
 from keytui.tokens import Keyring
@@ -57,8 +57,10 @@ class Context:
         except Exception:
             db.close()
             raise
-        return cls(db, keyring, clock=clock, operator=operator, read_only=read_only,
-                   settings=settings, mfa_window_seconds=mfa_window_seconds)
+        ctx = cls(db, keyring, clock=clock, operator=operator, read_only=read_only,
+                  settings=settings, mfa_window_seconds=mfa_window_seconds)
+        integrity.seal_migrated_rows(ctx)
+        return ctx
 
     def close(self) -> None:
         if not self.db.is_closed():

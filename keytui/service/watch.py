@@ -30,6 +30,7 @@ from peewee import SQL
 from keytui.domain import RuleError, Status, live_sql
 from keytui.service import alerts, audit, lifecycle, orgpolicy, policies, rollup
 from keytui.service.context import Context, uses_store
+from keytui.service.integrity import TAMPERED
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
 from keytui.store.sql import chunks
 
@@ -177,6 +178,7 @@ MISUSE = {
     "REVOKED": ("revoked-key-used", "high"),
     "EXPIRED": ("expired-key-used", "medium"),
     "WRONG_ENVIRONMENT": ("wrong-environment", "medium"),
+    TAMPERED: ("row-tampering", "high"),
 }
 
 
@@ -253,6 +255,9 @@ def _misuse_alerts(system, report: PassReport, misuse: dict[tuple, list[int]]) -
         if code == "WRONG_ENVIRONMENT":
             severity = "high" if "production" in (env, key_env) else "medium"
             message = f"a {key_env} token was presented in {env} {len(ev_ids)} time(s)"
+        elif code == TAMPERED:
+            message = (f"a token matched a key row changed without the master key {len(ev_ids)} time(s); "
+                       "verification refused it (see `keytui audit verify`)")
         elif code == "IP_NOT_ALLOWED":
             message = f"a valid token was presented from {ip}, outside its allowlist, {len(ev_ids)} time(s)"
         else:
