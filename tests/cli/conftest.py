@@ -43,3 +43,12 @@ def totp(kt, clock):
         return code_for(secret, clock.now())
 
     return next_code
+
+
+@pytest.fixture
+def history(vault):
+    """Five audit entries: three keys created, one rotated, one revoked."""
+    keys = [vault.create(f"Key {n}", "agents", ["read"], "sandbox", expires_in_days=30).key.key_id for n in range(3)]
+    vault.rotate(keys[0])
+    vault.revoke(keys[1])
+    return keys

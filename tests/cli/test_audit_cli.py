@@ -5,15 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
-def history(vault):
-    """Five audit entries: three keys created, one rotated, one revoked."""
-    keys = [vault.create(f"Key {n}", "agents", ["read"], "sandbox", expires_in_days=30).key.key_id for n in range(3)]
-    vault.rotate(keys[0])
-    vault.revoke(keys[1])
-    return keys
-
-
 def test_an_untouched_log_verifies(kt, history):
     result = kt("audit", "verify")
     assert result.code == 0, result

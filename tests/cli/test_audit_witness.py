@@ -8,16 +8,6 @@ import shutil
 
 import pytest
 
-
-@pytest.fixture
-def history(vault):
-    """Five audit entries."""
-    keys = [vault.create(f"Key {n}", "agents", ["read"], "sandbox", expires_in_days=30).key.key_id for n in range(3)]
-    vault.rotate(keys[0])
-    vault.revoke(keys[1])
-    return keys
-
-
 HEAD_SAYS_5 = "the log ends at entry 3 but the head anchor records entry 5"
 
 

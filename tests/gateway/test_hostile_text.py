@@ -22,3 +22,22 @@ def test_a_forwarded_zone_id_with_escapes_is_not_stored_or_logged_raw(fresh_serv
     assert server.stop() == 0
     assert not any("\x1b" in (ip or "") or "%" in (ip or "") for _, ip, _, _ in server.events())
     assert not CONTROL.search(server.logs().replace("\n", ""))
+
+
+def test_a_revoked_key_revived_in_the_database_is_refused_over_http(fresh_server, tmp_path):
+    import sqlite3
+
+    server = fresh_server()
+    with sqlite3.connect(server.home / "keytui.db") as con:
+        con.execute("UPDATE api_key SET status = 'active', revoked_at = NULL WHERE name = 'GitHub Sync Key'")
+        con.execute("UPDATE key_secret SET ended_by = NULL, valid_until = NULL")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        answer = http.post("/v1/keys/verify", json={"token": server.tokens["revoked"], "environment": "development"})
+        assert answer.status_code == 200 and answer.json()["code"] == "NOT_FOUND" and answer.json()["key_id"] is None
+        auth = http.get("/v1/auth", params={"environment": "development"},
+                        headers={"Authorization": f"Bearer {server.tokens['revoked']}"})
+        assert auth.status_code == 401
+        fine = http.post("/v1/keys/verify", json={"token": server.tokens["sandbox"], "environment": "sandbox"})
+        assert fine.json()["code"] == "VALID"
+    assert server.stop() == 0
+    assert ("TAMPERED",) in {(code,) for code, _, _, _ in server.events()}
