@@ -10,7 +10,10 @@ production admin key. Each row carries a seal, an HMAC under a key derived from 
 - a secret: its key's key_id (so a secret cannot be moved to another key), digest, created_at,
   valid_until, ended_by.
 
-Names, owners, last-used times and policy flags are not sealed: they decide nothing. Every
+Names, owners, last-used times and policy flags are not sealed: they decide nothing. A seal
+cannot tell an older intact copy of a row from the current one: a revoked key whose pre-revocation
+row was put back is found by `audit verify` and the watch against the audit log's `key.revoke`
+entries, not by verification. Every
 write path that changes a sealed field reseals the row in the same transaction, and only after
 checking the old seal, so a tampered row is never blessed by a later change (revoking it is the
 exception: the row stays dead and stays reported). Verification refuses a row whose seal fails
@@ -28,7 +31,7 @@ from datetime import datetime
 from typing import Iterable
 
 from keytui.clock import to_ms
-from keytui.domain import RuleError
+from keytui.domain import RuleError, Status
 from keytui.store import bulk
 from keytui.store.models import ApiKey, AuditEntry, KeySecret, Meta
 from keytui.store.sql import chunks
@@ -102,7 +105,7 @@ def reseal(db, keyring: Keyring, key_row_ids: Iterable[int]) -> None:
 
 
 def scan(keyring: Keyring) -> list[str]:
-    """Every key and secret row whose seal fails (for `keytui audit verify`)."""
+    """Every key and secret row whose seal fails, and every revocation undone (for `keytui audit verify`)."""
     names = dict(ApiKey.select(ApiKey.id, ApiKey.key_id).tuples())
     found = [f"key {k.key_id}: its row was changed without the master key (status, environment, permissions, "
              "scope, expiry or allowlist)" for k in ApiKey.select().iterator() if not _holds(k.seal, _key_of(keyring, k))]
@@ -111,7 +114,17 @@ def scan(keyring: Keyring) -> list[str]:
         if key_id is None or not _holds(s.seal, _secret_of(keyring, key_id, s)):
             found.append(f"key {key_id or '?'}: token …{s.hint[-4:]} (secret {s.id}) was changed without the master "
                          "key (validity or end)")
-    return found
+    return found + [problem for _, problem in revocations_undone()]
+
+
+def revocations_undone() -> list[tuple[str, str]]:
+    """Keys the audit log says were revoked whose row is not revoked: an older, intact copy of
+    the row was put back (a seal cannot tell an old state from the current one; the chain can)."""
+    revoked = AuditEntry.select(AuditEntry.key_id).where(AuditEntry.action == "key.revoke")
+    undone = (ApiKey.select(ApiKey.key_id)
+              .where(ApiKey.key_id.in_(revoked) & (ApiKey.status != Status.REVOKED.value)).tuples())
+    return [(key_id, f"key {key_id}: the audit log records its revocation but its row is not revoked (rolled back)")
+            for (key_id,) in undone]
 
 
 def seal_migrated_rows(ctx) -> int:

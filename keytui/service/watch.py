@@ -28,7 +28,7 @@ from keytui.clock import from_ms, to_ms
 from peewee import SQL
 
 from keytui.domain import RuleError, Status, live_sql
-from keytui.service import alerts, audit, lifecycle, orgpolicy, policies, rollup
+from keytui.service import alerts, audit, integrity, lifecycle, orgpolicy, policies, rollup
 from keytui.service.context import Context, uses_store
 from keytui.service.integrity import TAMPERED
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
@@ -86,6 +86,8 @@ def run_pass(ctx: Context) -> PassReport:
     report = PassReport(now)
     with system.transaction():
         audit.check_head(system)
+        for key_id, problem in integrity.revocations_undone():
+            _raise(system, report, "row-tampering", "high", problem, f"revocation-undone:{key_id}", key_id=key_id)
         settings = policies.read_all(system)
         last = _meta(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK
