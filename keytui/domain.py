@@ -170,6 +170,10 @@ class VerifyCode(StrEnum):
     SCOPE_MISMATCH = "SCOPE_MISMATCH"
 
 
+# The activity-log code of a canary key's use. The caller is answered NOT_FOUND, exactly as for
+# an unknown token; only operators (the log, alerts) ever see this code.
+CANARY_CODE = "CANARY"
+
 EXPIRY_CHOICES = (30, 60, 90)
 NAME_MAX = 64
 DEFAULT_GRACE_HOURS = 24.0

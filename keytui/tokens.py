@@ -25,6 +25,10 @@ RANDOM_BYTES = 24
 RANDOM_LEN = 33  # ceil(192 / log2(62))
 CHECKSUM_LEN = 6
 TOKEN_RE = re.compile(r"^kt_(dev|sbx|stg|prod)_([0-9A-Za-z]{%d})_([0-9A-Za-z]{%d})$" % (RANDOM_LEN, CHECKSUM_LEN))
+# A token inside other bytes (files, git objects): the same shape, not touching other token characters.
+SEARCH_RE = re.compile(rb"(?<![0-9A-Za-z_])kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z]{%d}_[0-9A-Za-z]{%d}(?![0-9A-Za-z_])"
+                       % (RANDOM_LEN, CHECKSUM_LEN))
+TOKEN_MAX = len("kt_prod__") + RANDOM_LEN + CHECKSUM_LEN
 
 
 def base62(number: int, width: int) -> str:

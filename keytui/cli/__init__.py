@@ -9,7 +9,7 @@ import sys
 from keytui.cli.common import EXIT_INPUT, common_parent, fail, global_options
 
 # Each module has register(subparsers, parent); a command's handler returns the exit code.
-COMMAND_MODULES = ["keytui.cli.keys", "keytui.cli.core", "keytui.cli.serve", "keytui.cli.ops"]
+COMMAND_MODULES = ["keytui.cli.keys", "keytui.cli.core", "keytui.cli.serve", "keytui.cli.ops", "keytui.cli.scan"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from keytui.cli import alerting
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
 from keytui.cli.core import write_anchor
 from keytui.domain import InputError
@@ -36,6 +37,7 @@ def register(sub, parent) -> None:
     p.add_argument("--ack", metavar="ID", action="append", help="acknowledge this alert (repeat for more)")
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(handler=cmd_alerts)
+    alerting.register(p, parent)
 
     p = sub.add_parser("demo", parents=[parent], help="build a demo database (in --home or $KEYTUI_HOME)")
     p.add_argument("--keys", type=int, default=24, metavar="N", help="number of keys (default 24, the spec's figures)")
@@ -142,8 +144,9 @@ def cmd_alerts(args) -> int:
             print("No open alerts." if not args.all else "No alerts.")
             return
         table([(a.id, short_time(a.created_at), a.severity.upper(), a.kind, a.key_name or a.key_id, a.ip,
-                a.message[:90], "ack " + short_time(a.acknowledged_at) if a.acknowledged_at else "open")
-               for a in found], ["ID", "TIME", "SEVERITY", "KIND", "KEY", "IP", "MESSAGE", "STATE"])
+                a.message[:90], "ack " + short_time(a.acknowledged_at) if a.acknowledged_at else "open",
+                alerting.delivery_state(a)) for a in found],
+              ["ID", "TIME", "SEVERITY", "KIND", "KEY", "IP", "MESSAGE", "STATE", "DELIVERY"])
 
     emit(args, [a.as_dict() for a in found], human)
     return EXIT_OK

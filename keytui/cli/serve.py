@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from keytui.cli.common import EXIT_OK, open_vault
 from keytui.domain import RuleError
+from keytui.gateway import leakreports
 from keytui.gateway.options import ENV_VAR, MAX_WORKERS, GatewayOptions, check_number
 
 GRACEFUL_SHUTDOWN_S = 30  # a stop waits this long for requests in flight (ours end within the commit timeout)
@@ -33,6 +34,8 @@ def register(sub, parent) -> None:
                    help="seconds within which the bad tokens count (default 60)")
     p.add_argument("--cooldown", type=float, default=300.0, metavar="S",
                    help="seconds an address is answered 429 (default 300)")
+    p.add_argument("--leak-report-keys", metavar="FILE",
+                   help="enable POST /v1/leaks: the public keys (GitHub's listing format) that sign leak reports")
     p.add_argument("--access-log", action="store_true",
                    help="a line per request on stderr (off by default: every verification is in the activity log)")
     p.set_defaults(handler=cmd_serve)
@@ -50,7 +53,7 @@ def cmd_serve(args) -> int:
         raise RuleError("serve: the gateway records every verification; it cannot run --read-only")
     options = GatewayOptions(home=args.home, trusted_proxies=tuple(args.trusted_proxy), fail_limit=args.fail_limit,
                              fail_window_s=args.fail_window, cooldown_s=args.cooldown,
-                             access_log=args.access_log)
+                             access_log=args.access_log, leak_report_keys=_leak_keys(args.leak_report_keys))
     open_vault(args).close()
     os.environ[ENV_VAR] = options.to_env()
     with stop_signals_end_cleanly():
@@ -59,6 +62,15 @@ def cmd_serve(args) -> int:
                     proxy_headers=False, access_log=False, server_header=False, log_level="info",
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return EXIT_OK
+
+
+def _leak_keys(path: str | None) -> str | None:
+    """Checked here, so a bad key file fails with one line before any worker starts; each worker
+    loads it again by its absolute path."""
+    if path is None:
+        return None
+    leakreports.load_keys(path)
+    return os.path.abspath(path)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ writes an access line that holds no query string, header or token.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
@@ -25,7 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from keytui.domain import InputError, VerifyCode, parse_environment
-from keytui.gateway import inputs
+from keytui.gateway import inputs, leakreports
 from keytui.gateway.batcher import CommitTimeout, GroupCommit
 from keytui.gateway.clientip import client_ip
 from keytui.gateway.cooling import Cooling
@@ -33,6 +34,7 @@ from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
 from keytui.service import Event, VerifyResult
 from keytui.service.backend import CHECKPOINT_INTERVAL_S, VerificationBackend
+from keytui.service.leaks import ReplayedReport
 from keytui.text import visible
 
 log = logging.getLogger("keytui.gateway")
@@ -61,6 +63,8 @@ class Gateway:
         self.options = options
         self.metrics = Metrics()
         self.cooling = Cooling(options.fail_limit, options.fail_window_s, options.cooldown_s)
+        self.leak_keys = leakreports.load_keys(options.leak_report_keys) if options.leak_report_keys else None
+        self.leak_counts = leakreports.LeakCounters()
 
     # ------------------------------------------------------------------ lifespan
     @asynccontextmanager
@@ -120,15 +124,20 @@ class Gateway:
         if isinstance(outcome, Exception):
             raise outcome
         result: VerifyResult = outcome
-        if self.cooling.note(ip, result.code):
-            self.metrics.cooling_started += 1
-            log.warning("address %s answered 429 for %g s after %d bad tokens in %g s", ip,
-                        self.options.cooldown_s, self.options.fail_limit, self.options.fail_window_s)
-            await self.batcher.submit(Event(self.backend.now_ms(), None, None, "gateway", "access",
-                                            "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
+        if result.canary and await self.backend.canary_cooling() and self.cooling.cool(ip):
+            await self._cooling_started(ip, call, "after presenting a canary token")
+        elif self.cooling.note(ip, result.code):
+            await self._cooling_started(ip, call, f"after {self.options.fail_limit} bad tokens in "
+                                                  f"{self.options.fail_window_s:g} s")
         self.metrics.verified(result.code.value, time.perf_counter() - started)
         request.state.code = result.code.value
         return result
+
+    async def _cooling_started(self, ip: str | None, call: inputs.VerifyCall, why: str) -> None:
+        self.metrics.cooling_started += 1
+        log.warning("address %s answered 429 for %g s %s", ip, self.options.cooldown_s, why)
+        await self.batcher.submit(Event(self.backend.now_ms(), None, None, "gateway", "access",
+                                        "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
 
     async def verify(self, request: Request) -> Response:
         result = await self._judge(request, await inputs.verify_call(request))
@@ -155,6 +164,30 @@ class Gateway:
         return JSONResponse({"valid": result.valid, "code": result.code.value, "key_id": result.key_id},
                             status_code=status, headers=headers)
 
+    async def leaks(self, request: Request) -> Response:
+        """A signed leak report (see keytui.gateway.leakreports); answers GitHub's labels."""
+        if self.leak_keys is None:
+            return _error(404, "leak reports are not enabled (keytui serve --leak-report-keys FILE)")
+        try:
+            body = await inputs.read_body(request, leakreports.MAX_BODY)
+            leakreports.check_signature(self.leak_keys, request.headers.get(leakreports.KEY_ID_HEADER),
+                                        request.headers.get(leakreports.SIGNATURE_HEADER), body)
+            labels = await self.backend.leak_report(leakreports.parse(body), hashlib.sha256(body).hexdigest())
+        except leakreports.Refused as exc:
+            self.leak_counts.counts[exc.outcome] += 1
+            log.warning("leak report refused: %s", exc.outcome)
+            return _error(exc.status, exc.message)
+        except ReplayedReport:
+            self.leak_counts.counts["replayed"] += 1
+            log.warning("leak report refused: replayed")
+            return _error(409, "this report was handled before; a replay is refused")
+        except InputError:
+            self.leak_counts.counts["invalid"] += 1
+            raise
+        self.leak_counts.counts["accepted"] += 1
+        request.state.code = "LEAK_REPORT"
+        return JSONResponse(labels)
+
     async def healthz(self, request: Request) -> Response:
         try:
             await self.backend.health()
@@ -165,8 +198,8 @@ class Gateway:
         return JSONResponse({"status": "ok", "pending_events": self.batcher.pending})
 
     async def metrics_text(self, request: Request) -> Response:
-        return PlainTextResponse(self.metrics.render(pending_events=self.batcher.pending,
-                                                     cooling_ips=self.cooling.cooling_count()),
+        text = self.metrics.render(pending_events=self.batcher.pending, cooling_ips=self.cooling.cooling_count())
+        return PlainTextResponse(text + "\n".join(self.leak_counts.render()) + "\n",
                                  media_type="text/plain; version=0.0.4")
 
     async def ping(self, request: Request) -> Response:
@@ -210,6 +243,7 @@ class Gateway:
         routes = [
             Route("/v1/keys/verify", self._answer("/v1/keys/verify", self.verify), methods=["POST"]),
             Route("/v1/auth", self._answer("/v1/auth", self.auth), methods=["GET"]),
+            Route("/v1/leaks", self._answer("/v1/leaks", self.leaks), methods=["POST"]),
             Route("/healthz", self._answer("/healthz", self.healthz), methods=["GET"]),
             Route("/metrics", self._answer("/metrics", self.metrics_text), methods=["GET"]),
             Route("/v1/ping", self._answer("/v1/ping", self.ping), methods=["GET", "POST"]),

@@ -81,6 +81,14 @@ class Cooling:
         self._until[key] = now + self.cooldown_s
         return True
 
+    def cool(self, ip: str | None) -> bool:
+        """Start a cooling period for this address now (a canary token was presented from it);
+        False when cooling is off (cooldown 0)."""
+        if self.cooldown_s <= 0:
+            return False
+        self._until[_source(ip)] = self._clock() + self.cooldown_s
+        return True
+
     def _forget_stale(self, now: float) -> None:
         stale = [k for k, q in self._failures.items() if not q or q[-1] <= now - self.window_s]
         for k in stale:

@@ -59,15 +59,20 @@ def header_token(request: Request) -> str | None:
     return _text("authorization", bearer or api_key)
 
 
-async def read_json(request: Request) -> dict:
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise InputError("body", f"is {declared} bytes; at most {MAX_BODY} allowed")
+    if declared.isdigit() and int(declared) > limit:
+        raise InputError("body", f"is {declared} bytes; at most {limit} allowed")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
-            raise InputError("body", f"is over {MAX_BODY} bytes; at most {MAX_BODY} allowed")
+        if len(body) > limit:
+            raise InputError("body", f"is over {limit} bytes; at most {limit} allowed")
+    return bytes(body)
+
+
+async def read_json(request: Request) -> dict:
+    body = await read_body(request)
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -26,6 +26,7 @@ class GatewayOptions:
     cooldown_s: float = 300.0
     access_log: bool = False
     commit_timeout_s: float = 5.0
+    leak_report_keys: str | None = None  # GitHub-style public keys that sign POST /v1/leaks
     networks: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):

@@ -7,12 +7,13 @@ find the same thing store one alert. Raising and acknowledging are both audited.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from keytui.domain import InputError, NotFoundError
 from keytui.service.context import Context, uses_store
-from keytui.store.models import Alert, ApiKey
+from keytui.store.models import Alert, AlertChannel, AlertDelivery, ApiKey
 from keytui.store.sql import chunks
 
 SEVERITIES = ("low", "medium", "high")
@@ -32,6 +33,9 @@ KINDS = {
     "wrong-environment": "a token was presented in another environment (cross-environment misuse)",
     "audit-chain-broken": "the audit log was cut, rolled back or edited behind keytui's back (see `keytui audit verify`)",
     "row-tampering": "a key or secret row was changed without the master key (see `keytui audit verify`)",
+    "key-leaked": "a key's token was found where it does not belong (a scan or a leak report)",
+    "canary-used": "a canary key's token was presented: someone is using a token they should not have",
+    "grace-ending": "a rotation's grace period ends soon and the old token is still in use",
 }
 
 
@@ -48,21 +52,55 @@ class AlertView:
     evidence: list[int]
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    deliveries: tuple[DeliveryView, ...] = ()
+
+    def as_dict(self, *, include_deliveries: bool = True) -> dict:
+        out = {"id": self.id, "created_at": self.created_at.isoformat(), "kind": self.kind,
+               "severity": self.severity, "key_id": self.key_id, "key_name": self.key_name, "ip": self.ip,
+               "message": self.message, "evidence": self.evidence,
+               "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+               "acknowledged_by": self.acknowledged_by}
+        if include_deliveries:
+            out["deliveries"] = [d.as_dict() for d in self.deliveries]
+        return out
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """An alert's way out through one channel (the outbox row)."""
+
+    channel: str
+    delivery_id: str
+    status: str  # pending | delivered | failed
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "created_at": self.created_at.isoformat(), "kind": self.kind,
-                "severity": self.severity, "key_id": self.key_id, "key_name": self.key_name, "ip": self.ip,
-                "message": self.message, "evidence": self.evidence,
-                "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
-                "acknowledged_by": self.acknowledged_by}
+        iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {"channel": self.channel, "delivery_id": self.delivery_id, "status": self.status,
+                "attempts": self.attempts, "next_attempt_at": iso(self.next_attempt_at),
+                "delivered_at": iso(self.delivered_at), "last_error": self.last_error}
+
+
+def _deliveries(alert_ids: list[int]) -> dict[int, list[DeliveryView]]:
+    out: dict[int, list[DeliveryView]] = {}
+    for chunk in chunks(alert_ids):
+        for d in AlertDelivery.select().where(AlertDelivery.alert_id.in_(chunk)).order_by(AlertDelivery.id):
+            out.setdefault(d.alert_id, []).append(DeliveryView(d.channel, d.delivery_id, d.status, d.attempts,
+                                                               d.next_attempt_at, d.delivered_at, d.last_error))
+    return out
 
 
 def _views(rows: list[Alert]) -> list[AlertView]:
     names = {}
     for chunk in chunks({r.key_id for r in rows if r.key_id}):
         names.update(ApiKey.select(ApiKey.key_id, ApiKey.name).where(ApiKey.key_id.in_(chunk)).tuples())
+    out = _deliveries([r.id for r in rows])
     return [AlertView(r.id, r.created_at, r.kind, r.severity, r.key_id, names.get(r.key_id), r.ip, r.message,
-                      json.loads(r.evidence), r.acknowledged_at, r.acknowledged_by) for r in rows]
+                      json.loads(r.evidence), r.acknowledged_at, r.acknowledged_by, tuple(out.get(r.id, ())))
+            for r in rows]
 
 
 @uses_store
@@ -75,6 +113,14 @@ def list_alerts(ctx: Context, *, include_acknowledged: bool = False, key_id: str
     if key_id:
         q = q.where(Alert.key_id == key_id.strip().lower())
     return _views(list(q))
+
+
+@uses_store
+def by_ids(ctx: Context, alert_ids: list[int]) -> list[AlertView]:
+    rows = []
+    for chunk in chunks(alert_ids):
+        rows += list(Alert.select().where(Alert.id.in_(chunk)))
+    return _views(rows)
 
 
 @uses_store
@@ -123,7 +169,20 @@ def raise_alert(ctx: Context, *, kind: str, severity: str, message: str, dedupe_
                           message=message, evidence=json.dumps(sorted(evidence)[-EVIDENCE_MAX:]),
                           dedupe_key=dedupe_key).execute()
     ctx.audit("alert.raise", key_id, alert=new_id, kind=kind, severity=severity, ip=ip)
+    _enqueue(ctx, new_id, severity)
     return new_id
+
+
+def _enqueue(ctx: Context, alert_id: int, severity: str) -> None:
+    """The alert's outbox rows, one per channel that takes its severity, in the alert's own
+    transaction: once the alert exists, its delivery is owed (keytui.service.delivery sends)."""
+    rank = SEVERITIES.index(severity)
+    rows = [dict(alert_id=alert_id, channel=name, delivery_id="dlv_" + secrets.token_hex(12), status="pending",
+                 attempts=0, next_attempt_at=ctx.now())
+            for name, least in AlertChannel.select(AlertChannel.name, AlertChannel.min_severity).tuples()
+            if SEVERITIES.index(least) <= rank]
+    if rows:
+        AlertDelivery.insert_many(rows).execute()
 
 
 @uses_store

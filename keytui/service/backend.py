@@ -8,11 +8,13 @@ connection or SQL itself.
 
 from __future__ import annotations
 
+from keytui.service import leaks, policies
 from keytui.service.context import Context
 from keytui.service.verification import Verifier
 from keytui.store.connections import DatabaseThreads, OnLoop, checkpoint
 
 CHECKPOINT_INTERVAL_S = 1.0
+LEAK_OPERATOR = "leak-report"  # who revokes a key after a signed leak report, in the audit log
 
 
 class VerificationBackend:
@@ -29,6 +31,16 @@ class VerificationBackend:
     async def on_loop(self, fn, *args):
         """Run `fn(*args)` on the event loop's own connection (short lock waits; see OnLoop)."""
         return await self._loop.run(fn, *args)
+
+    async def canary_cooling(self) -> bool:
+        """Does the policy have the gateway cool off an address that presented a canary token?"""
+        return await self._loop.run(lambda: bool(policies.read(self.ctx, "canary_cooling")))
+
+    async def leak_report(self, data, body_digest: str) -> list[dict]:
+        """Act on a leak report whose signature the gateway checked (leaks.handle_signed_report),
+        on the maintenance thread, as the operator `leak-report`; ReplayedReport if seen before."""
+        return await self._maintenance.run(leaks.handle_signed_report, self.ctx.as_operator(LEAK_OPERATOR), data,
+                                           body_digest)
 
     async def health(self) -> None:
         """Raises if the database cannot answer a query."""

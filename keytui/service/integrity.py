@@ -6,7 +6,7 @@ production admin key. Each row carries a seal, an HMAC under a key derived from 
 (keytui.tokens.Keyring.seal) over:
 
 - a key: key_id, status, environment, permissions, scope, expires_at, ip_allowlist, revoked_at,
-  expiry_days;
+  expiry_days, and whether it is a canary;
 - a secret: its key's key_id (so a secret cannot be moved to another key), digest, created_at,
   valid_until, ended_by.
 
@@ -47,9 +47,12 @@ def _ms(value) -> int | None:
 
 
 def key_seal(keyring: Keyring, key_id, status, environment, permissions, scope, expires_at, ip_allowlist,
-             revoked_at, expiry_days) -> str:
-    return keyring.seal("api_key v1", key_id, status, environment, permissions, scope, _ms(expires_at),
-                        ip_allowlist, _ms(revoked_at), expiry_days)
+             revoked_at, expiry_days, canary: bool = False) -> str:
+    # a canary is sealed as one (so nobody turns the bait into a working key, or a key into bait);
+    # other keys' seals are unchanged by the canary column's arrival
+    fields = (key_id, status, environment, permissions, scope, _ms(expires_at), ip_allowlist, _ms(revoked_at),
+              expiry_days) + (("canary",) if canary else ())
+    return keyring.seal("api_key v1", *fields)
 
 
 def secret_seal(keyring: Keyring, key_id, digest, created_at, valid_until, ended_by) -> str:
@@ -59,12 +62,13 @@ def secret_seal(keyring: Keyring, key_id, digest, created_at, valid_until, ended
 def seal_key_fields(keyring: Keyring, f: dict) -> str:
     """The seal of a key from its field dict (a new key's insert)."""
     return key_seal(keyring, f["key_id"], f["status"], f["environment"], f["permissions"], f["scope"],
-                    f["expires_at"], f["ip_allowlist"], f.get("revoked_at"), f.get("expiry_days"))
+                    f["expires_at"], f["ip_allowlist"], f.get("revoked_at"), f.get("expiry_days"),
+                    bool(f.get("canary")))
 
 
 def _key_of(keyring: Keyring, k: ApiKey) -> str:
     return key_seal(keyring, k.key_id, k.status, k.environment, k.permissions, k.scope, k.expires_at,
-                    k.ip_allowlist, k.revoked_at, k.expiry_days)
+                    k.ip_allowlist, k.revoked_at, k.expiry_days, bool(k.canary))
 
 
 def _secret_of(keyring: Keyring, key_id: str, s: KeySecret) -> str:

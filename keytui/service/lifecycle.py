@@ -66,10 +66,11 @@ def _insert(ctx: Context, plans: list[dict], now: datetime) -> list[IssuedKey]:
     for p, f in zip(plans, fields):
         token, secret = new_secret(ctx, p["key_id"], Environment(p["environment"]), "create")
         secret_rows.append(dict(secret, key=ids[p["key_id"]]))
-        entries.append(("key.create", p["key_id"], dict(
+        details = dict(
             name=p["name"], scope=p["scope"], environment=p["environment"], permissions=p["permissions"],
             expiry=p["describe"], expires_at=p["expires_at"].isoformat() if p["expires_at"] else None,
-            ip_allowlist=list(split_list(p["ip_allowlist"])), owner=p["owner"])))
+            ip_allowlist=list(split_list(p["ip_allowlist"])), owner=p["owner"])
+        entries.append(("key.create", p["key_id"], dict(details, canary=True) if p["canary"] else details))
         issued.append(IssuedKey(key_view(ApiKey(id=ids[p["key_id"]], **f), now, secret["hint"]), token))
     bulk.insert_rows(ctx.db, KeySecret, secret_rows)
     ctx.audit_many(entries, now=now)
@@ -95,7 +96,7 @@ def plan_new_key(ctx: Context, spec: NewKey, now: datetime, rules: orgpolicy.Rul
     fields = dict(key_id=key_id, name=name, scope=scope.value, permissions=format_permissions(perms),
                   environment=env.value, owner=owner, created_by=ctx.operator, created_at=now, updated_at=now,
                   expires_at=expires, expiry_days=expiry.days, status=Status.ACTIVE.value,
-                  ip_allowlist=join_list(allow))
+                  ip_allowlist=join_list(allow), canary=bool(spec.canary))
     return dict(fields, seal=integrity.seal_key_fields(ctx.keyring, fields), describe=expiry.describe())
 
 

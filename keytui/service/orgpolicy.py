@@ -28,6 +28,7 @@ from keytui.store.sql import chunks
 
 MAX_DAYS = 3650
 MAX_POLICY_BYTES = 64 * 1024
+CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 FIELDS = {
     "max_expiry_days": "longest lifetime a key may have, in days (1-3650); keys that never expire violate it",
     "require_ip_restriction": "true: every key needs an IP allowlist",
@@ -53,6 +54,7 @@ class OrgPolicyDoc:
     name: str
     environments: dict[Environment, EnvRules]
     source: str = field(repr=False)
+    required_channels: tuple[str, ...] = ()  # alert channels that must exist ([alerts])
 
     @property
     def digest(self) -> str:
@@ -92,10 +94,10 @@ def _parse(text: str) -> OrgPolicyDoc:
     except tomllib.TOMLDecodeError as exc:
         raise InputError("org policy", f"not valid TOML: {exc}") from None
     where = _Locator(text)
-    unknown = set(data) - {"name", "defaults", "environments"}
+    unknown = set(data) - {"name", "defaults", "environments", "alerts"}
     if unknown:
         bad = sorted(unknown)[0]
-        raise InputError(where(bad), "unknown setting; allowed: name, [defaults], [environments.<env>]")
+        raise InputError(where(bad), "unknown setting; allowed: name, [defaults], [environments.<env>], [alerts]")
     name = data.get("name", "org policy")
     if not isinstance(name, str) or not name.strip() or len(name) > 100 or not name.isprintable():
         raise InputError(where("name"), "must be a text of 1-100 printable characters (no control characters)")
@@ -116,7 +118,18 @@ def _parse(text: str) -> OrgPolicyDoc:
         spelled[env] = raw_env
         given[env] = _env_table(table, ("environments", raw_env), where, defaults)
     environments = {env: EnvRules(**given.get(env, defaults)) for env in Environment}
-    return OrgPolicyDoc(name.strip(), environments, text)
+    return OrgPolicyDoc(name.strip(), environments, text, _required_channels(data.get("alerts", {}), where))
+
+
+def _required_channels(table, where) -> tuple[str, ...]:
+    """[alerts] required_channels = ["oncall", ...]: channel names (1-32 of a-z 0-9 . _ -)."""
+    if not isinstance(table, dict) or set(table) - {"required_channels"}:
+        raise InputError(where("alerts"), "allowed: required_channels = [\"name\", ...]")
+    names = table.get("required_channels", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and CHANNEL_RE.match(n) for n in names):
+        raise InputError(where("alerts", "required_channels"),
+                         "must be a list of channel names (1-32 of a-z 0-9 . _ -), e.g. [\"oncall\"]")
+    return tuple(dict.fromkeys(names))
 
 
 def _env_table(table, path: tuple[str, ...], where, inherited: dict) -> dict:

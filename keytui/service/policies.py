@@ -16,6 +16,9 @@ What each does, and where:
 - suspicious_detection / suspicious_failures / suspicious_window_minutes: the watch alerts on a
   burst of failures for one key or from one IP (N within M minutes), a valid token from outside
   its allowlist, use of a revoked or expired key, and a token presented in another environment.
+- leak_response: what a leaked live token found by `keytui scan --revoke` or reported to
+  POST /v1/leaks does to its key: `revoke` (with the reason "leaked: <where>") or `alert` only.
+- canary_cooling: the gateway answers 429 at once to an address that presented a canary token.
 - ip_locking.<environment>: `required` refuses creating or rotating a key without an allowlist
   there (and removing one); the watch flags existing keys without one.
 """
@@ -86,6 +89,10 @@ def _defs() -> list[PolicyDef]:
                   "Failed verifications (one key or one IP) that make a burst"),
         PolicyDef("suspicious_window_minutes", 5, _int("suspicious_window_minutes", 1, 1440),
                   "Minutes within which the failures count as a burst"),
+        PolicyDef("leak_response", "revoke", _choice("leak_response", ("revoke", "alert")),
+                  "A leaked live token (scan --revoke, leak reports): revoke its key, or alert only"),
+        PolicyDef("canary_cooling", True, _bool("canary_cooling"),
+                  "The gateway cools off an address that presents a canary token, at once"),
     ]
     for env in Environment:
         defs.append(PolicyDef(f"ip_locking.{env.value}", "optional",

@@ -12,8 +12,8 @@ from typing import Iterable, TextIO
 
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope
-from keytui.service import (alerts, analytics, anchors, audit, demo, export, homekind, lifecycle, mfa, orgpolicy,
-                            policies, registry, watch)
+from keytui.service import (alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, leaks,
+                            lifecycle, mfa, orgpolicy, policies, registry, rotation, watch)
 from keytui.service.context import Context
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import Verifier, VerifyResult
@@ -98,9 +98,9 @@ class Vault:
     def create(self, name: str, scope: str | Scope, permissions: Iterable[str] | str, environment: str | Environment,
                *, expires_in_days: int | str | None = None, expires_at: str | datetime | None = None,
                no_expiry: bool = False, ip_allowlist: Iterable[str] | str | None = None, owner: str | None = None,
-               totp: str | None = None) -> IssuedKey:
+               totp: str | None = None, canary: bool = False) -> IssuedKey:
         spec = NewKey(name, scope, permissions, environment, expires_in_days=expires_in_days, expires_at=expires_at,
-                      no_expiry=no_expiry, ip_allowlist=ip_allowlist, owner=owner)
+                      no_expiry=no_expiry, ip_allowlist=ip_allowlist, owner=owner, canary=canary)
         return self.create_many([spec], totp=totp)[0]
 
     def create_many(self, specs: Iterable[NewKey], *, totp: str | None = None) -> list[IssuedKey]:
@@ -202,6 +202,38 @@ class Vault:
 
     def watch_loop(self, **kwargs) -> int:
         return watch.watch_loop(self.ctx, **kwargs)
+
+    # ------------------------------------------------------------------ alert channels and delivery
+    def alert_channels(self) -> list[channels.ChannelView]:
+        return channels.list_channels(self.ctx)
+
+    def add_alert_channel(self, name: str, kind: str, *, url: str | None = None, secret: str | bytes | None = None,
+                          address: str | None = None, min_severity: str | None = None) -> channels.ChannelView:
+        return channels.add(self.ctx, name, kind, url=url, secret=secret, address=address, min_severity=min_severity)
+
+    def remove_alert_channel(self, name: str) -> int:
+        return channels.remove(self.ctx, name)
+
+    def test_alert_channel(self, name: str) -> str | None:
+        """None when the test alert was delivered, else why not."""
+        return delivery.send_test(self.ctx, name)
+
+    def deliver_alerts(self) -> delivery.DeliveryReport:
+        return delivery.deliver_due(self.ctx)
+
+    # ------------------------------------------------------------------ leaks and rotations in flight
+    def scan_report(self, candidates: Iterable[leaks.Candidate]) -> list[leaks.LeakFinding]:
+        return leaks.scan_report(self.ctx, candidates)
+
+    def respond_to_leaks(self, candidates: Iterable[leaks.Candidate], *, totp: str | None = None
+                         ) -> list[leaks.LeakFinding]:
+        return leaks.respond(self.ctx, candidates, totp=totp)
+
+    def rotation_traffic(self, key_id: str) -> rotation.RotationTraffic | None:
+        return rotation.traffic(self.ctx, key_id)
+
+    def end_grace(self, key_id: str, *, force: bool = False) -> KeyView:
+        return rotation.end_grace(self.ctx, key_id, force=force)
 
     # ------------------------------------------------------------------ analytics
     def overview(self) -> analytics.Overview:

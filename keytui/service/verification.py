@@ -16,14 +16,14 @@ import hmac
 import ipaddress
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Iterable
 
 from keytui import tokens
 from keytui.clock import HOUR_MS, from_ms
-from keytui.domain import (PRIVILEGED, Environment, InputError, Permission, Scope, Status, VerifyCode,
+from keytui.domain import (CANARY_CODE, PRIVILEGED, Environment, InputError, Permission, Scope, Status, VerifyCode,
                            effective_permissions, effective_status, parse_environment, parse_ip, parse_permission,
                            parse_scope, split_list, split_permissions)
 from keytui.service import integrity, policies
@@ -45,6 +45,9 @@ class VerifyResult:
     environment: str | None = None
     permissions: tuple[str, ...] = ()
     expires_at: datetime | None = None
+    # a canary key's token: answered exactly like NOT_FOUND (never in as_dict, equality or repr);
+    # the gateway reads it to cool the caller off at once
+    canary: bool = field(default=False, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"valid": self.valid, "code": self.code.value, "key_id": self.key_id, "scope": self.scope,
@@ -65,6 +68,7 @@ class Event:
     code: str
     ip: str | None
     environment: str
+    secret_row: int | None = None  # which of the key's tokens matched (old or new during a rotation)
 
 
 @lru_cache(maxsize=4096)
@@ -152,18 +156,22 @@ class Verifier:
                                  result.code.value, ip, env.value)
 
         (row_id, key_id, key_scope, perms_text, key_env, status, expires_at, allowlist, valid_until, ended_by,
-         *sealed) = row
+         *sealed, secret_row, canary) = row
         if not self._intact(row, digest) or tag_env.value != key_env:
             # edited without the master key: the caller learns nothing more than for an unknown
             # token; the activity log says TAMPERED and the watch raises a high alert
             result = VerifyResult(False, VerifyCode.NOT_FOUND)
             return result, Event(now_ms, key_id, None, module or key_scope, action, "failed", TAMPERED, ip, env.value)
+        if canary:
+            return (VerifyResult(False, VerifyCode.NOT_FOUND, canary=True),
+                    Event(now_ms, key_id, row_id, module or "unknown", action, "failed", CANARY_CODE, ip, env.value,
+                          secret_row))
         code = self._judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at,
                            allowlist, valid_until, ended_by)
         result = VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env,
                               _permission_names(perms_text), from_ms(expires_at))
         event = Event(now_ms, key_id, row_id, module or key_scope, action,
-                      "success" if result.valid else "failed", code.value, ip, env.value)
+                      "success" if result.valid else "failed", code.value, ip, env.value, secret_row)
         return result, event
 
     def _intact(self, row: tuple, digest: str) -> bool:
@@ -172,11 +180,12 @@ class Verifier:
         known = self._intact_rows.get((row, digest))
         if known is None:
             (_, key_id, scope, perms, env, status, expires_at, allowlist, valid_until, ended_by, revoked_at,
-             expiry_days, key_seal, created_at, secret_seal) = row
+             expiry_days, key_seal, created_at, secret_seal, _, canary) = row
             keyring = self.ctx.keyring
             known = (key_seal is not None and secret_seal is not None
                      and hmac.compare_digest(key_seal, integrity.key_seal(
-                         keyring, key_id, status, env, perms, scope, expires_at, allowlist, revoked_at, expiry_days))
+                         keyring, key_id, status, env, perms, scope, expires_at, allowlist, revoked_at, expiry_days,
+                         bool(canary)))
                      and hmac.compare_digest(secret_seal, integrity.secret_seal(
                          keyring, key_id, digest, created_at, valid_until, ended_by)))
             if len(self._intact_rows) >= INTACT_CACHE:
@@ -206,7 +215,8 @@ class Verifier:
 
     # ------------------------------------------------------------------ write
     def record(self, events: Iterable[Event]) -> None:
-        """Write events, counters and last-used times in one transaction (one commit for many calls)."""
+        """Write events, counters and last-used times in one transaction (one commit for many calls).
+        A canary's use is written even with Usage Monitoring off: its alert is built from it."""
         events = list(events)
         if not events:
             return
@@ -220,11 +230,12 @@ class Verifier:
             if ev.key_row is not None and ev.ts_ms > touched.get(ev.key_row, 0):
                 touched[ev.key_row] = ev.ts_ms
         db = self.ctx.db
+        rows = events if keep_rows else [ev for ev in events if ev.code == CANARY_CODE]
         with db.atomic():
             cursor = db.cursor()
-            if keep_rows:
+            if rows:
                 cursor.executemany(self.sql.insert_event, [(ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
-                                                         ev.code, ev.ip, ev.environment) for ev in events])
+                                                         ev.code, ev.ip, ev.environment, ev.secret_row) for ev in rows])
             if touched:
                 cursor.executemany(self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
             cursor.executemany(self.sql.bump_rollup, [(hour, key_id, module, ok, failed)

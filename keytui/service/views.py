@@ -33,6 +33,7 @@ class KeyView:
     ip_allowlist: tuple[str, ...]
     policy_violation: str | None
     hint: str | None = None
+    canary: bool = False  # a tripwire key: verifies as NOT_FOUND, its use raises an alert
 
     @property
     def permissions_text(self) -> str:
@@ -48,6 +49,7 @@ class KeyView:
             "permissions": sorted(p.value for p in self.permissions), "ip_allowlist": list(self.ip_allowlist),
             "hint": self.hint, "policy_violation": self.policy_violation,
             "revoked_at": iso(self.revoked_at), "revoke_reason": self.revoke_reason, "created_by": self.created_by,
+            "canary": self.canary,
         }
 
 
@@ -84,6 +86,7 @@ class NewKey:
     ip_allowlist: Iterable[str] | str | None = None
     owner: str | None = None
     key_id: str | None = None
+    canary: bool = False
 
 
 def key_view(row, now: datetime, hint: str | None = None) -> KeyView:
@@ -96,4 +99,5 @@ def key_view(row, now: datetime, hint: str | None = None) -> KeyView:
         expiry_days=row.expiry_days, status=effective_status(stored, row.expires_at, now), stored_status=stored,
         revoked_at=row.revoked_at, revoke_reason=row.revoke_reason, last_used_at=row.last_used_at,
         ip_allowlist=split_list(row.ip_allowlist), policy_violation=row.policy_violation, hint=hint,
+        canary=bool(row.canary),
     )

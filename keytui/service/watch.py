@@ -27,8 +27,9 @@ from typing import Callable
 from keytui.clock import from_ms, to_ms
 from peewee import SQL
 
-from keytui.domain import RuleError, Status, live_sql
-from keytui.service import alerts, audit, integrity, lifecycle, orgpolicy, policies, rollup
+from keytui.domain import CANARY_CODE, RuleError, Status, live_sql
+from keytui.service import (alerts, audit, canaries, delivery, integrity, lifecycle, orgpolicy, policies, rollup,
+                            rotation)
 from keytui.service.context import Context, uses_store
 from keytui.service.integrity import TAMPERED
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
@@ -52,19 +53,22 @@ class PassReport:
     flagged: int = 0
     cleared: int = 0
     days_folded: int = 0
+    delivery: delivery.DeliveryReport = field(default_factory=delivery.DeliveryReport)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"at": self.at.isoformat(), "expired": self.expired, "rotated": self.rotated,
                 "rotation_failed": self.rotation_failed, "alerts": self.alerts,
                 "events_scanned": self.events_scanned, "flagged": self.flagged, "cleared": self.cleared,
-                "days_folded": self.days_folded,
+                "days_folded": self.days_folded, "delivery": self.delivery.as_dict(),
                 "seconds": round(self.seconds, 3)}
 
     def summary(self) -> str:
         return (f"{self.at:%Y-%m-%d %H:%M:%S} expired {len(self.expired)}, rotated {len(self.rotated)}"
                 f"{f' ({len(self.rotation_failed)} failed)' if self.rotation_failed else ''}, "
-                f"{len(self.alerts)} new alerts, {self.events_scanned} events scanned")
+                f"{len(self.alerts)} new alerts, {self.events_scanned} events scanned"
+                + (f", {self.delivery.delivered} alert deliveries sent, {self.delivery.retrying} to retry"
+                   if self.delivery.delivered or self.delivery.retrying else ""))
 
 
 def _meta(name: str) -> str | None:
@@ -100,10 +104,14 @@ def run_pass(ctx: Context) -> PassReport:
         cursor = int(_meta(CURSOR) or _first_cursor(since, newest))
         if settings["suspicious_detection"] and newest > cursor:
             report.events_scanned = _detect(system, settings, cursor, newest, report)
+        if newest > cursor:  # a canary is a tripwire: it alerts whatever the detection settings
+            report.alerts += canaries.alert_on_use(system, cursor, newest, settings["suspicious_window_minutes"] * 60_000)
+        report.alerts += rotation.grace_ending_alerts(system)
         _set_meta(CURSOR, str(max(cursor, newest)))
         report.days_folded = rollup.fold_complete_days(system, now)
         _set_meta(LAST_PASS, str(to_ms(now)))
     report.flagged, report.cleared = orgpolicy.refresh_flags(system)
+    report.delivery = delivery.deliver_due(system)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -127,7 +135,8 @@ def _auto_rotate(system, settings: dict, report: PassReport) -> None:
     now = system.now()
     window = _window(settings, "auto_rotation_days")
     due = (ApiKey.select(ApiKey.id, ApiKey.key_id, ApiKey.expires_at)
-           .where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= now + window)).order_by(ApiKey.expires_at))
+           .where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= now + window) & (ApiKey.canary == False))  # noqa: E712
+           .order_by(ApiKey.expires_at))
     for row in due:
         newest = (KeySecret.select(KeySecret.created_at).where((KeySecret.key == row.id) & KeySecret.ended_by.is_null())
                   .order_by(KeySecret.id.desc()).scalar())
@@ -153,14 +162,15 @@ def _expiry_alerts(system, settings: dict, since: datetime, report: PassReport) 
     now = system.now()
     soon = now + _window(settings, "expiry_alert_days")
     expiring = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment).where(
-        SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= soon))
+        SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= soon) & (ApiKey.canary == False))  # noqa: E712
     for key_id, name, expires, env in expiring.tuples():
         days = (expires - now).total_seconds() / 86400
         _raise(system, report, "expiring", "medium" if env == "production" else "low",
                f"{name} ({env}) expires in {days:.1f} days, on {expires:%Y-%m-%d %H:%M} UTC",
                f"expiring:{key_id}:{to_ms(expires)}", key_id=key_id)
     ended = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment).where(
-        (ApiKey.status == Status.EXPIRED.value) & (ApiKey.expires_at > since) & (ApiKey.expires_at <= now))
+        (ApiKey.status == Status.EXPIRED.value) & (ApiKey.expires_at > since) & (ApiKey.expires_at <= now)
+        & (ApiKey.canary == False))  # noqa: E712
     for key_id, name, expires, env in ended.tuples():
         _raise(system, report, "expired", "high" if env == "production" else "medium",
                f"{name} ({env}) expired on {expires:%Y-%m-%d %H:%M} UTC; its token no longer works",
@@ -203,6 +213,8 @@ def _detect(system, settings: dict, cursor: int, newest: int, report: PassReport
     by_key, by_ip = defaultdict(list), defaultdict(list)
     misuse: dict[tuple, list[int]] = defaultdict(list)
     for ev_id, ts, key_id, ip, code, env in failed:
+        if code == CANARY_CODE:  # a canary's use has an alert of its own (keytui.service.canaries)
+            continue
         ts_ms = to_ms(ts)
         if key_id:
             by_key[key_id].append((ev_id, ts_ms))

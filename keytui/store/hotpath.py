@@ -28,10 +28,10 @@ class VerificationSQL:
         return cls(
             lookup=(f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
                     f"k.ip_allowlist, s.valid_until, s.ended_by, k.revoked_at, k.expiry_days, k.seal, "
-                    f"s.created_at, s.seal FROM {s} s "
+                    f"s.created_at, s.seal, s.id, k.canary FROM {s} s "
                     f"JOIN {k} k ON k.id = s.{KeySecret.key.column_name} WHERE s.digest = {p}"),
-            insert_event=(f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment) "
-                          f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
+            insert_event=(f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment, secret_id) "
+                          f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
             touch_key=(f"UPDATE {k} SET last_used_at = {p} WHERE id = {p} "
                        f"AND (last_used_at IS NULL OR last_used_at < {p})"),
             bump_rollup=(f"INSERT INTO {r} (hour, key_id, module, ok, failed) VALUES ({p}, {p}, {p}, {p}, {p}) "

@@ -6,13 +6,14 @@ taking a playhouse.migrate SchemaMigrator, applied once each in order, so existi
 
 from __future__ import annotations
 
-from peewee import CharField
+from peewee import CharField, IntegerField
 from playhouse.migrate import SchemaMigrator, migrate as run_migrations
 
 from keytui.store.binding import using
-from keytui.store.models import MODELS, Meta
+from keytui.store.models import MODELS, ActivityEvent, ApiKey, Meta
+from keytui.store.sql import is_sqlite, table
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _row_seals(migrator: SchemaMigrator) -> list:
@@ -24,8 +25,22 @@ def _row_seals(migrator: SchemaMigrator) -> list:
             migrator.add_column("key_secret", "seal", CharField(max_length=64, null=True))]
 
 
+def _leaks(migrator: SchemaMigrator) -> list:
+    """Version 3: canary keys, and which secret each verification matched (rotation traffic).
+    The new tables (alert channels, the delivery outbox, seen leak reports) come from
+    create_tables.
+
+    The NOT NULL column is added with its default in one statement: the migrator would add it
+    nullable and then rebuild the table on SQLite to make it NOT NULL, which the foreign keys
+    from key_secret refuse."""
+    db = migrator.database
+    boolean, false = ("INTEGER", "0") if is_sqlite(db) else ("BOOLEAN", "FALSE")
+    db.execute_sql(f"ALTER TABLE {table(ApiKey)} ADD COLUMN canary {boolean} NOT NULL DEFAULT {false}")
+    return [migrator.add_column(table(ActivityEvent), "secret_id", IntegerField(null=True))]
+
+
 # version -> function(migrator) returning a list of migrator operations
-MIGRATIONS: dict[int, callable] = {2: _row_seals}
+MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks}
 
 
 def current_version(db) -> int:

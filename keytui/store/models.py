@@ -66,6 +66,7 @@ class ApiKey(BaseModel):
     ip_allowlist = TextField(default="")  # comma separated networks
     policy_violation = TextField(null=True)  # set by "Apply Org Policy"
     seal = CharField(max_length=64, null=True)  # HMAC over the fields that decide (keytui.service.integrity)
+    canary = BooleanField(default=False)  # a tripwire: verifies as NOT_FOUND, any use raises an alert
 
     class Meta:
         # the overview cards count keys per environment and judged status from this index alone
@@ -99,6 +100,7 @@ class ActivityEvent(BaseModel):
     code = CharField(max_length=32)
     ip = CharField(max_length=64, null=True, index=True)
     environment = CharField(max_length=16, null=True)
+    secret_id = IntegerField(null=True)  # the KeySecret that matched: old or new token in a rotation
 
     class Meta:
         indexes = ((("key_id", "id"), False),)
@@ -178,4 +180,43 @@ class Alert(BaseModel):
     acknowledged_by = CharField(max_length=64, null=True)
 
 
-MODELS = [Meta, Operator, ApiKey, KeySecret, ActivityEvent, UsageRollup, UsageDaily, AuditEntry, PolicySetting, OrgPolicy, Alert]
+class AlertChannel(BaseModel):
+    """Where alerts go besides the console: a webhook or syslog."""
+
+    id = AutoField()
+    name = CharField(unique=True, max_length=32)
+    kind = CharField(max_length=16)  # webhook | syslog
+    target = TextField()  # the webhook URL, or the syslog address (HOST:PORT or a socket path)
+    secret = BlobField(null=True)  # the webhook's HMAC secret, AES-GCM under the master key
+    min_severity = CharField(max_length=8)
+    created_at = EpochField()
+    created_by = CharField(max_length=64)
+
+
+class AlertDelivery(BaseModel):
+    """The outbox: one row per alert and channel, written with the alert, so nothing is lost
+    while a receiver is down or keytui restarts."""
+
+    id = AutoField()
+    alert_id = IntegerField(index=True)
+    channel = CharField(max_length=32)
+    delivery_id = CharField(unique=True, max_length=40)  # the same on every retry: receivers dedupe by it
+    status = CharField(max_length=12)  # pending | delivered | failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = EpochField(null=True)
+    last_error = TextField(null=True)
+    delivered_at = EpochField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
+class LeakReportSeen(BaseModel):
+    """Leak reports already handled (SHA-256 of the signed body), so a replay is refused."""
+
+    digest = CharField(primary_key=True, max_length=64)
+    seen_at = EpochField(index=True)
+
+
+MODELS = [Meta, Operator, ApiKey, KeySecret, ActivityEvent, UsageRollup, UsageDaily, AuditEntry, PolicySetting, OrgPolicy, Alert,
+          AlertChannel, AlertDelivery, LeakReportSeen]

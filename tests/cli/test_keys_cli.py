@@ -8,7 +8,7 @@ from datetime import timedelta
 TOKEN_RE = re.compile(r"^kt_sbx_[0-9A-Za-z]{33}_[0-9A-Za-z]{6}$")
 REGISTRY_FIELDS = {"key_id", "name", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
                    "environment", "permissions", "ip_allowlist", "hint", "policy_violation", "revoked_at",
-                   "revoke_reason", "created_by"}
+                   "revoke_reason", "created_by", "canary"}
 CREATE = ("keys", "create", "--name", "Sandbox Runner Key", "--scope", "sandbox", "--permission", "read",
           "--permission", "write", "--environment", "sandbox")
 

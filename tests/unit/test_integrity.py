@@ -23,10 +23,14 @@ def test_a_token_for_another_environment_than_its_key_is_refused(vault, make_key
 
 
 def _downgrade_to_v1(home) -> None:
-    """The database as keytui 1 left it: no seal columns, schema version 1."""
+    """The database as keytui 1 left it: no seal columns (nor what version 3 added), schema version 1."""
     with sqlite3.connect(home / "keytui.db") as con:
         con.execute("ALTER TABLE api_key DROP COLUMN seal")
         con.execute("ALTER TABLE key_secret DROP COLUMN seal")
+        con.execute("ALTER TABLE api_key DROP COLUMN canary")
+        con.execute("ALTER TABLE activity_event DROP COLUMN secret_id")
+        for name in ("alert_channel", "alert_delivery", "leak_report_seen"):
+            con.execute(f"DROP TABLE {name}")
         con.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
 
 
