@@ -30,6 +30,8 @@ def _register_create(ks, parent) -> None:
     p.add_argument("--ip", action="append", metavar="CIDR", help="allow only these addresses/CIDRs (repeat)")
     p.add_argument("--owner", help="user or system owning the key (default: the operator)")
     p.add_argument("--totp", metavar="CODE", help="operator's TOTP code (needed for execute/admin)")
+    p.add_argument("--canary", action="store_true",
+                   help="a tripwire: its token looks real but never authorises, and any use raises a high alert")
     p.set_defaults(handler=cmd_create)
 
 
@@ -58,6 +60,12 @@ def _register_changes(ks, parent) -> None:
     p.add_argument("key_id")
     p.add_argument("--grace-hours", default=None, help="hours the old token keeps working (default 24, 0 allowed)")
     p.set_defaults(handler=cmd_rotate)
+
+    p = ks.add_parser("end-grace", parents=[parent],
+                      help="stop a rotation's old token now, once no caller presents it any more")
+    p.add_argument("key_id")
+    p.add_argument("--force", action="store_true", help="even if the old token was presented within the last hour")
+    p.set_defaults(handler=cmd_end_grace)
 
     p = ks.add_parser("regenerate", parents=[parent], help="new token; the old one stops at once")
     p.add_argument("key_id")
@@ -108,8 +116,8 @@ def cmd_create(args) -> int:
     vault = _vault(args)
     issued = vault.create(args.name, args.scope, args.permission, args.environment, expires_in_days=args.expires_in,
                           expires_at=args.expires_at, no_expiry=args.no_expiry, ip_allowlist=args.ip,
-                          owner=args.owner, totp=args.totp)
-    _print_issued(args, issued, "Created")
+                          owner=args.owner, totp=args.totp, canary=args.canary)
+    _print_issued(args, issued, "Created canary" if args.canary else "Created")
     return EXIT_OK
 
 
@@ -117,7 +125,8 @@ def _key_rows(views):
     return [(k.name, k.key_id, k.scope.value, k.owner, short_time(k.created_at),
              short_time(k.expires_at) if k.expires_at else "never", k.status.value.upper(),
              short_time(k.last_used_at), k.environment.value, k.permissions_text,
-             "VIOLATION" if k.policy_violation else "") for k in views]
+             " ".join(m for m in ("CANARY" if k.canary else "", "VIOLATION" if k.policy_violation else "") if m))
+            for k in views]
 
 
 KEY_HEADERS = ["NAME", "KEY ID", "SCOPE", "OWNER", "CREATED", "EXPIRES", "STATUS", "LAST USED", "ENVIRONMENT",
@@ -139,10 +148,11 @@ def cmd_show(args) -> int:
     k = vault.get(args.key_id)
     secrets = vault.secrets(args.key_id)
     history = vault.audit_entries(key_id=k.key_id)
+    traffic = vault.rotation_traffic(k.key_id)
     data = dict(k.as_dict(), secrets=[{"hint": s.hint, "origin": s.origin, "created_at": s.created_at.isoformat(),
                                         "valid_until": s.valid_until.isoformat() if s.valid_until else None,
                                         "ended_by": s.ended_by, "live": s.live} for s in secrets],
-                history=history)
+                history=history, rotation=traffic.as_dict() if traffic else None)
 
     def human():
         for field, value in k.as_dict().items():
@@ -151,10 +161,31 @@ def cmd_show(args) -> int:
         table([(s.hint, s.origin, short_time(s.created_at), short_time(s.valid_until) if s.valid_until else "key expiry",
                 "live" if s.live else f"ended ({s.ended_by or 'expired'})") for s in secrets],
               ["HINT", "ORIGIN", "CREATED", "VALID UNTIL", "STATE"])
+        if traffic:
+            _print_traffic(traffic)
         print("\nHistory:")
         table([(h["ts"][:19], h["operator"], h["action"]) for h in history], ["TIME", "OPERATOR", "ACTION"])
 
     emit(args, data, human)
+    return EXIT_OK
+
+
+def _print_traffic(t) -> None:
+    print(f"\nRotation in progress: the old token ({', '.join(t.old_hints)}) works until {short_time(t.grace_ends)}; "
+          + ("it has gone quiet: end the grace period with `keytui keys end-grace " + t.key_id + "`"
+             if t.quiet else f"last presented {short_time(t.old_last_used)}"))
+    for label, callers in (("Still on the old token", t.old_callers), (f"On the new token ({t.new_hint})", t.new_callers)):
+        print(f"{label}:")
+        if callers:
+            table([("  " + (c.ip or "-"), c.module, c.calls, c.failed, short_time(c.last_seen)) for c in callers],
+                  ["  IP", "MODULE", "CALLS", "FAILED", "LAST SEEN"])
+        else:
+            print("  no callers since the rotation")
+
+
+def cmd_end_grace(args) -> int:
+    k = _vault(args).end_grace(args.key_id, force=args.force)
+    emit(args, k.as_dict(), f"Ended the grace period of {k.key_id} ({k.name}): only the new token works now.")
     return EXIT_OK
 
 
