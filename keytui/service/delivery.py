@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from keytui.service import alerts, channels, senders
 from keytui.service.context import Context, uses_store
@@ -46,7 +46,7 @@ def backoff(attempts: int) -> timedelta:
 def payload(alert: dict, delivery_id: str, kind: str = "alert") -> bytes:
     """The webhook body (documented in the README for receivers)."""
     return json.dumps({"version": PAYLOAD_VERSION, "type": kind, "delivery_id": delivery_id,
-                       "sent_at": datetime.now().astimezone().isoformat(timespec="seconds"), "alert": alert},
+                       "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "alert": alert},
                       sort_keys=True, separators=(",", ":")).encode()
 
 
