@@ -4,6 +4,8 @@ Each outbox row is one alert for one channel. A delivery step claims the rows th
 (moving their next attempt a lease ahead, in a short write transaction, so a second process
 running a step at the same time skips them), sends each outside any transaction, then records
 the outcome: delivered, or retried later with growing backoff, or failed after MAX_ATTEMPTS.
+Once a channel fails in a step, its other alerts are not tried in that step (a receiver that
+times out would otherwise hold the watch for a timeout per alert); they back off with it.
 A process killed mid-send leaves its rows pending; the lease runs out and another step sends
 them again, which is why delivery is at least once and every delivery carries an id that
 stays the same across retries. The watch runs a step after each pass; `keytui alerts deliver`
@@ -26,6 +28,7 @@ MAX_ATTEMPTS = 30  # about a day of hourly retries after the first few
 LEASE = timedelta(minutes=2)  # longer than a send can take (TIMEOUT_S), shorter than a retry
 BATCH = 50
 PAYLOAD_VERSION = 1
+GONE = "channel removed"  # (alerts are never deleted, so only a channel can be missing)
 
 
 @dataclass
@@ -87,17 +90,20 @@ def deliver_due(ctx: Context, *, limit: int = BATCH) -> DeliveryReport:
         return report
     found = {c.name: c for c in AlertChannel.select().where(AlertChannel.name.in_({r.channel for r in claimed}))}
     views = {a.id: a for a in alerts.by_ids(ctx, list({r.alert_id for r in claimed}))}
-    outcomes = []
+    outcomes: list[tuple[AlertDelivery, str | None]] = []
     for row in claimed:
         channel, alert = found.get(row.channel), views.get(row.alert_id)
-        try:
-            if channel is None or alert is None:
-                raise senders.DeliveryError("channel removed" if channel is None else "alert missing")
-            send(ctx, channel, alert.as_dict(include_deliveries=False), row.delivery_id)
-            outcomes.append((row, None))
-        except senders.DeliveryError as exc:
-            outcomes.append((row, str(exc)))
-            report.errors[row.channel] = str(exc)
+        if channel is None or alert is None:  # removed between the claim and now
+            outcomes.append((row, GONE))
+        elif row.channel in report.errors:  # it just failed: the rest of its alerts back off with it
+            outcomes.append((row, report.errors[row.channel]))
+        else:
+            try:
+                send(ctx, channel, alert.as_dict(include_deliveries=False), row.delivery_id)
+                outcomes.append((row, None))
+            except senders.DeliveryError as exc:
+                outcomes.append((row, str(exc)))
+                report.errors[row.channel] = str(exc)
     _record(ctx, outcomes, report)
     return report
 
@@ -109,7 +115,7 @@ def _record(ctx: Context, outcomes: list[tuple[AlertDelivery, str | None]], repo
             if error is None:
                 fields = dict(status="delivered", delivered_at=now, next_attempt_at=None, last_error=None)
                 report.delivered += 1
-            elif row.attempts >= MAX_ATTEMPTS or error in ("channel removed", "alert missing"):
+            elif row.attempts >= MAX_ATTEMPTS or error == GONE:
                 fields = dict(status="failed", next_attempt_at=None, last_error=error)
                 report.failed += 1
             else:
