@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Iterable
 
+from peewee import IntegrityError
+
 from keytui import tokens
 from keytui.domain import Environment, InputError, effective_status, is_live
 from keytui.service import alerts, lifecycle, mfa, policies
@@ -202,7 +204,10 @@ def handle_signed_report(ctx: Context, data, body_digest: str) -> list[dict]:
         if LeakReportSeen.select().where(LeakReportSeen.digest == body_digest).exists():
             raise ReplayedReport()
         LeakReportSeen.delete().where(LeakReportSeen.seen_at < now - REPLAY_WINDOW).execute()
-        LeakReportSeen.create(digest=body_digest, seen_at=now)
+        try:
+            LeakReportSeen.create(digest=body_digest, seen_at=now)
+        except IntegrityError:  # the same report in another worker's transaction, committed first
+            raise ReplayedReport() from None
         judged = _findings(ctx, candidates)
         _act(ctx, judged, revoking)
         ctx.audit("leak.report", None, reports=len(candidates),
