@@ -123,6 +123,8 @@ DETAIL_BINDINGS = [
     Binding("escape", "back", "Back", id="detail.back", tooltip="Back to where you came from"),
     *[b for b in KEY_BINDINGS if b.action != "view_details"],
     Binding("a", "activity", "Activity log", id="detail.activity", tooltip="This key's activity log"),
+    Binding("e", "end_grace", "End grace", id="detail.end_grace",
+            tooltip="During a rotation: stop the old token now (asks first if a caller still presents it)"),
 ]
 ALERTS_BINDINGS = [
     Binding("a", "acknowledge", "Acknowledge", id="alerts.ack", tooltip="Mark the selected alert as handled"),

@@ -20,6 +20,16 @@ from keytui.widgets.nav_table import NavTable
 EVIDENCE_SHOWN = 12
 
 
+DELIVERY_TONE = {"delivered": tones.OK, "pending": tones.WARN, "failed": tones.BAD}
+
+
+def delivery_word(d) -> Content:
+    """One channel's delivery of the alert: delivered, pending (attempts, last error) or failed."""
+    detail = f" ({d.attempts} attempts: {d.last_error})" if d.status != "delivered" and d.last_error else ""
+    return Content.assemble((d.channel, tones.STRONG), " ", (d.status, DELIVERY_TONE.get(d.status, "")),
+                            tones.plain(detail) if detail else "")
+
+
 class AlertsScreen(Refreshing, ModalScreen[None]):
     LOAD_WHAT = "the alerts"
     CSS_PATH = [DIALOG_CSS, tcss(__file__)]
@@ -79,6 +89,8 @@ class AlertsScreen(Refreshing, ModalScreen[None]):
                 shown = ", ".join(map(str, alert.evidence[:EVIDENCE_SHOWN]))
                 more = " …" if len(alert.evidence) > EVIDENCE_SHOWN else ""
                 text = Content.assemble(text, (f"\nevidence: activity events {shown}{more}", tones.MUTED))
+            if alert.deliveries:
+                text = Content.assemble(text, "\ndelivery: ", Content("; ").join(map(delivery_word, alert.deliveries)))
         self.query_one("#alert-detail", Static).update(text)
 
     def _selected_id(self) -> str | None:

@@ -102,6 +102,29 @@ def copy_token(app, key_id: str | None) -> None:
                 lambda token: clipboard.copy_secret(app, token, f"token of {view.name}"))
 
 
+def end_grace(app, key_id: str, traffic) -> None:
+    """Stop a rotation's old token now; if a caller still presented it lately, say who and ask."""
+    if traffic is None:
+        app.notify("No rotation grace period in progress", severity="warning")
+        return
+    if app.refuse_read_only("End Grace Period"):
+        return
+    from keytui.screens.dialogs import ConfirmDialog
+
+    def confirmed(ok: bool | None) -> None:
+        if ok:
+            app.perform("End Grace Period", lambda totp: app.vault.end_grace(key_id, force=not traffic.quiet),
+                        lambda view: app.notify(f"Only the new token of {view.name} works now", title="Grace ended"))
+
+    if traffic.quiet:
+        message = "The old token has gone quiet. It stops working now; only the new token works."
+    else:
+        last = traffic.old_callers[0]
+        message = (f"The old token was presented at {last.last_seen:%Y-%m-%d %H:%M} by {last.ip or '-'} "
+                   f"({last.module}). Ending the grace period now refuses that caller.")
+    app.push_screen(ConfirmDialog("End the grace period?", message, confirm_label="End grace"), confirmed)
+
+
 FLOWS = {"view_details": view_details, "rotate_key": rotate, "revoke_key": revoke,
          "regenerate_key": regenerate, "copy_token": copy_token}
 

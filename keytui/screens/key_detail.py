@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from keytui.domain import NotFoundError
 from keytui.keymap import DETAIL_BINDINGS
-from keytui.screens.key_actions import KeyActions
+from keytui.screens.key_actions import KeyActions, end_grace
 from keytui.screens.loading import Refreshing
 from keytui.screens.page import tcss
 from keytui.widgets import tones
@@ -42,11 +42,25 @@ class KeyDetail:
     secrets: list
     history: list
     activity: list
+    rotation: object = None  # RotationTraffic during a grace period, else None
 
 
 def fetch_detail(vault, key_id: str) -> KeyDetail:
     return KeyDetail(vault.get(key_id), vault.secrets(key_id), vault.audit_entries(key_id=key_id, limit=HISTORY_LIMIT),
-                     vault.key_activity(key_id, limit=ACTIVITY_LIMIT))
+                     vault.key_activity(key_id, limit=ACTIVITY_LIMIT), vault.rotation_traffic(key_id))
+
+
+def rotation_rows(traffic) -> list[tuple]:
+    """Who presents which token since the rotation: the old token's callers first."""
+    return [(tones.toned(which, tones.WARN if which == "old" else tones.OK), tones.plain(c.ip or "-"),
+             tones.plain(c.module), str(c.calls), str(c.failed), _when(c.last_seen))
+            for which, callers in (("old", traffic.old_callers), ("new", traffic.new_callers)) for c in callers]
+
+
+def rotation_title(traffic) -> str:
+    quiet = ("old token quiet: e ends the grace period" if traffic.quiet
+             else f"old token last presented {_when(traffic.old_last_used)}")
+    return f"Rotation in progress: old token works until {_when(traffic.grace_ends)}; {quiet}"
 
 
 def fields_content(key) -> Content:
@@ -74,6 +88,10 @@ def fields_content(key) -> Content:
     if key.policy_violation:
         lines.append(Content.assemble((f"{'Org policy':<{LABEL_WIDTH}}", tones.STRONG),
                                       (f"⚑ {key.policy_violation}", tones.FLAG)))
+    if key.canary:
+        lines.append(Content.assemble((f"{'Canary':<{LABEL_WIDTH}}", tones.STRONG),
+                                      ("◆ never authorises; callers get NOT_FOUND and every use raises a high alert",
+                                       tones.FLAG)))
     return Content("\n").join(lines)
 
 
@@ -85,12 +103,16 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
     def __init__(self, key_id: str):
         super().__init__()
         self.key_id = key_id
+        self.rotation = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
         yield LoadError()
         with VerticalScroll(id="detail"):
             yield Static(id="detail-fields")
+            yield self._table("detail-rotation", "Rotation in progress",
+                              [("Token", 6), ("IP", 15), ("Module", 12), ("Calls", 6), ("Failed", 6),
+                               ("Last seen", 16)])
             yield self._table("detail-secrets", "Tokens",
                               [("Hint", 14), ("Origin", 12), ("Issued", 16), ("Valid until", 16),
                                ("Ended by", 13), ("Works now", 9)])
@@ -127,6 +149,14 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
     def _show(self, detail: KeyDetail) -> None:
         self.title = f"Key: {detail.key.name}"
         self.query_one("#detail-fields", Static).update(fields_content(detail.key))
+        self.rotation = detail.rotation
+        self.refresh_bindings()
+        rotation = self.query_one("#detail-rotation", DataTable)
+        rotation.display = detail.rotation is not None
+        if detail.rotation is not None:
+            rotation.border_title = rotation_title(detail.rotation)
+            self._fill("#detail-rotation", rotation_rows(detail.rotation) or [("-", "no caller since the rotation",
+                                                                               "", "", "", "")])
         self._fill("#detail-secrets", [
             (tones.plain(s.hint), s.origin, _when(s.created_at),
              _when(s.valid_until) if s.valid_until else "key expiry",
@@ -151,3 +181,12 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
 
     def action_activity(self) -> None:
         self.app.show_activity(self.key_id)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """End grace works only while a rotation's grace period runs (else shown dimmed)."""
+        if action == "end_grace" and self.rotation is None:
+            return None
+        return True
+
+    def action_end_grace(self) -> None:
+        end_grace(self.app, self.key_id, self.rotation)

@@ -33,6 +33,14 @@ POLICY_ROWS = (
      (("suspicious_failures", "a burst is", "failed verifications"),
       ("suspicious_window_minutes", "within", "minutes"))),
 )
+# When a key leaks: (policy, label, word when on, word when off)
+LEAK_ROWS = (
+    ("leak_response", "Leaked live token", "revoke", "alert only"),
+    ("canary_cooling", "Cool off canary callers", "enabled", "disabled"),
+)
+# Policies whose value is a word, shown as a toggle: (value when on, value when off)
+CHOICES = {"leak_response": ("revoke", "alert"),
+           **{f"ip_locking.{env.value}": ("required", "optional") for env in Environment}}
 LABEL_WIDTH = 30
 REPORT_LINES = 10
 
@@ -68,6 +76,10 @@ class PoliciesScreen(PageScreen):
                 yield ToggleRow(env.label, POLICIES[setting].help,
                                 name=setting, id=f"policy-{_dom_id(setting)}", label_width=LABEL_WIDTH,
                                 on_word="required", off_word="optional")
+            yield Static("When a key leaks", classes="section-title")
+            for name, label, on_word, off_word in LEAK_ROWS:
+                yield ToggleRow(label, POLICIES[name].help, name=name, id=f"policy-{name}", label_width=LABEL_WIDTH,
+                                on_word=on_word, off_word=off_word)
             yield Static("Active org policy", classes="section-title")
             yield Static("", id="org-policy")
             yield Static("", id="policy-message", classes="message")
@@ -83,7 +95,7 @@ class PoliciesScreen(PageScreen):
     def _show(self, loaded: tuple) -> None:
         values, doc = loaded
         for row in self.query(ToggleRow).results(ToggleRow):
-            row.value = values[row.name] in (True, "required")
+            row.value = values[row.name] == CHOICES.get(row.name, (True,))[0]
         for field in self.query(".threshold").results(Input):
             if not field.has_focus:
                 field.value = str(values[field.name])
@@ -93,8 +105,7 @@ class PoliciesScreen(PageScreen):
     def on_toggle_row_toggled(self, event: ToggleRow.Toggled) -> None:
         event.stop()
         row = event.row
-        value = (("required" if event.wanted else "optional") if row.name.startswith("ip_locking.")
-                 else event.wanted)
+        value = CHOICES[row.name][0 if event.wanted else 1] if row.name in CHOICES else event.wanted
         self._save(row.name, value)
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -74,6 +74,7 @@ class RegistryScreen(KeyActions, PageScreen):
         self.window_start = 0
         self.shown = 0
         self.shown_listing: Listing | None = None  # what the rows on screen are a window of
+        self.canaries_shown = False
         self.total: int | None = None  # None while the worker counts
         self._debounce = None
         self._count_timer = None
@@ -127,6 +128,7 @@ class RegistryScreen(KeyActions, PageScreen):
         table.show(window.views, cursor=table.cursor_row if cursor is None else cursor, sort=window.listing.sort,
                    descending=window.listing.descending)
         self.shown = len(window.views)
+        self.canaries_shown = any(v.canary for v in window.views)
         self.total = window.total
         self._show_status()
         if self._count_timer is not None:
@@ -159,6 +161,8 @@ class RegistryScreen(KeyActions, PageScreen):
         label = next(c[0] for c in COLUMNS if c[1] == self.sort)
         parts.append(f"sorted by {label} {'▼' if self.descending else '▲'}")
         parts.append("⚑ violates the org policy")
+        if self.canaries_shown:
+            parts.append("◆ canary (bait: never authorises)")
         self.query_one("#registry-status", Static).update(Content("  ·  ".join(parts)))
 
     def selected_key_id(self) -> str | None:

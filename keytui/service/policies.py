@@ -90,7 +90,7 @@ def _defs() -> list[PolicyDef]:
         PolicyDef("suspicious_window_minutes", 5, _int("suspicious_window_minutes", 1, 1440),
                   "Minutes within which the failures count as a burst"),
         PolicyDef("leak_response", "revoke", _choice("leak_response", ("revoke", "alert")),
-                  "A leaked live token (scan --revoke, leak reports): revoke its key, or alert only"),
+                  "Revoke a leaked live key (scan --revoke, leak reports), or only alert"),
         PolicyDef("canary_cooling", True, _bool("canary_cooling"),
                   "The gateway cools off an address that presents a canary token, at once"),
     ]

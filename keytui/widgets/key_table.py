@@ -24,6 +24,7 @@ COLUMNS = (
     ("Permissions", "permissions", 24),
 )
 VIOLATION_MARK = "⚑ "
+CANARY_MARK = "◆ "
 
 
 def _date(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
@@ -31,10 +32,13 @@ def _date(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
 
 
 def key_cells(view) -> tuple:
-    """One key as table cells: status is a word in a colour; an org-policy violator is flagged."""
+    """One key as table cells: status is a word in a colour; an org-policy violator is flagged,
+    and so is a canary (operators must know it is bait, not a key to hand out)."""
     name = tones.plain(view.name)
+    if view.canary:
+        name = Content.assemble((CANARY_MARK, tones.INFO), name)
     if view.policy_violation:
-        name = Content.assemble((VIOLATION_MARK, tones.FLAG), view.name)
+        name = Content.assemble((VIOLATION_MARK, tones.FLAG), name)
     return (name, tones.status_word(view.status), view.environment.value, view.scope.label, tones.plain(view.key_id),
             tones.plain(view.owner), _date(view.created_at), _date(view.expires_at) if view.expires_at else "never",
             _date(view.last_used_at, "%Y-%m-%d %H:%M"), view.permissions_text)
