@@ -22,6 +22,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 from keytui import tokens
 from keytui.domain import InputError
+from keytui.text import visible
 
 CHUNK = 1 << 16
 OVERLAP = tokens.TOKEN_MAX + 16  # a token cut by a chunk boundary is found whole in the next round
@@ -110,7 +111,7 @@ def check_paths(paths: list[str], git: bool) -> None:
 
 
 def shown(path: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in str(path))
+    return visible(path)
 
 
 def files(paths: list[str], tally: Tally) -> Iterator[Hit]:

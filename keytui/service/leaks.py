@@ -25,6 +25,7 @@ from keytui.service import alerts, lifecycle, mfa, policies
 from keytui.service.context import Context, uses_store
 from keytui.store.models import ApiKey, KeySecret, LeakReportSeen
 from keytui.store.sql import chunks
+from keytui.text import visible
 
 WHERE_MAX = 300  # characters of a location kept in a revoke reason or an alert
 REPLAY_WINDOW = timedelta(days=30)  # how long a handled leak report is remembered
@@ -61,8 +62,8 @@ class ReplayedReport(Exception):
 
 
 def printable(text: str, limit: int = WHERE_MAX) -> str:
-    """A location as data: control characters become '?', and it is cut to `limit`."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    """A location as data: control characters made visible, and cut to `limit`."""
+    text = visible(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from peewee import Case, fn
 
 from keytui.domain import RuleError, is_live
-from keytui.service import alerts
+from keytui.service import alerts, integrity
 from keytui.service.context import Context, uses_store
 from keytui.service.keys import refuse_if_final, row, view
 from keytui.service.views import KeyView
@@ -109,6 +109,7 @@ def end_grace(ctx: Context, key_id: str, *, force: bool = False) -> KeyView:
     with ctx.transaction():
         key = row(key_id)
         refuse_if_final(key, "changed")
+        integrity.refuse_tampered(ctx.keyring, key)
         seen = traffic(ctx, key.key_id)
         if seen is None:
             raise RuleError(f"grace: {key.key_id} has no rotation grace period in progress")
@@ -120,6 +121,7 @@ def end_grace(ctx: Context, key_id: str, *, force: bool = False) -> KeyView:
                             f"or force it")
         old = _in_grace(key, now)
         KeySecret.update(valid_until=now).where(KeySecret.id.in_([s.id for s in old])).execute()
+        integrity.reseal(ctx.db, ctx.keyring, [key.id])
         ctx.audit("key.end_grace", key.key_id, hints=[s.hint for s in old], forced=force and not seen.quiet,
                   previous_valid_until=seen.grace_ends.isoformat())
     return view(ctx, key)

@@ -9,7 +9,7 @@ signed alert goes only where it was configured to go.
 
 Syslog: one RFC 5424 message (facility auth) to a local datagram socket (/dev/log style) or
 over UDP; the alert's fields travel as structured data, the message as UTF-8 text with every
-control character replaced.
+control character made visible.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
+
+from keytui.text import visible
 
 TIMEOUT_S = 5.0
 USER_AGENT = "keytui-alerts/1"
@@ -67,7 +69,7 @@ def post_webhook(url: str, secret: bytes, body: bytes, delivery_id: str) -> None
 
 
 def _clean(text: str, limit: int) -> str:
-    return "".join(c if c.isprintable() else "?" for c in str(text))[:limit]
+    return visible(text)[:limit]
 
 
 def _sd_value(text) -> str:

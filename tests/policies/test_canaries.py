@@ -2,6 +2,11 @@
 its every use is in the activity log as CANARY, and the watch raises one high alert per burst
 with the callers' addresses and modules."""
 
+import sqlite3
+from contextlib import closing
+
+import pytest
+
 from keytui import tokens
 from keytui.domain import Environment, VerifyCode
 from keytui.service import alerts, watch
@@ -82,3 +87,17 @@ def test_the_watch_neither_rotates_nor_expiry_alerts_a_canary(vault, clock, make
     clock.advance(days=25)
     report = watch.run_pass(vault.ctx)
     assert report.rotated == [] and report.alerts == [] and len(vault.secrets(bait.key.key_id)) == 1
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("was_canary", [True, False])
+def test_flipping_the_canary_flag_behind_keytuis_back_is_tampering(vault, make, home, was_canary):
+    """The flag is sealed with the key: clearing it must not turn the bait into a working key,
+    and setting it must not silence a real one without a trace."""
+    key = make("Flip Key", canary=was_canary)
+    with closing(sqlite3.connect(home / "keytui.db")) as con, con:
+        con.execute("UPDATE api_key SET canary = ? WHERE key_id = ?", (int(not was_canary), key.key.key_id))
+    result = vault.verify(key.token, "sandbox")
+    assert (result.valid, result.code, result.key_id) == (False, VerifyCode.NOT_FOUND, None)
+    assert [e.code for e in vault.events()] == ["TAMPERED"]
+    assert not vault.verify_audit().ok

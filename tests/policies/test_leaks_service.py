@@ -85,7 +85,7 @@ def test_a_location_is_data(vault, make):
     live = make("Live Key")
     vault.respond_to_leaks([Candidate(live.token, "evil\x1b[2J\nname" + "x" * 1000)])
     reason = vault.get(live.key.key_id).revoke_reason
-    assert reason.startswith("leaked: evil?[2J?name") and reason.isprintable() and len(reason) < 320
+    assert reason.startswith("leaked: evil␛[2J␊name") and reason.isprintable() and len(reason) < 320
 
 
 def test_a_signed_report_is_handled_once(vault, make):
