@@ -49,7 +49,7 @@ def register(sub, parent) -> None:
 def cmd_policy_show(args) -> int:
     from keytui.service.policies import format_value
 
-    vault = open_vault(args)
+    vault = open_vault(args, reader=True)
     views = vault.policy_views()
     org = vault.org_policy_record()
     data = {"settings": {v.name: v.value for v in views},
@@ -129,7 +129,7 @@ def cmd_watch(args) -> int:
 
 
 def cmd_alerts(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, reader=not args.ack)
     if args.ack:
         done = [vault.acknowledge_alert(a) for a in args.ack]
         emit(args, [a.as_dict() for a in done],
