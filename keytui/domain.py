@@ -182,6 +182,10 @@ class VerifyCode(StrEnum):
     SCOPE_MISMATCH = "SCOPE_MISMATCH"
 
 
+# What the gateway records for a call that got no verdict: an address cooling off (429), a call
+# without a token (401), or a call answered 503 because its event could not be written in time.
+RATE_LIMITED, MISSING_TOKEN, UNAVAILABLE = "RATE_LIMITED", "MISSING_TOKEN", "UNAVAILABLE"
+
 EXPIRY_CHOICES = (30, 60, 90)
 NAME_MAX = 64
 DEFAULT_GRACE_HOURS = 24.0

@@ -8,9 +8,11 @@ connection or SQL itself.
 
 from __future__ import annotations
 
+from keytui.domain import StoreUnavailable
 from keytui.service.context import Context
 from keytui.service.verification import Verifier
 from keytui.store.connections import DatabaseThreads, OnLoop, checkpoint
+from keytui.store.faults import classify
 
 CHECKPOINT_INTERVAL_S = 1.0
 
@@ -30,9 +32,16 @@ class VerificationBackend:
         """Run `fn(*args)` on the event loop's own connection (short lock waits; see OnLoop)."""
         return await self._loop.run(fn, *args)
 
+    def explain(self, exc: BaseException) -> StoreUnavailable | None:
+        """The store fault behind `exc` (full, locked, damaged...), in the words every face uses."""
+        return classify(exc, self.ctx.where)
+
     async def health(self) -> None:
-        """Raises if the database cannot answer a query."""
-        await self._maintenance.run(lambda: self.ctx.db.execute_sql("SELECT 1").fetchone())
+        """Raises (StoreUnavailable when it is a store fault) if the database cannot answer a query."""
+        try:
+            await self._maintenance.run(lambda: self.ctx.db.execute_sql("SELECT 1").fetchone())
+        except Exception as exc:
+            raise self.explain(exc) or exc
 
     async def checkpoint(self) -> None:
         await self._maintenance.run(checkpoint, self.ctx.db)

@@ -6,7 +6,8 @@ pass killed in between finds the same findings again next time, and each is stor
 alert's dedupe key is unique, and an open alert for the same key or IP holds back a repeat.
 
 Detection reads the activity events, so with Usage Monitoring off it sees nothing; the hourly
-counters keep the charts alive but carry no IP or code, which detection needs.
+counters keep the charts alive but carry no IP or code, which detection needs. Calls the
+gateway answered 503 (UNAVAILABLE) are its own failure, not a caller's, and count for nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from keytui.clock import to_ms
+from keytui.domain import UNAVAILABLE
 from keytui.service import alerts
 from keytui.service.context import Context
 from keytui.service.integrity import TAMPERED
@@ -71,8 +73,9 @@ def detect(ctx: Context, settings: dict, cursor: int, newest: int) -> tuple[list
     lookback = first_new_ts - timedelta(milliseconds=window_ms)
     failed = (ActivityEvent.select(ActivityEvent.id, ActivityEvent.ts, ActivityEvent.key_id, ActivityEvent.ip,
                                    ActivityEvent.code, ActivityEvent.environment)
-              .where((ActivityEvent.status == "failed") & (ActivityEvent.ts >= lookback)
-                     & (ActivityEvent.id <= newest)).order_by(ActivityEvent.id).tuples())
+              .where((ActivityEvent.status == "failed") & (ActivityEvent.code != UNAVAILABLE)
+                     & (ActivityEvent.ts >= lookback) & (ActivityEvent.id <= newest))
+              .order_by(ActivityEvent.id).tuples())
     by_key, by_ip = defaultdict(list), defaultdict(list)
     misuse: dict[tuple, list[int]] = defaultdict(list)
     for ev_id, ts, key_id, ip, code, env in failed:

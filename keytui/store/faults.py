@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sqlite3
 from pathlib import Path
 from typing import Iterator
 
@@ -147,7 +146,3 @@ def lock_holders(db_path: Path) -> list[int]:
             pids.add(int(parts[4]))
     pids.discard(os.getpid())
     return sorted(pids)
-
-
-def is_sqlite_error(exc: BaseException) -> bool:
-    return any(isinstance(e, sqlite3.Error) for e in _chain(exc))

@@ -11,12 +11,11 @@ disk does)."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -61,36 +60,16 @@ def listed(kt) -> list[str]:
 
 # ---------------------------------------------------------------------------------- locked
 @pytest.fixture
-def writer_lock(home):
-    """Another process (the sqlite3 shell when installed) holding the database's write lock."""
-    script = "BEGIN IMMEDIATE;\nINSERT INTO meta (name, value) VALUES ('held', 'by sqlite3');\n"
-    if shutil.which("sqlite3"):
-        cmd = ["sqlite3", str(home / "keytui.db")]
-    else:
-        cmd = [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-                                     "[c.execute(s) for s in sys.stdin.read().split(';') if s.strip()]; "
-                                     "print('held', flush=True); sys.stdin.read()", str(home / "keytui.db")]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    proc.stdin.write(script)
-    proc.stdin.flush()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # held once a plain writer can no longer begin
-        try:
-            with closing(sqlite3.connect(home / "keytui.db", timeout=0)) as probe:
-                probe.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            break
-        time.sleep(0.05)
-    yield proc
-    proc.stdin.close()
-    proc.wait(10)
+def locked(home, seeded, lock_holder):
+    with lock_holder(home / "keytui.db") as pid:
+        yield pid
 
 
-def test_a_locked_database_is_one_line_naming_the_holder_and_readers_do_not_wait(kt, seeded, writer_lock):
+def test_a_locked_database_is_one_line_naming_the_holder_and_readers_do_not_wait(kt, seeded, locked):
     started = time.monotonic()
     refused = kt(*CREATE, "Blocked", env={"KEYTUI_BUSY_TIMEOUT": "1"})
     line = one_line(refused, 3, "the database is locked by another process", "try again")
-    assert f"pid {writer_lock.pid}" in line
+    assert f"pid {locked}" in line
     assert time.monotonic() - started < 15
     started = time.monotonic()
     assert listed(kt) == sorted(seeded)
@@ -206,31 +185,6 @@ def test_an_internal_error_is_one_line_with_its_own_code(home, tmp_path):
 
 
 # ---------------------------------------------------------------------------------- file systems
-def _mount(path: Path, options: str) -> bool:
-    if os.geteuid() != 0:
-        return False
-    path.mkdir(exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True)
-    return done.returncode == 0
-
-
-@contextmanager
-def tmpfs(path: Path, size: str):
-    """A small private file system at `path`, or None where the test cannot mount one."""
-    mounted = _mount(path, f"size={size},mode=0700")
-    try:
-        yield path if mounted else None
-    finally:
-        if mounted:
-            subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-@pytest.fixture
-def disk_home(tmp_path):
-    with tmpfs(tmp_path / "disk", "4m") as mounted:
-        yield mounted
-
-
 class Result:
     def __init__(self, proc: subprocess.CompletedProcess):
         self.code, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
@@ -266,15 +220,15 @@ def _kt(home):
 
 # ---------------------------------------------------------------------------------- read-only home
 @pytest.mark.sqlite_only
-def test_a_read_only_home_is_read_and_never_written(disk_home, tmp_path):
-    home = (disk_home or tmp_path / "plain") / "home"
+def test_a_read_only_home_is_read_and_never_written(small_disk, tmp_path):
+    home = (small_disk.path if small_disk else tmp_path / "plain") / "home"
     kt = _kt(home)
     ids = [kt(*CREATE, f"Key {n}", "--json").json()["key"]["key_id"] for n in range(2)]
     checkpoint(home)
     for name in ("keytui.db-wal", "keytui.db-shm"):
         (home / name).unlink(missing_ok=True)
-    if disk_home is not None:
-        subprocess.run(["mount", "-o", "remount,ro", str(disk_home)], check=True)
+    if small_disk is not None:
+        small_disk.read_only()
     elif os.geteuid() == 0:
         pytest.skip("cannot mount a read-only file system here, and root ignores a read-only folder's mode")
     else:
@@ -288,31 +242,18 @@ def test_a_read_only_home_is_read_and_never_written(disk_home, tmp_path):
             one_line(kt(*args), 3, "is read-only", "keytui can read it")
         assert listed(kt) == sorted(ids)
     finally:
-        if disk_home is None:
+        if small_disk is None:
             os.chmod(home, 0o700)
 
 
 # ---------------------------------------------------------------------------------- full disk
-def _fill(folder: Path) -> Path:
-    """Fill the file system to the last byte."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as fh:
-        for size in (65536, 4096, 512, 1):
-            try:
-                while True:
-                    fh.write(b"\0" * size)
-            except OSError:
-                pass
-    return filler
-
-
 @pytest.mark.sqlite_only
-def test_a_full_disk_is_one_line_and_loses_nothing(disk_home, tmp_path):
-    home = (disk_home or tmp_path) / "home"
+def test_a_full_disk_is_one_line_and_loses_nothing(small_disk, tmp_path):
+    home = (small_disk.path if small_disk else tmp_path) / "home"
     kt = _kt(home)
     ids = [kt(*CREATE, f"Key {n}", "--json").json()["key"]["key_id"] for n in range(2)]
     checkpoint(home)
-    filler = _fill(disk_home) if disk_home is not None else None
+    filler = small_disk.fill() if small_disk is not None else None
     many = [("--name", f"Bulk {n}") for n in range(40)]  # enough rows to need new pages
     for attempt in many:
         result = kt(*CREATE[:-1], *attempt, inject_full=filler is None)
