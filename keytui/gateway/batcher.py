@@ -33,6 +33,9 @@ log = logging.getLogger("keytui.gateway")
 MAX_BATCH = 1000
 MAX_PENDING = 10_000
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+# Another writer's lock: look again soon (the watch's transactions last milliseconds), then less
+# often, so a lock held for long does not keep the loop in SQLite's busy wait.
+LOCKED_RETRY_S = (0.003, 0.006, 0.012, 0.025, 0.05, 0.1)
 
 # prepare(items) -> (outcome per item, event per item or None); runs where the database calls run.
 Prepare = Callable[[Sequence[Any]], tuple[list[Any], list[Event | None]]]
@@ -52,6 +55,11 @@ class CommitTimeout(Exception):
 
 class QueueFull(Exception):
     """Too many requests already wait for the activity log; this one is answered 503 at once."""
+
+
+def _locked(error: Exception) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
 
 
 def _time_out(done: asyncio.Future) -> None:
@@ -85,6 +93,7 @@ class GroupCommit:
         self.failing_since: float | None = None  # monotonic time of the first failed write, while failing
         self.fault: StoreUnavailable | None = None  # why writes fail, while they do
         self._said: str | None = None  # the cause last logged
+        self._explained_at = 0.0
         self._task = asyncio.get_running_loop().create_task(self._run(), name="keytui-group-commit")
 
     @property
@@ -169,10 +178,8 @@ class GroupCommit:
         outcomes, events, error = await self._run_db(self._check_and_record, batch)
         attempt = 0
         while error is not None:
-            delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
             attempt += 1
-            self._failed(error, len(batch), attempt, delay)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(self._failed(error, len(batch), attempt))
             try:
                 await self._run_db(self._record_settled, batch, events)
                 error = None
@@ -182,19 +189,27 @@ class GroupCommit:
         self._metrics.batch_size.observe(sum(e is not None for e in events))
         return outcomes
 
-    def _failed(self, error: Exception, size: int, attempt: int, delay: float) -> None:
+    def _failed(self, error: Exception, size: int, attempt: int) -> float:
         """Keep why writes fail, in the store's words, and say it once per cause (not once per
-        retry); a short wait for another writer's lock is not worth a warning."""
+        retry); returns how long to wait before the next try. Another writer's lock is looked
+        at again within milliseconds (its transactions are short), and is worth a warning
+        only once it has lasted the commit timeout."""
         self._metrics.batch_retries += 1
+        now = time.monotonic()
         if self.failing_since is None:
-            self.failing_since = time.monotonic()
-        self.fault = self._explain(error) or StoreUnavailable("unavailable", f"{type(error).__name__}: {error}")
-        if self.fault.reason == "locked" and self.failing_for() < self._timeout:
-            log.debug("activity batch of %d waits for another writer; retry %d in %.2f s", size, attempt, delay)
+            self.failing_since = now
+        locked = _locked(error)
+        if not locked or self.fault is None or now - self._explained_at > 1.0:  # /proc/locks at most once a second
+            self.fault = self._explain(error) or StoreUnavailable("unavailable", f"{type(error).__name__}: {error}")
+            self._explained_at = now
+        if locked and self.failing_for() < self._timeout:
+            log.debug("activity batch of %d waits for another writer (try %d)", size, attempt)
         elif self.fault.message != self._said:
             log.warning("activity log writes are failing: %s (retrying; %d requests waiting)", self.fault.message,
                         self.pending)
             self._said = self.fault.message
+        delays = LOCKED_RETRY_S if locked else RETRY_DELAYS_S
+        return delays[min(attempt - 1, len(delays) - 1)]
 
     def _recovered(self) -> None:
         if self._said is not None:

@@ -4,9 +4,11 @@ SQLite has one write lock per database. A watch pass over 20,000 keys held it fo
 transaction, and every gateway verification in that time waited out its commit timeout and got
 503. Here a job does as much work as fits in BUDGET_S per transaction, then commits; once it
 has held the lock for BUDGET_S in a row it steps aside for PAUSE_S. A writer that is waiting
-polls for the lock (SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20 and then 25 ms between
-tries), so a pause longer than its longest sleep lets every waiting writer in between two of
-the job's transactions: the gateway, which waits 50 ms a try, gets the lock within one try.
+polls for the lock: SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20 and then 25 ms between
+tries, so a pause as long as its usual sleep lets a waiting CLI or console write in between
+two of the job's transactions; the gateway looks again every few milliseconds (see
+keytui.gateway.batcher), so its batches wait for at most one of them. The price is a pass
+that takes about twice its work in wall time, on a background worker.
 
 Each unit of work must be safe to repeat and check its own precondition inside its
 transaction: a job killed between two transactions leaves every committed unit done and the
@@ -23,7 +25,7 @@ from keytui.service.context import Context
 
 T = TypeVar("T")
 BUDGET_S = 0.02
-PAUSE_S = 0.03
+PAUSE_S = 0.025
 
 
 class Paced:
