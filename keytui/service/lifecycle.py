@@ -279,7 +279,7 @@ def copy_token(ctx: Context, key_id: str, totp: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------- expiry
-EXPIRE_CHUNK = 200  # keys marked expired per statement (and per short transaction, at most)
+EXPIRE_CHUNK = 50  # keys marked expired (and audited) per unit of a short transaction
 
 
 @uses_store

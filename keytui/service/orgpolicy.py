@@ -23,7 +23,7 @@ from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, 
                            is_live, parse_environment, parse_permission, parse_scope, split_list, split_permissions)
 from keytui.service import policies
 from keytui.service.context import Context, uses_store
-from keytui.service.paced import Paced
+from keytui.service.paced import CHUNK, Paced
 from keytui.store.models import ApiKey, OrgPolicy
 from keytui.store.sql import chunks
 
@@ -346,7 +346,7 @@ def refresh_flags(ctx: Context, paced: Paced | None = None) -> tuple[int, int]:
     report, changes = _judge_keys(ctx, rules, dry_run=False)
     if changes:
         ctx.require_writable()
-        work = [(text, chunk) for text, ids in changes.items() for chunk in chunks(ids)]
+        work = [(text, chunk) for text, ids in changes.items() for chunk in chunks(ids, CHUNK)]
         (paced or Paced(ctx)).each(work, lambda item: _store_flag_chunk(ctx, *item))
     return report.flagged, report.cleared
 

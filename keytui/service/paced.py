@@ -26,6 +26,7 @@ from keytui.service.context import Context
 T = TypeVar("T")
 BUDGET_S = 0.02
 PAUSE_S = 0.025
+CHUNK = 100  # rows written per unit of work (a unit is never split between transactions)
 
 
 class Paced:

@@ -15,7 +15,7 @@ from functools import partial
 
 from keytui.clock import DAY_MS, to_ms
 from keytui.service.context import Context, uses_store
-from keytui.service.paced import Paced
+from keytui.service.paced import CHUNK, Paced
 from keytui.store.models import Meta, UsageDaily, UsageRollup
 from keytui.store.sql import chunks, param_style, run, table
 
@@ -51,7 +51,7 @@ def fold_complete_days(ctx: Context, now: datetime, paced: Paced | None = None) 
     paced = paced or Paced(ctx)
     for day in range(start, end, DAY_MS):
         rows = _day_totals(ctx, day)  # read before the transactions that write them
-        paced.each(chunks(rows), partial(_upsert, ctx), finish=partial(_folded, day + DAY_MS))
+        paced.each(chunks(rows, CHUNK), partial(_upsert, ctx), finish=partial(_folded, day + DAY_MS))
     return (end - start) // DAY_MS
 
 

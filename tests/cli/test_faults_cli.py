@@ -172,6 +172,11 @@ def test_read_only_commands_open_the_file_read_only_and_write_nothing(kt, home, 
     assert (home / "keytui.db").read_bytes() == before
 
 
+def test_a_deeply_nested_org_policy_is_bad_input_not_a_crash(kt, seeded):
+    nested = "name = 'x'\n[defaults]\nforbidden_permissions = " + "[" * 5000 + "]" * 5000 + "\n"
+    one_line(kt("policy", "apply", "-", input=nested), 2, "org policy", "nested too deeply")
+
+
 def test_an_internal_error_is_one_line_with_its_own_code(home, tmp_path):
     """A bug inside keytui still ends with one line (its place, not its message) and exit code 4."""
     script = ("import sys\nfrom keytui.service import registry\n"
