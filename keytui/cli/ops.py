@@ -6,7 +6,7 @@ import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
 from keytui.cli.core import write_anchor
-from keytui.domain import InputError
+from keytui.domain import InputError, ReadOnlyError
 from keytui.text import visible
 
 
@@ -150,6 +150,8 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    if args.read_only:  # refused before opening: a read-only open never creates a home's database
+        raise ReadOnlyError("demo: building demo data is a change; keytui is open read-only")
     vault = open_vault(args, new_demo=True)
     report = vault.build_demo(keys=args.keys, events=args.events, seed=args.seed, force=args.force)
     home = vault.settings.home if vault.settings else "-"

@@ -115,7 +115,7 @@ def test_a_damaged_database_is_one_line_for_every_command(kt, home, seeded, dama
 
 
 # ---------------------------------------------------------------------------------- lost files
-def test_an_empty_database_beside_a_used_key_file_is_an_error_until_init_fresh(kt, home, seeded):
+def test_an_empty_database_beside_a_used_key_file_is_an_error_until_init_fresh(kt, cli, home, seeded):
     (home / "keytui.db").write_bytes(b"")
     for args in (*READS, CREATE + ("New",)):
         one_line(kt(*args), 3, "keytui.db is empty (0 bytes)", "restore it from a backup", "keytui init --fresh")
@@ -126,19 +126,19 @@ def test_an_empty_database_beside_a_used_key_file_is_an_error_until_init_fresh(k
     assert started.code == 0 and "Created an empty keytui database" in started.out, started
     assert (home / "master.key").read_bytes() == key_before
     assert [p.name.startswith("keytui.db.damaged-") for p in home.iterdir()].count(True) == 1
-    verified = kt("audit", "verify")
+    verified = cli("audit", "verify")  # a new database: no longer marked as a test home, so no KEYTUI_NOW
     assert verified.code == 0 and "intact: 0 entries" in verified.out
 
 
-def test_a_missing_database_beside_a_used_key_file_is_an_error_until_init(kt, home, seeded):
+def test_a_missing_database_beside_a_used_key_file_is_an_error_until_init(kt, cli, home, seeded):
     for name in ("keytui.db", "keytui.db-wal", "keytui.db-shm"):
         (home / name).unlink(missing_ok=True)
     for args in (*READS, CREATE + ("New",)):
         one_line(kt(*args), 3, "keytui.db is missing", "master.key shows this home has been used", "keytui init")
     assert not (home / "keytui.db").exists()
     assert kt("init").code == 0
-    assert listed(kt) == []
-    assert "nothing to do" in kt("init").out
+    assert listed(cli) == []  # a new database: no longer marked as a test home, so no KEYTUI_NOW
+    assert "nothing to do" in cli("init").out
 
 
 def test_a_deleted_key_file_is_never_recreated_and_nothing_is_lost(kt, home, seeded):

@@ -58,13 +58,15 @@ def test_a_read_only_open_never_migrates_and_a_reader_upgrades_first(vault, make
 
     key_id = make_key().key.key_id
     vault.close()
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, lambda m: [m.add_column("api_key", "team", TextField(null=True))])
+    later = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", later)
+    monkeypatch.setitem(migrations.MIGRATIONS, later,
+                        lambda m: [m.add_column("api_key", "team", TextField(null=True))])
     with pytest.raises(StoreUnavailable, match="needs an upgrade .*open it once without --read-only") as refused:
         Vault.open(home, operator="bob", read_only=True)
     assert refused.value.reason == "schema"
     reader = Vault.open(home, operator="bob", reader=True)
-    assert migrations.current_version(reader.ctx.db) == 2 and reader.read_only
+    assert migrations.current_version(reader.ctx.db) == later and reader.read_only
     assert reader.get(key_id).name == "Agents Execution Key"
     reader.close()
     again = Vault.open(home, operator="bob", read_only=True)
