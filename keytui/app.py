@@ -21,14 +21,14 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from keytui.commands import KeytuiCommands
-from keytui.domain import InputError, NotFoundError, RuleError
+from keytui.domain import InputError, NotFoundError, RuleError, StoreUnavailable
 from keytui.keymap import APP_BINDINGS, load_user_keymap, unknown_ids
 from keytui.service.mfa import MfaRequired
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
 WATCH_NOTIFY_MAX = 3  # a burst of alerts shows this many toasts and a count
-WRITE_ERRORS = (InputError, RuleError, NotFoundError)
+WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable)  # each said in one line
 
 
 def _page(module: str, cls: str) -> Callable[[], Screen]:

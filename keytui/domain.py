@@ -40,6 +40,18 @@ class ReadOnlyError(RuleError):
     """keytui was opened read-only; the service refuses every write."""
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be used as it is: locked past the busy timeout, damaged, missing, full,
+    read-only, or a home that is not safe. `message` is one line naming the cause and what to
+    do; `reason` is a stable slug (locked, damaged, missing, full, read-only, unsafe, schema,
+    unavailable). Nothing was changed."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
 class Scope(StrEnum):
     AGENTS = "agents"
     WORKFLOWS = "workflows"
@@ -173,6 +185,9 @@ class VerifyCode(StrEnum):
 # The activity-log code of a canary key's use. The caller is answered NOT_FOUND, exactly as for
 # an unknown token; only operators (the log, alerts) ever see this code.
 CANARY_CODE = "CANARY"
+# What the gateway records for a call that got no verdict: an address cooling off (429), a call
+# without a token (401), or a call answered 503 because its event could not be written in time.
+RATE_LIMITED, MISSING_TOKEN, UNAVAILABLE = "RATE_LIMITED", "MISSING_TOKEN", "UNAVAILABLE"
 
 EXPIRY_CHOICES = (30, 60, 90)
 NAME_MAX = 64
@@ -293,7 +308,7 @@ def parse_ip_allowlist(values: Iterable[str] | str | None) -> tuple[str, ...]:
     out: list[str] = []
     for raw in values:
         try:
-            if "%" in raw:  # a zone id is no part of an address an allowlist can hold
+            if not NETWORK_TEXT.fullmatch(raw.strip()):
                 raise ValueError(raw)
             net = ipaddress.ip_network(raw.strip(), strict=False)
         except ValueError:
@@ -304,15 +319,29 @@ def parse_ip_allowlist(values: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+ADDRESS_TEXT = re.compile(r"[0-9A-Fa-f:.]{2,45}")  # digits, hex, dots and colons only: no zone id, no other text
+NETWORK_TEXT = re.compile(r"[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?")
+
+
+def address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address, or None for anything else. `ipaddress` takes any text after a `%` as an
+    IPv6 zone id (`fe80::1%<ESC>]52;...`), so the characters are checked first: a stored or
+    logged address can never carry text."""
+    if not text or not ADDRESS_TEXT.fullmatch(text):
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def parse_ip(value: str | None, field: str = "ip") -> str | None:
     if value is None or value == "":
         return None
-    try:
-        if "%" in value:  # ipaddress takes any text as an IPv6 zone id
-            raise ValueError(value)
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        raise InputError(field, f"{value!r} is not an IPv4 or IPv6 address (no zone id)") from None
+    addr = address(str(value).strip())
+    if addr is None:
+        raise InputError(field, f"{value!r} is not an IPv4 or IPv6 address (no zone id)")
+    return str(addr)
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,10 @@ def load_user_keymap(home: Path | None) -> dict[str, str]:
     path = Path(home) / KEYMAP_FILE
     if not path.exists():
         return {}
-    data = tomllib.loads(path.read_text())
+    try:
+        data = tomllib.loads(path.read_text())
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a keymap") from None
     return {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in data.get("keymap", {}).items()}
 
 

@@ -7,12 +7,15 @@ import base64
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
-from contextlib import closing
+import time
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -127,6 +130,75 @@ def cli(home):
         return CLIResult(proc)
 
     return run
+
+
+@contextmanager
+def _write_lock_held(db_path: Path) -> Iterator[int]:
+    """The sqlite3 shell (a Python process where it is not installed) holding the database's
+    write lock, as an operator poking at the file would; yields its pid. Closing its input ends
+    it, and the transaction with it."""
+    if shutil.which("sqlite3"):
+        proc = subprocess.Popen(["sqlite3", str(db_path)], stdin=subprocess.PIPE, text=True)
+        proc.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO meta (name, value) VALUES ('held', 'by sqlite3');\n")
+        proc.stdin.flush()
+    else:
+        proc = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys\n"
+                                 "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                                 "c.execute('BEGIN IMMEDIATE')\nsys.stdin.read()\n", str(db_path)],
+                                stdin=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # held once a plain writer can no longer begin
+        try:
+            with closing(sqlite3.connect(db_path, timeout=0)) as probe:
+                probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            break
+        time.sleep(0.05)
+    try:
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+
+
+@pytest.fixture
+def lock_holder():
+    """`with lock_holder(db_path) as pid:` another process holds the write lock."""
+    return _write_lock_held
+
+
+class SmallDisk:
+    """A file system of a few MB of the test's own, to fill up or make read-only."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fill(self) -> Path:
+        """Fill it to the last byte; returns the filler file (delete it to free the space)."""
+        filler = self.path / "filler"
+        with open(filler, "wb", buffering=0) as fh:
+            for size in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        fh.write(b"\0" * size)
+                except OSError:
+                    pass
+        return filler
+
+    def read_only(self) -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A SmallDisk (an 8 MB tmpfs), or None where the test cannot mount one (it needs root, as in CI)."""
+    path = tmp_path / "disk"
+    path.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(path)], capture_output=True).returncode == 0
+    yield SmallDisk(path) if mounted else None
+    if mounted:
+        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.hookimpl(hookwrapper=True)

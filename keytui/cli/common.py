@@ -1,7 +1,9 @@
 """What every CLI command shares: global options, opening the vault, output and exit codes.
 
 Exit codes: 0 success, 1 verification denied (or a check that failed, like `audit verify`),
-2 bad input or a refused change, with one line on stderr and nothing written.
+2 bad input or a refused change, 3 the store is unavailable or damaged (locked, full, read-only,
+missing, corrupt, an unsafe home), 4 an internal error; every failure is one line on stderr,
+never a traceback, and nothing is written.
 
 Human output shows stored and given text literally with control characters made visible
 (keytui.text.visible): table cells and interpolated values are shown through `visible`, and
@@ -19,7 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from keytui.text import visible
 
-EXIT_OK, EXIT_DENIED, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_DENIED, EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -40,10 +42,12 @@ def common_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def open_vault(args, **kwargs):
+def open_vault(args, *, reader: bool = False, **kwargs):
+    """The vault for a command; a `reader` (a command that changes nothing) opens the database
+    read-only, so it neither waits behind a writer nor needs a writable home."""
     from keytui.service import Vault
 
-    return Vault.open(args.home, operator=args.operator, read_only=args.read_only, **kwargs)
+    return Vault.open(args.home, operator=args.operator, read_only=args.read_only, reader=reader, **kwargs)
 
 
 def iso(value: datetime | None) -> str:

@@ -61,7 +61,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_audit_list(args) -> int:
-    entries = open_vault(args).audit_entries(key_id=args.key, limit=args.limit)
+    entries = open_vault(args, reader=True).audit_entries(key_id=args.key, limit=args.limit)
     emit(args, entries, lambda: table([(e["seq"], e["ts"][:19], e["operator"], e["action"], e["key_id"],
                                         _details(e["details"])) for e in entries],
                                       ["SEQ", "TIME", "OPERATOR", "ACTION", "KEY", "DETAILS"]))
@@ -73,7 +73,7 @@ def _details(details: dict) -> str:
 
 
 def cmd_audit_verify(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, reader=True)
     report = vault.verify_audit()
     data = report.as_dict()
     problems = list(report.problems)
@@ -167,7 +167,7 @@ def _qr(uri: str) -> str | None:
 
 
 def cmd_mfa_status(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, reader=True)
     enrolled = vault.has_mfa()
     emit(args, {"operator": vault.operator, "enrolled": enrolled},
          f"{vault.operator}: {'enrolled' if enrolled else 'not enrolled (run keytui mfa enroll)'}")

@@ -136,7 +136,7 @@ KEY_HEADERS = ["NAME", "KEY ID", "SCOPE", "OWNER", "CREATED", "EXPIRES", "STATUS
 def cmd_list(args) -> int:
     from keytui.service import KeyFilter
 
-    vault = _vault(args)
+    vault = open_vault(args, reader=True)
     f = KeyFilter.parse(args.status, args.environment, args.scope, args.search)
     views = vault.list_keys(f, sort=args.sort, limit=args.limit)
     emit(args, [k.as_dict() for k in views], lambda: table(_key_rows(views), KEY_HEADERS))
@@ -144,7 +144,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    vault = _vault(args)
+    vault = open_vault(args, reader=True)
     k = vault.get(args.key_id)
     secrets = vault.secrets(args.key_id)
     history = vault.audit_entries(key_id=k.key_id)

@@ -7,7 +7,7 @@ import sys
 from keytui.cli import alerting
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
 from keytui.cli.core import write_anchor
-from keytui.domain import InputError
+from keytui.domain import InputError, ReadOnlyError
 from keytui.text import visible
 
 
@@ -51,7 +51,7 @@ def register(sub, parent) -> None:
 def cmd_policy_show(args) -> int:
     from keytui.service.policies import format_value
 
-    vault = open_vault(args)
+    vault = open_vault(args, reader=True)
     views = vault.policy_views()
     org = vault.org_policy_record()
     data = {"settings": {v.name: v.value for v in views},
@@ -131,7 +131,7 @@ def cmd_watch(args) -> int:
 
 
 def cmd_alerts(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, reader=not args.ack)
     if args.ack:
         done = [vault.acknowledge_alert(a) for a in args.ack]
         emit(args, [a.as_dict() for a in done],
@@ -153,6 +153,8 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    if args.read_only:  # refused before opening: a read-only open never creates a home's database
+        raise ReadOnlyError("demo: building demo data is a change; keytui is open read-only")
     vault = open_vault(args, new_demo=True)
     report = vault.build_demo(keys=args.keys, events=args.events, seed=args.seed, force=args.force)
     home = vault.settings.home if vault.settings else "-"

@@ -36,6 +36,14 @@ def register(sub, parent) -> None:
                    help="seconds an address is answered 429 (default 300)")
     p.add_argument("--leak-report-keys", metavar="FILE",
                    help="enable POST /v1/leaks: the public keys (GitHub's listing format) that sign leak reports")
+    p.add_argument("--request-timeout", type=float, default=10.0, metavar="S",
+                   help="a request's head, then its body, must arrive within S seconds (default 10)")
+    p.add_argument("--idle-timeout", type=float, default=5.0, metavar="S",
+                   help="close a keep-alive connection idle for S seconds (default 5)")
+    p.add_argument("--max-connections", type=int, default=1000, metavar="N",
+                   help="connections per worker (default 1000; kept below the file limit)")
+    p.add_argument("--max-pending", type=int, default=10_000, metavar="N",
+                   help="requests per worker that may wait for the activity log; more get 503 at once")
     p.add_argument("--access-log", action="store_true",
                    help="a line per request on stderr (off by default: every verification is in the activity log)")
     p.set_defaults(handler=cmd_serve)
@@ -44,23 +52,33 @@ def register(sub, parent) -> None:
 def cmd_serve(args) -> int:
     import uvicorn
 
+    from keytui.gateway.protocol import accept_batch, raise_fd_limit
+
     check_number("port", args.port, 1, 65535)
     check_number("workers", args.workers, 1, MAX_WORKERS)
     check_number("fail-limit", args.fail_limit, 0)
     check_number("fail-window", args.fail_window, 0.001)
     check_number("cooldown", args.cooldown, 0)
+    check_number("request-timeout", args.request_timeout, 0.1, 3600)
+    check_number("idle-timeout", args.idle_timeout, 0.1, 3600)
+    check_number("max-connections", args.max_connections, 1)
+    check_number("max-pending", args.max_pending, 1)
     if args.read_only:
         raise RuleError("serve: the gateway records every verification; it cannot run --read-only")
     options = GatewayOptions(home=args.home, trusted_proxies=tuple(args.trusted_proxy), fail_limit=args.fail_limit,
                              fail_window_s=args.fail_window, cooldown_s=args.cooldown,
-                             access_log=args.access_log, leak_report_keys=_leak_keys(args.leak_report_keys))
+                             access_log=args.access_log, leak_report_keys=_leak_keys(args.leak_report_keys),
+                             request_timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout,
+                             max_connections=args.max_connections, max_pending=args.max_pending)
     open_vault(args).close()
     os.environ[ENV_VAR] = options.to_env()
+    files = raise_fd_limit()
     with stop_signals_end_cleanly():
         uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, http="keytui.gateway.protocol:NoDelayHTTPProtocol",
+                    workers=args.workers, http="keytui.gateway.protocol:GuardedHTTPProtocol",
                     proxy_headers=False, access_log=False, server_header=False, log_level="info",
-                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=args.idle_timeout,
+                    backlog=accept_batch(files))
     return EXIT_OK
 
 

@@ -5,8 +5,9 @@ The group commit checks each batch of calls and writes their events on the event
 thread, in well under a millisecond a batch (see keytui.store.connections.OnLoop for why not a
 thread); the service's maintenance thread answers /healthz (so health is reported even while
 the writer waits for a lock) and checkpoints the SQLite log. Every response goes through `_answer`, which
-turns input errors into 400s, a stuck activity log into 503, anything unexpected into a
-bare 500 (logged as one line, without the message, which could quote the request), and
+turns input errors into 400s, a stuck activity log or a store fault into 503 with the words the
+CLI uses for the same fault (the full disk, the lock, the damaged file), anything unexpected
+into a bare 500 (logged as one line, without the message, which could quote the request), and
 writes an access line that holds no query string, header or token.
 """
 
@@ -21,20 +22,22 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from keytui.domain import InputError, VerifyCode, parse_environment
+from keytui.domain import MISSING_TOKEN, RATE_LIMITED, InputError, StoreUnavailable, VerifyCode, parse_environment
 from keytui.gateway import inputs, leakreports
-from keytui.gateway.batcher import CommitTimeout, GroupCommit
+from keytui.gateway.batcher import CommitTimeout, GroupCommit, QueueFull
 from keytui.gateway.clientip import client_ip
 from keytui.gateway.cooling import Cooling
 from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
+from keytui.gateway.protocol import GUARD
 from keytui.service import Event, VerifyResult
 from keytui.service.backend import CHECKPOINT_INTERVAL_S, VerificationBackend
 from keytui.service.leaks import ReplayedReport
+from keytui.service.verification import parse_module
 from keytui.text import visible
 
 log = logging.getLogger("keytui.gateway")
@@ -43,7 +46,7 @@ access = logging.getLogger("keytui.gateway.access")
 OPERATOR = "gateway"
 DRAIN_TIMEOUT_S = 30.0
 UNAUTHENTICATED = frozenset({VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED})
-RATE_LIMITED = "RATE_LIMITED"
+HEALTH_GRACE_S = 1.0  # writes waiting this long for another process's lock turn /healthz 503
 
 
 class CoolingOff(Exception):
@@ -72,7 +75,9 @@ class Gateway:
         self.backend = VerificationBackend(self.options.home, operator=OPERATOR)
         self.verifier = self.backend.verifier
         self.batcher = GroupCommit(self.verifier.record, self.backend.on_loop, self.metrics, prepare=self._check_all,
-                                   commit_timeout_s=self.options.commit_timeout_s)
+                                   commit_timeout_s=self.options.commit_timeout_s,
+                                   max_pending=self.options.max_pending, explain=self.backend.explain)
+        self._logged_fault: str | None = None
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints(), name="keytui-checkpoints")
         try:
             yield
@@ -94,9 +99,9 @@ class Gateway:
             log.debug("checkpoint skipped: %s", type(exc).__name__)
 
     # ------------------------------------------------------------------ the verification flow
-    def _check_all(self, items: list) -> tuple[list, list[Event]]:
-        """In the group commit: check each call (an error is that call's outcome) and collect
-        the events to record; events handed in as such (cooling started) pass through."""
+    def _check_all(self, items: list) -> tuple[list, list[Event | None]]:
+        """In the group commit: check each call (an error is that call's outcome, with no event)
+        and give each its event; events handed in as such (cooling started, no token) pass through."""
         outcomes, events = [], []
         for item in items:
             if isinstance(item, Event):
@@ -107,6 +112,7 @@ class Gateway:
                 result, event = self.verifier.check(*item)
             except Exception as exc:  # noqa: BLE001 — raised again on the loop, for this request only
                 outcomes.append(exc)
+                events.append(None)
                 continue
             outcomes.append(result)
             events.append(event)
@@ -125,19 +131,20 @@ class Gateway:
             raise outcome
         result: VerifyResult = outcome
         if result.canary and await self.backend.canary_cooling() and self.cooling.cool(ip):
-            await self._cooling_started(ip, call, "after presenting a canary token")
+            self._cooling_started(ip, call, "after presenting a canary token")
         elif self.cooling.note(ip, result.code):
-            await self._cooling_started(ip, call, f"after {self.options.fail_limit} bad tokens in "
-                                                  f"{self.options.fail_window_s:g} s")
+            self._cooling_started(ip, call, f"after {self.options.fail_limit} bad tokens in "
+                                            f"{self.options.fail_window_s:g} s")
         self.metrics.verified(result.code.value, time.perf_counter() - started)
         request.state.code = result.code.value
         return result
 
-    async def _cooling_started(self, ip: str | None, call: inputs.VerifyCall, why: str) -> None:
+    def _cooling_started(self, ip: str | None, call: inputs.VerifyCall, why: str) -> None:
         self.metrics.cooling_started += 1
         log.warning("address %s answered 429 for %g s %s", ip, self.options.cooldown_s, why)
-        await self.batcher.submit(Event(self.backend.now_ms(), None, None, "gateway", "access",
-                                        "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
+        # a note about the address, not this request's answer: nobody waits for it
+        self.batcher.post(Event(self.backend.now_ms(), None, None, "gateway", "access",
+                                "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
 
     async def verify(self, request: Request) -> Response:
         result = await self._judge(request, await inputs.verify_call(request))
@@ -146,9 +153,9 @@ class Gateway:
     async def auth(self, request: Request) -> Response:
         call = inputs.auth_call(request)
         if call.token is None:
-            request.state.code = "MISSING_TOKEN"
-            return JSONResponse({"valid": False, "code": "MISSING_TOKEN"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Bearer realm="keytui"', "X-Keytui-Code": "MISSING_TOKEN"})
+            await self._missing_token(request, call)
+            return JSONResponse({"valid": False, "code": MISSING_TOKEN}, status_code=401,
+                                headers={"WWW-Authenticate": 'Bearer realm="keytui"', "X-Keytui-Code": MISSING_TOKEN})
         result = await self._judge(request, call)
         headers = {"X-Keytui-Code": result.code.value}
         if result.valid:
@@ -187,18 +194,29 @@ class Gateway:
         self.leak_counts.counts["accepted"] += 1
         request.state.code = "LEAK_REPORT"
         return JSONResponse(labels)
+    async def _missing_token(self, request: Request, call: inputs.VerifyCall) -> None:
+        """A probe without a token is recorded like any refused call (module from the query),
+        so reviewers watching for probes see it; it is answered once the event is stored."""
+        request.state.code = MISSING_TOKEN
+        event = Event(self.backend.now_ms(), None, None, parse_module(call.module) or "unknown", "access", "failed",
+                      MISSING_TOKEN, request.state.ip, parse_environment(call.environment).value)
+        await self.batcher.submit(event)
 
     async def healthz(self, request: Request) -> Response:
         try:
             await self.backend.health()
+        except StoreUnavailable as exc:
+            return _error(503, exc.message)
         except Exception as exc:  # noqa: BLE001 — health reports, never raises
             return _error(503, f"database unreachable ({type(exc).__name__})")
-        if self.batcher.failing:
-            return _error(503, "activity log writes are failing (retrying)")
+        fault = self.batcher.fault
+        if fault is not None and (fault.reason != "locked" or self.batcher.failing_for() > HEALTH_GRACE_S):
+            return _error(503, f"activity log writes are failing (retrying): {fault.message}")
         return JSONResponse({"status": "ok", "pending_events": self.batcher.pending})
 
     async def metrics_text(self, request: Request) -> Response:
-        text = self.metrics.render(pending_events=self.batcher.pending, cooling_ips=self.cooling.cooling_count())
+        text = self.metrics.render(pending_events=self.batcher.pending, pending_limit=self.batcher.max_pending,
+                                   cooling_ips=self.cooling.cooling_count(), connections=GUARD.stats())
         return PlainTextResponse(text + "\n".join(self.leak_counts.render()) + "\n",
                                  media_type="text/plain; version=0.0.4")
 
@@ -225,12 +243,12 @@ class Gateway:
                 request.state.code = RATE_LIMITED
                 response = _error(429, f"too many bad tokens from this address; retry after {exc.seconds} s",
                                   headers={"Retry-After": str(exc.seconds)})
-            except CommitTimeout:
-                response = _error(503, "the activity log could not be written in time; retry",
-                                  headers={"Retry-After": "1"})
+            except (CommitTimeout, QueueFull) as exc:
+                response = self._unavailable(exc)
+            except ClientDisconnect:
+                response = _error(400, "the client went away before its request arrived")
             except Exception as exc:  # noqa: BLE001 — one line, no trace, no message (it may quote the request)
-                log.error("%s %s failed: %s", request.method, route, type(exc).__name__)
-                response = _error(500, "internal error")
+                response = self._failed(request, route, exc)
             self.metrics.responded(route, response.status_code)
             if self.options.access_log:
                 access.info('%s "%s %s" %d %s %.1fms', request.state.ip or "-", request.method, route,
@@ -238,6 +256,25 @@ class Gateway:
             return response
 
         return endpoint
+
+    def _unavailable(self, exc: Exception) -> Response:
+        fault = self.batcher.fault
+        why = f": {fault.message}" if fault is not None else "; retry"
+        if isinstance(exc, QueueFull):
+            text = f"too many requests are waiting for the activity log{why}"
+        else:
+            text = f"the activity log could not be written in time{why}"
+        return _error(503, text, headers={"Retry-After": "1"})
+
+    def _failed(self, request: Request, route: str, exc: Exception) -> Response:
+        fault = self.backend.explain(exc)
+        if fault is not None:  # a store fault while checking: said once, answered 503 with its words
+            if fault.message != self._logged_fault:
+                log.error("%s", fault.message)
+                self._logged_fault = fault.message
+            return _error(503, fault.message, headers={"Retry-After": "1"})
+        log.error("%s %s failed: %s", request.method, route, type(exc).__name__)
+        return _error(500, "internal error")
 
     def app(self) -> Starlette:
         routes = [
@@ -279,4 +316,6 @@ def configure_logging() -> None:
 def create_app(options: GatewayOptions | None = None) -> Starlette:
     """The uvicorn factory: each worker process builds its own gateway from the environment."""
     configure_logging()
-    return Gateway(options or GatewayOptions.from_env()).app()
+    options = options or GatewayOptions.from_env()
+    GUARD.configure(request_timeout_s=options.request_timeout_s, max_connections=options.max_connections)
+    return Gateway(options).app()

@@ -3,24 +3,36 @@
 Forwarding headers are written by whoever sends them, so they are believed only from the
 proxies named with --trusted-proxy. X-Forwarded-For is read from the right (the hop our proxy
 added) past further trusted hops; anything unparsable stops the walk at the last trusted hop,
-so a garbled header can never widen what an IP allowlist lets through.
+so a garbled header can never widen what an IP allowlist lets through. A hop may carry a port
+(`203.0.113.7:5123`, `[2001:db8::7]:443`), as some proxies write it; a zone id or any other text
+is not an address.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
+from keytui.domain import address
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+BRACKETED = re.compile(r"\[([^\]]*)\](?::[0-9]{1,5})?")
+V4_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")
 
 
 def parse_address(text: str | None) -> Address | None:
     if not text:
         return None
-    try:
-        addr = ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
+    text = text.strip()
+    bracketed = BRACKETED.fullmatch(text)
+    if bracketed:
+        text = bracketed.group(1)
+    else:
+        with_port = V4_WITH_PORT.fullmatch(text)
+        if with_port:
+            text = with_port.group(1)
+    addr = address(text)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr

@@ -5,7 +5,8 @@ a valid token refused for its environment, scope or permission is a configuratio
 not an attack. IPv6 clients are counted by /64, the block one host or site is usually
 given, so rotating through its addresses does not reset the count. The state is per worker
 process and kept in memory, bounded so that a flood from many addresses cannot grow it
-without limit.
+without limit: at most MAX_TRACKED addresses are counted and MAX_TRACKED are cooling (past that,
+the stalest are forgotten first), and each address keeps at most `limit` failure times.
 """
 
 from __future__ import annotations
@@ -71,13 +72,15 @@ class Cooling:
         if recent is None:
             if len(self._failures) >= MAX_TRACKED:
                 self._forget_stale(now)
-            recent = self._failures[key] = deque()
+            recent = self._failures[key] = deque(maxlen=self.limit)
         recent.append(now)
         while recent and recent[0] <= now - self.window_s:
             recent.popleft()
         if len(recent) < self.limit:
             return False
         recent.clear()
+        if key not in self._until and len(self._until) >= MAX_TRACKED:
+            self._forget_cooled(now)
         self._until[key] = now + self.cooldown_s
         return True
 
@@ -88,6 +91,14 @@ class Cooling:
             return False
         self._until[_source(ip)] = self._clock() + self.cooldown_s
         return True
+    def _forget_cooled(self, now: float) -> None:
+        """Periods that ended (never asked about since), else the ones ending soonest."""
+        ended = [k for k, until in self._until.items() if until <= now]
+        for k in ended:
+            del self._until[k]
+        if len(self._until) >= MAX_TRACKED:
+            for k in sorted(self._until, key=self._until.get)[:len(self._until) - MAX_TRACKED + 1]:
+                del self._until[k]
 
     def _forget_stale(self, now: float) -> None:
         stale = [k for k, q in self._failures.items() if not q or q[-1] <= now - self.window_s]

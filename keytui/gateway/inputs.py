@@ -19,7 +19,7 @@ MAX_BODY = 16 * 1024
 MAX_FIELD = 512
 FIELDS = ("token", "environment", "permission", "scope", "module")
 OPTIONAL = ("permission", "scope", "module")
-TOKEN_LIKE = re.compile(r"kt_[A-Za-z0-9_]+")
+TOKEN_LIKE = re.compile(r"kt_[A-Za-z0-9_]+", re.IGNORECASE)  # KT_DEV_… is a token someone shouted
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ async def read_json(request: Request) -> dict:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InputError("body", 'is not valid JSON; send an object like {"token": "...", "environment": "production"}') from None
+    except RecursionError:
+        raise InputError("body", "is nested too deeply; send a flat JSON object") from None
     if not isinstance(data, dict):
         raise InputError("body", "must be a JSON object")
     return data

@@ -48,6 +48,7 @@ class Metrics:
         self.batch_retries = 0
         self.rate_limited = 0
         self.cooling_started = 0
+        self.queue_full = 0
 
     def verified(self, code: str, seconds: float) -> None:
         self.verifications[code] += 1
@@ -56,7 +57,8 @@ class Metrics:
     def responded(self, route: str, status: int) -> None:
         self.responses[(route, status)] += 1
 
-    def render(self, *, pending_events: int, cooling_ips: int) -> str:
+    def render(self, *, pending_events: int, pending_limit: int, cooling_ips: int,
+               connections: dict[str, int] | None = None) -> str:
         out: list[str] = []
 
         def family(name: str, kind: str, help_text: str, lines: list[str]) -> None:
@@ -82,4 +84,16 @@ class Metrics:
                [f"keytui_gateway_cooling_addresses {cooling_ips}"])
         family("keytui_gateway_pending_events", "gauge", "Activity events waiting for their batch to commit.",
                [f"keytui_gateway_pending_events {pending_events}"])
+        family("keytui_gateway_pending_limit", "gauge", "Requests that may wait for the activity log before 503.",
+               [f"keytui_gateway_pending_limit {pending_limit}"])
+        family("keytui_gateway_queue_full_total", "counter",
+               "Requests answered 503 at once because the pending limit was reached.",
+               [f"keytui_gateway_queue_full_total {self.queue_full}"])
+        if connections is not None:
+            family("keytui_gateway_connections", "gauge", "Open client connections (this worker).",
+                   [f"keytui_gateway_connections {connections.pop('open', 0)}"])
+            family("keytui_gateway_connections_closed_total", "counter",
+                   "Connections closed by the gateway: slow headers or body, idle, or to make room.",
+                   [f'keytui_gateway_connections_closed_total{{reason="{r}"}} {n}'
+                    for r, n in sorted(connections.items())])
         return "\n".join(out) + "\n"

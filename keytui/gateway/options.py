@@ -27,6 +27,10 @@ class GatewayOptions:
     access_log: bool = False
     commit_timeout_s: float = 5.0
     leak_report_keys: str | None = None  # GitHub-style public keys that sign POST /v1/leaks
+    request_timeout_s: float = 10.0  # a request head, then its body, must arrive within this
+    idle_timeout_s: float = 5.0  # an idle keep-alive connection is closed after this
+    max_connections: int = 1000  # per worker, and kept below its file limit
+    max_pending: int = 10_000  # requests that may wait for the activity log; more get 503 at once
     networks: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self):

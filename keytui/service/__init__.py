@@ -4,10 +4,12 @@ Faces use `Vault` (the contract) and the plain values it returns; every module h
 `Context` as its first argument.
 """
 
-from keytui.service.context import Context
+from keytui.service.context import Context, store_fault
 from keytui.service.registry import KeyFilter
 from keytui.service.vault import Vault
 from keytui.service.verification import Event, VerifyResult
 from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
+from keytui.store.opening import initialise as initialise_home
 
-__all__ = ["Context", "Event", "IssuedKey", "KeyFilter", "KeyView", "NewKey", "SecretView", "Vault", "VerifyResult"]
+__all__ = ["Context", "Event", "IssuedKey", "KeyFilter", "KeyView", "NewKey", "SecretView", "Vault", "VerifyResult", "initialise_home",
+           "store_fault"]

@@ -20,7 +20,6 @@ from keytui.clock import to_ms
 from keytui.domain import RuleError
 from keytui.service import integrity
 from keytui.store import bulk
-from keytui.store.binding import using
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
 
 if TYPE_CHECKING:  # the context appends through this module, so it is imported there, not here
@@ -64,7 +63,7 @@ def append(ctx: "Context", entries: list[tuple[str, str | None, dict]], *, now: 
 def check_head(ctx: "Context") -> bool:
     """Record a break if the head anchor disagrees with the log (the watch calls this each pass,
     so a cut log is reported even when nothing else is written). True if one was found."""
-    with using(ctx.db):
+    with ctx.bound():
         return _write(ctx, [], ctx.now(), check_head=True)
 
 
@@ -132,7 +131,7 @@ class ChainReport:
 def verify_chain(ctx: "Context") -> ChainReport:
     """The chain, its head, and every key and secret row's seal: the one check for tampering.
     Row problems cannot be re-anchored; they last as long as the row is wrong."""
-    with using(ctx.db):
+    with ctx.bound():
         report = _verify_chain(ctx.keyring.audit_key)
         rows = integrity.scan(ctx.keyring)
     if not rows:
@@ -182,7 +181,7 @@ def reanchor(ctx: "Context", totp: str | None) -> list[str]:
     from keytui.service import mfa  # mfa audits through this module
 
     ctx.require_writable()
-    with using(ctx.db):
+    with ctx.bound():
         if _verify_chain(ctx.keyring.audit_key).ok:
             raise RuleError("audit: the log is intact; there is nothing to re-anchor")
         mfa.confirm(ctx, totp)
@@ -202,7 +201,7 @@ def _audited_state_exists(appending=()) -> bool:
 
 def entries(ctx: "Context", key_id: str | None = None, limit: int | None = None) -> list[dict]:
     """Audit entries, newest first (all, or one key's)."""
-    with using(ctx.db):
+    with ctx.bound():
         return _entries(key_id, limit)
 
 

@@ -8,10 +8,12 @@ connection or SQL itself.
 
 from __future__ import annotations
 
+from keytui.domain import StoreUnavailable
 from keytui.service import leaks, policies
 from keytui.service.context import Context
 from keytui.service.verification import Verifier
 from keytui.store.connections import DatabaseThreads, OnLoop, checkpoint
+from keytui.store.faults import classify
 
 CHECKPOINT_INTERVAL_S = 1.0
 LEAK_OPERATOR = "leak-report"  # who revokes a key after a signed leak report, in the audit log
@@ -41,10 +43,16 @@ class VerificationBackend:
         on the maintenance thread, as the operator `leak-report`; ReplayedReport if seen before."""
         return await self._maintenance.run(leaks.handle_signed_report, self.ctx.as_operator(LEAK_OPERATOR), data,
                                            body_digest)
+    def explain(self, exc: BaseException) -> StoreUnavailable | None:
+        """The store fault behind `exc` (full, locked, damaged...), in the words every face uses."""
+        return classify(exc, self.ctx.where)
 
     async def health(self) -> None:
-        """Raises if the database cannot answer a query."""
-        await self._maintenance.run(lambda: self.ctx.db.execute_sql("SELECT 1").fetchone())
+        """Raises (StoreUnavailable when it is a store fault) if the database cannot answer a query."""
+        try:
+            await self._maintenance.run(lambda: self.ctx.db.execute_sql("SELECT 1").fetchone())
+        except Exception as exc:
+            raise self.explain(exc) or exc
 
     async def checkpoint(self) -> None:
         await self._maintenance.run(checkpoint, self.ctx.db)

@@ -12,16 +12,18 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from peewee import Database
 
 from keytui.clock import PIN_VARIABLE, Clock, pinned_clock
-from keytui.config import ConfigError, Settings, default_operator, load_master_key, load_settings
-from keytui.domain import ReadOnlyError, validate_operator
+from keytui.config import ConfigError, Settings, default_operator
+from keytui.domain import ReadOnlyError, StoreUnavailable, validate_operator
 from keytui.service import audit, homekind, integrity
 from keytui.store.binding import using
-from keytui.store.db import bind_master_key, open_database
+from keytui.store.faults import classify
+from keytui.store.opening import open_store
 from keytui.tokens import Keyring
 
 P = ParamSpec("P")
@@ -42,24 +44,26 @@ class Context:
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, read_only: bool = False, clock: Clock | None = None,
-             mfa_window_seconds: int = 0, new_demo: bool = False) -> "Context":
+             mfa_window_seconds: int = 0, new_demo: bool = False, reader: bool = False) -> "Context":
         """A context on the home's database (created on first use) with its master key.
 
         Without `clock`, KEYTUI_NOW pins the clock in a demo or test home only (or, with
         `new_demo`, in a fresh home the demo is about to fill); anywhere else it is refused.
+        `read_only` opens the file read-only and refuses every change; a `reader` (a command
+        that only reads) also refuses changes and opens read-only whenever the home exists at
+        this keytui's schema, so it never waits behind a writer's lock.
         """
-        settings = load_settings(home)
-        keyring = Keyring(load_master_key(settings))
-        db = open_database(settings)
+        opened = open_store(home, read_only=read_only, prefer_read_only=reader)
+        keyring = Keyring(opened.key)
         try:
-            bind_master_key(db, keyring.check_value)
-            clock = clock or _env_clock(db, keyring, new_demo)
+            clock = clock or _env_clock(opened.db, keyring, new_demo)
         except Exception:
-            db.close()
+            opened.db.close()
             raise
-        ctx = cls(db, keyring, clock=clock, operator=operator, read_only=read_only,
-                  settings=settings, mfa_window_seconds=mfa_window_seconds)
-        integrity.seal_migrated_rows(ctx)
+        ctx = cls(opened.db, keyring, clock=clock, operator=operator, read_only=read_only or reader,
+                  settings=opened.settings, mfa_window_seconds=mfa_window_seconds)
+        if not opened.read_only:  # a read-only open writes nothing, not even the first seals
+            integrity.seal_migrated_rows(ctx)
         return ctx
 
     def close(self) -> None:
@@ -80,17 +84,35 @@ class Context:
         if self.read_only:
             raise ReadOnlyError("keytui is open read-only: changes are refused")
 
+    @property
+    def where(self) -> Path | None:
+        """The database file (None for a database server), for messages about it."""
+        if self.settings is None or self.settings.database_url:
+            return None
+        return self.settings.db_path
+
+    @contextmanager
+    def faults(self) -> Iterator[None]:
+        """Store faults (locked, full, damaged, read-only...) leave as StoreUnavailable, one line."""
+        try:
+            yield
+        except Exception as exc:
+            fault = classify(exc, self.where)
+            if fault is None or fault is exc:
+                raise
+            raise fault from exc
+
     @contextmanager
     def bound(self) -> Iterator[None]:
         """This context's database in use for the models (connected for the block if needed)."""
-        with using(self.db):
+        with self.faults(), using(self.db):
             yield
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE on SQLite): the change and its audit entry
         commit together or not at all."""
-        with using(self.db), self.db.atomic():
+        with self.faults(), using(self.db), self.db.atomic():
             yield
 
     def audit(self, action: str, key_id: str | None = None, **details) -> None:
@@ -120,7 +142,12 @@ def uses_store(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def call(ctx: Context, *args, **kwargs):
-        with using(ctx.db):
+        with ctx.faults(), using(ctx.db):
             return fn(ctx, *args, **kwargs)
 
     return call
+
+
+def store_fault(exc: BaseException) -> StoreUnavailable | None:
+    """The store fault behind an exception that reached a face without passing a context."""
+    return classify(exc)

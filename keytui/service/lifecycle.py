@@ -18,6 +18,7 @@ from keytui.service import integrity, mfa, orgpolicy
 from keytui.service.context import Context, uses_store
 from keytui.service.keys import (KEY_ID_RE, issue_secret, live_row, new_key_id, new_secret, newest_secret,
                                  refuse_if_final, row, rows, view)
+from keytui.service.paced import Paced
 from keytui.service.views import IssuedKey, KeyView, NewKey, key_view
 from keytui.store import bulk
 from keytui.store.models import ApiKey, KeySecret
@@ -279,18 +280,34 @@ def copy_token(ctx: Context, key_id: str, totp: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------------- expiry
+EXPIRE_CHUNK = 50  # keys marked expired (and audited) per unit of a short transaction
+
+
 @uses_store
-def expire_due(ctx: Context) -> list[str]:
-    """Mark active keys past their expiry as expired, each audited (the watch calls this)."""
+def expire_due(ctx: Context, paced: Paced | None = None) -> list[str]:
+    """Mark active keys past their expiry as expired, each audited (the watch calls this), in
+    short transactions: the keys are found with a read, then each chunk is checked again and
+    marked, with its audit entries, in a transaction of its own."""
     ctx.require_writable()
     now = ctx.now()
-    with ctx.transaction():
-        due = list(ApiKey.select().where(
-            (ApiKey.status == Status.ACTIVE.value) & ApiKey.expires_at.is_null(False) & (ApiKey.expires_at <= now)))
-        intact = integrity.intact_ids(ctx.keyring, due)
-        for chunk in chunks(due):
-            ApiKey.update(status=Status.EXPIRED.value, updated_at=now).where(
-                ApiKey.id.in_([k.id for k in chunk]) & (ApiKey.status == Status.ACTIVE.value)).execute()
-        integrity.reseal(ctx.db, ctx.keyring, intact)
-        ctx.audit_many([("key.expire", k.key_id, {"expires_at": k.expires_at.isoformat()}) for k in due], now=now)
+    due = [k for (k,) in ApiKey.select(ApiKey.id).where(_due(now)).order_by(ApiKey.id).tuples()]
+    expired: list[str] = []
+    (paced or Paced(ctx)).each(chunks(due, EXPIRE_CHUNK), lambda ids: expired.extend(expire_some(ctx, now, ids)))
+    return expired
+
+
+def _due(now: datetime):
+    return (ApiKey.status == Status.ACTIVE.value) & ApiKey.expires_at.is_null(False) & (ApiKey.expires_at <= now)
+
+
+def expire_some(ctx: Context, now: datetime, ids: list[int]) -> list[str]:
+    """Those of the keys `ids` that are still due, marked expired (intact ones resealed, a
+    tampered one left to fail its seal); inside the caller's transaction."""
+    due = list(ApiKey.select().where(ApiKey.id.in_(ids) & _due(now)))
+    if not due:
+        return []
+    intact = integrity.intact_ids(ctx.keyring, due)
+    ApiKey.update(status=Status.EXPIRED.value, updated_at=now).where(ApiKey.id.in_([k.id for k in due])).execute()
+    integrity.reseal(ctx.db, ctx.keyring, intact)
+    ctx.audit_many([("key.expire", k.key_id, {"expires_at": k.expires_at.isoformat()}) for k in due], now=now)
     return [k.key_id for k in due]

@@ -23,6 +23,7 @@ from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, 
                            is_live, parse_environment, parse_permission, parse_scope, split_list, split_permissions)
 from keytui.service import policies
 from keytui.service.context import Context, uses_store
+from keytui.service.paced import CHUNK, Paced
 from keytui.store.models import ApiKey, OrgPolicy
 from keytui.store.sql import chunks
 
@@ -93,6 +94,8 @@ def _parse(text: str) -> OrgPolicyDoc:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError("org policy", f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError("org policy", "nested too deeply to be a policy (tables and arrays go a few levels deep)") from None
     where = _Locator(text)
     unknown = set(data) - {"name", "defaults", "environments", "alerts"}
     if unknown:
@@ -341,12 +344,13 @@ def apply(ctx: Context, text: str, *, dry_run: bool = False) -> ApplyReport:
 
 
 @uses_store
-def refresh_flags(ctx: Context) -> tuple[int, int]:
+def refresh_flags(ctx: Context, paced: Paced | None = None) -> tuple[int, int]:
     """Re-judge live keys against the active policy (the watch calls this after its pass: a fixed
     key loses its flag, a key that expired or was revoked too). Returns (flagged, cleared).
 
     Keys are judged outside any write transaction (a scan of every key must not hold the write
-    lock); only the changed flags are written. A key edited in between is re-judged next pass.
+    lock); only the changed flags are written, a chunk and its audit entry per short
+    transaction. A key edited in between is re-judged next pass.
     """
     rules = current(ctx)
     if rules.org is None and not rules.ip_required:
@@ -355,10 +359,14 @@ def refresh_flags(ctx: Context) -> tuple[int, int]:
     report, changes = _judge_keys(ctx, rules, dry_run=False)
     if changes:
         ctx.require_writable()
-        with ctx.transaction():
-            _store_flags(changes)
-            ctx.audit("orgpolicy.flags", None, flagged=report.flagged, cleared=report.cleared)
+        work = [(text, chunk) for text, ids in changes.items() for chunk in chunks(ids, CHUNK)]
+        (paced or Paced(ctx)).each(work, lambda item: _store_flag_chunk(ctx, *item))
     return report.flagged, report.cleared
+
+
+def _store_flag_chunk(ctx: Context, text: str | None, key_ids: list[str]) -> None:
+    _store_flags({text: key_ids})
+    ctx.audit("orgpolicy.flags", None, flagged=len(key_ids) if text else 0, cleared=0 if text else len(key_ids))
 
 
 def _store_flags(changes: dict[str | None, list[str]]) -> None:

@@ -4,18 +4,20 @@ Verification keeps one counter row per key, module and hour; on a large platform
 a call now and then, so a month holds nearly one row per call. Once a UTC day is over (and an
 hour more, for processes whose clocks lag), the watch folds that day into `UsageDaily`: one row
 per key and one per calling module. Analytics reads the folded days plus the hourly rows after
-them, so a 30-day chart stays fast and exact. Days are folded once, in order, inside the watch
-pass's transaction; `folded_until` says where the folded days end.
+them, so a 30-day chart stays fast and exact. Days are folded in order, in the watch pass's
+short transactions; `folded_until` says where the folded days end.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from keytui.clock import DAY_MS, to_ms
 from keytui.service.context import Context, uses_store
+from keytui.service.paced import CHUNK, Paced
 from keytui.store.models import Meta, UsageDaily, UsageRollup
-from keytui.store.sql import table
+from keytui.store.sql import chunks, param_style, run, table
 
 SETTLE_MS = 3_600_000  # a day is folded only this long after it ended
 FOLDED_UNTIL = "usage_daily_until"
@@ -30,10 +32,13 @@ def folded_until(ctx: Context) -> int | None:
 
 
 @uses_store
-def fold_complete_days(ctx: Context, now: datetime) -> int:
+def fold_complete_days(ctx: Context, now: datetime, paced: Paced | None = None) -> int:
     """Fold every complete, settled day not yet folded; returns how many days were folded.
-    Runs inside the caller's write transaction."""
-    db = ctx.db
+
+    A settled day's hourly rows no longer change, so each day is summed with a read (which
+    takes no lock) and written in short transactions; the daily rows are upserted with their
+    totals, so a day written twice (a pass killed half-way) ends up the same, and
+    `folded_until` moves past a day only in the transaction that writes its last rows."""
     end = (to_ms(now) - SETTLE_MS) // DAY_MS * DAY_MS
     start = folded_until(ctx)
     if start is None:
@@ -41,15 +46,29 @@ def fold_complete_days(ctx: Context, now: datetime) -> int:
         if first is None:
             return 0
         start = first // DAY_MS * DAY_MS
-    r, d = table(UsageRollup), table(UsageDaily)
-    p = db.param
+    if end <= start:
+        return 0
+    paced = paced or Paced(ctx)
     for day in range(start, end, DAY_MS):
-        for group, key_col, module_col in (("key_id", "key_id", f"'{ALL}'"), ("module", f"'{ALL}'", "module")):
-            db.execute_sql(
-                f"INSERT INTO {d} (day, key_id, module, ok, failed) SELECT {p}, {key_col}, {module_col}, "
-                f"SUM(ok), SUM(failed) FROM {r} WHERE hour >= {p} AND hour < {p} GROUP BY {group}",
-                (day, day, day + DAY_MS))
-    if end > start:
-        Meta.insert(name=FOLDED_UNTIL, value=str(end)).on_conflict(
-            conflict_target=[Meta.name], update={Meta.value: str(end)}).execute()
-    return max(0, (end - start) // DAY_MS)
+        rows = _day_totals(ctx, day)  # read before the transactions that write them
+        paced.each(chunks(rows, CHUNK), partial(_upsert, ctx), finish=partial(_folded, day + DAY_MS))
+    return (end - start) // DAY_MS
+
+
+def _day_totals(ctx: Context, day: int) -> list[tuple]:
+    rows = []
+    for key_col, module_col, group in (("key_id", f"'{ALL}'", "key_id"), (f"'{ALL}'", "module", "module")):
+        rows += run(ctx.db, f"SELECT {day}, {key_col}, {module_col}, SUM(ok), SUM(failed) FROM {table(UsageRollup)} "
+                            f"WHERE hour >= ? AND hour < ? GROUP BY {group}", (day, day + DAY_MS))
+    return rows
+
+
+def _upsert(ctx: Context, rows: list[tuple]) -> None:
+    sql = (f"INSERT INTO {table(UsageDaily)} (day, key_id, module, ok, failed) VALUES (?, ?, ?, ?, ?) "
+           "ON CONFLICT (day, key_id, module) DO UPDATE SET ok = excluded.ok, failed = excluded.failed")
+    ctx.db.cursor().executemany(param_style(ctx.db, sql), rows)
+
+
+def _folded(until: int) -> None:
+    Meta.insert(name=FOLDED_UNTIL, value=str(until)).on_conflict(
+        conflict_target=[Meta.name], update={Meta.value: str(until)}).execute()

@@ -27,9 +27,9 @@ class Vault:
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, read_only: bool = False, clock: Clock | None = None,
-             mfa_window_seconds: int = 0, new_demo: bool = False) -> "Vault":
+             mfa_window_seconds: int = 0, new_demo: bool = False, reader: bool = False) -> "Vault":
         return cls(Context.open(home, operator=operator, read_only=read_only, clock=clock,
-                                mfa_window_seconds=mfa_window_seconds, new_demo=new_demo))
+                                mfa_window_seconds=mfa_window_seconds, new_demo=new_demo, reader=reader))
 
     def close(self) -> None:
         self.ctx.close()

@@ -2,16 +2,17 @@
 
 One pass marks expired keys `expired`, auto-rotates keys inside the rotation window, raises
 expiry alerts, runs suspicious-activity detection over the events since the last pass,
-re-judges org policy flags, and folds finished days of usage counters (keytui.rollup). It acts as the `system` operator, so each change is audited as done
-by `system`.
+re-judges org policy flags, and folds finished days of usage counters (keytui.rollup). It acts
+as the `system` operator, so each change is audited as done by `system`.
 
-A pass is one write transaction (BEGIN IMMEDIATE on SQLite): a second process starting a pass
-at the same moment waits for the first and then finds nothing left to do, so no key is rotated
-twice and no alert is raised twice (alert dedupe keys are unique as well). Verifications from
-other processes queue behind the pass for its few milliseconds, as behind any write.
-
-Detection reads the activity events, so with Usage Monitoring off it sees nothing; the hourly
-counters keep the charts alive but carry no IP or code, which detection needs.
+A pass is many short transactions (keytui.service.paced), never one long one: on SQLite a
+transaction holds the database's only write lock, and a pass over 20,000 keys held it for 24 s
+while every gateway verification waited and failed. Each unit re-checks inside its own
+transaction that it is still due (a key still live and unrotated inside the window, an alert
+not yet raised, a day not yet folded), so a pass killed at any point leaves every committed
+unit done and the next pass does the rest exactly once. Two passes (two processes, or the
+console and `keytui watch`) take turns on the home's watch lock, so the second finds nothing
+left to do.
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from keytui.clock import from_ms, to_ms
 from peewee import SQL
 
-from keytui.domain import CANARY_CODE, RuleError, Status, live_sql
-from keytui.service import (alerts, audit, canaries, delivery, integrity, lifecycle, orgpolicy, policies, rollup,
-                            rotation)
+from keytui.clock import from_ms, to_ms
+from keytui.domain import RuleError, Status, is_live, live_sql
+from keytui.service import (alerts, audit, canaries, delivery, detection, integrity, lifecycle, orgpolicy, policies,
+                            rollup, rotation)
 from keytui.service.context import Context, uses_store
-from keytui.service.integrity import TAMPERED
-from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
-from keytui.store.sql import chunks
+from keytui.service.detection import Finding
+from keytui.service.paced import Paced
+from keytui.store.locks import watch_lock
+from keytui.store.models import ApiKey, KeySecret, Meta
 
 SYSTEM = "system"
 CURSOR = "watch_event_cursor"  # the last event id detection has looked at
@@ -53,15 +54,18 @@ class PassReport:
     flagged: int = 0
     cleared: int = 0
     days_folded: int = 0
-    delivery: delivery.DeliveryReport = field(default_factory=delivery.DeliveryReport)
     seconds: float = 0.0
+    transactions: int = 0
+    longest_transaction_ms: float = 0.0
+    delivery: delivery.DeliveryReport = field(default_factory=delivery.DeliveryReport)
 
     def as_dict(self) -> dict:
         return {"at": self.at.isoformat(), "expired": self.expired, "rotated": self.rotated,
                 "rotation_failed": self.rotation_failed, "alerts": self.alerts,
                 "events_scanned": self.events_scanned, "flagged": self.flagged, "cleared": self.cleared,
                 "days_folded": self.days_folded, "delivery": self.delivery.as_dict(),
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3),
+                "transactions": self.transactions, "longest_transaction_ms": round(self.longest_transaction_ms, 1)}
 
     def summary(self) -> str:
         return (f"{self.at:%Y-%m-%d %H:%M:%S} expired {len(self.expired)}, rotated {len(self.rotated)}"
@@ -86,42 +90,42 @@ def run_pass(ctx: Context) -> PassReport:
     started = time.perf_counter()
     system = ctx.as_operator(SYSTEM)
     system.require_writable()
-    now = system.now()
-    report = PassReport(now)
-    with system.transaction():
-        audit.check_head(system)
-        for key_id, problem in integrity.revocations_undone():
-            _raise(system, report, "row-tampering", "high", problem, f"revocation-undone:{key_id}", key_id=key_id)
+    with watch_lock(system.settings):
+        now = system.now()
+        report = PassReport(now)
+        paced = Paced(system)
+        with paced.transaction():
+            audit.check_head(system)
+            for key_id, problem in integrity.revocations_undone():
+                _raise(system, report, Finding("row-tampering", "high", problem, f"revocation-undone:{key_id}",
+                                               key_id=key_id))
         settings = policies.read_all(system)
         last = _meta(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK
-        report.expired = lifecycle.expire_due(system)
+        report.expired = lifecycle.expire_due(system, paced)
         if settings["auto_rotation"]:
-            _auto_rotate(system, settings, report)
+            _auto_rotate(system, paced, settings, report)
         if settings["expiry_alerts"]:
-            _expiry_alerts(system, settings, since, report)
-        newest = ActivityEvent.select(ActivityEvent.id).order_by(ActivityEvent.id.desc()).scalar() or 0
-        cursor = int(_meta(CURSOR) or _first_cursor(since, newest))
-        if settings["suspicious_detection"] and newest > cursor:
-            report.events_scanned = _detect(system, settings, cursor, newest, report)
-        if newest > cursor:  # a canary is a tripwire: it alerts whatever the detection settings
-            report.alerts += canaries.alert_on_use(system, cursor, newest, settings["suspicious_window_minutes"] * 60_000)
-        report.alerts += rotation.grace_ending_alerts(system)
-        _set_meta(CURSOR, str(max(cursor, newest)))
-        report.days_folded = rollup.fold_complete_days(system, now)
-        _set_meta(LAST_PASS, str(to_ms(now)))
-    report.flagged, report.cleared = orgpolicy.refresh_flags(system)
-    report.delivery = delivery.deliver_due(system)
+            _expiry_alerts(system, paced, settings, since, report)
+        _detect(system, paced, settings, since, report)
+        with paced.transaction():
+            report.alerts += rotation.grace_ending_alerts(system)
+        report.days_folded = rollup.fold_complete_days(system, now, paced)
+        with paced.transaction():
+            _set_meta(LAST_PASS, str(to_ms(now)))
+        report.flagged, report.cleared = orgpolicy.refresh_flags(system, paced)
+        report.delivery = delivery.deliver_due(system)
+    report.transactions, report.longest_transaction_ms = paced.transactions, paced.longest_s * 1000
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _first_cursor(since: datetime, newest: int) -> int:
-    """The very first pass looks back FIRST_PASS_LOOKBACK, not over all history: an install on a
-    database with months of events should not open with an alert for every old failure."""
-    first = (ActivityEvent.select(ActivityEvent.id).where(ActivityEvent.ts >= since)
-             .order_by(ActivityEvent.id).limit(1).scalar())
-    return first - 1 if first else newest
+def _raise(system: Context, report: PassReport, finding: Finding) -> None:
+    new_id = alerts.raise_alert(system, kind=finding.kind, severity=finding.severity, message=finding.message,
+                                dedupe_key=finding.dedupe_key, key_id=finding.key_id, ip=finding.ip,
+                                evidence=list(finding.evidence))
+    if new_id:
+        report.alerts.append(new_id)
 
 
 # ---------------------------------------------------------------------------------- rotation and expiry
@@ -129,155 +133,79 @@ def _window(settings: dict, name: str) -> timedelta:
     return timedelta(days=settings[name])
 
 
-def _auto_rotate(system, settings: dict, report: PassReport) -> None:
+def _auto_rotate(system: Context, paced: Paced, settings: dict, report: PassReport) -> None:
     """Rotate active keys expiring within the window, once: a key whose current token was issued
     inside the window (by an earlier pass, or by hand) is left alone."""
     now = system.now()
     window = _window(settings, "auto_rotation_days")
-    due = (ApiKey.select(ApiKey.id, ApiKey.key_id, ApiKey.expires_at)
-           .where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= now + window) & (ApiKey.canary == False))  # noqa: E712
-           .order_by(ApiKey.expires_at))
-    for row in due:
-        newest = (KeySecret.select(KeySecret.created_at).where((KeySecret.key == row.id) & KeySecret.ended_by.is_null())
-                  .order_by(KeySecret.id.desc()).scalar())
-        if newest is not None and newest >= row.expires_at - window:
-            continue
-        try:
-            with system.transaction():
-                issued = lifecycle.rotate(system, row.key_id, origin="auto-rotate")
-        except RuleError as exc:
-            report.rotation_failed[row.key_id] = str(exc)
-            _raise(system, report, "rotation-failed", "high", f"auto-rotation refused: {exc}",
-                   f"rotation-failed:{row.key_id}:{to_ms(row.expires_at)}", key_id=row.key_id)
-            continue
-        report.rotated.append(row.key_id)
-        _raise(system, report, "auto-rotated", "low",
-               f"rotated automatically; the previous token works until "
-               f"{min(now + timedelta(hours=24), row.expires_at):%Y-%m-%d %H:%M} UTC; new expiry "
-               f"{issued.key.expires_at:%Y-%m-%d}" if issued.key.expires_at else "rotated automatically",
-               f"auto-rotated:{row.key_id}:{to_ms(row.expires_at)}", key_id=row.key_id)
+    due = list(ApiKey.select(ApiKey.key_id)
+               .where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= now + window) & ~ApiKey.canary)
+               .order_by(ApiKey.expires_at).tuples())
+    paced.each((key_id for (key_id,) in due), lambda key_id: _rotate_if_due(system, key_id, now, window, report))
 
 
-def _expiry_alerts(system, settings: dict, since: datetime, report: PassReport) -> None:
+def _rotate_if_due(system: Context, key_id: str, now: datetime, window: timedelta, report: PassReport) -> None:
+    """Inside the key's transaction: still live, still inside the window, not yet rotated there?"""
+    row = ApiKey.get_or_none(ApiKey.key_id == key_id)
+    if row is None or row.expires_at is None or not is_live(row.status, row.expires_at, now):
+        return
+    if row.expires_at > now + window:
+        return
+    newest = (KeySecret.select(KeySecret.created_at).where((KeySecret.key == row.id) & KeySecret.ended_by.is_null())
+              .order_by(KeySecret.id.desc()).scalar())
+    if newest is not None and newest >= row.expires_at - window:
+        return
+    try:
+        issued = lifecycle.rotate(system, key_id, origin="auto-rotate")
+    except RuleError as exc:
+        report.rotation_failed[key_id] = str(exc)
+        _raise(system, report, Finding("rotation-failed", "high", f"auto-rotation refused: {exc}",
+                                       f"rotation-failed:{key_id}:{to_ms(row.expires_at)}", key_id=key_id))
+        return
+    report.rotated.append(key_id)
+    grace_end = min(now + timedelta(hours=24), row.expires_at)
+    message = (f"rotated automatically; the previous token works until {grace_end:%Y-%m-%d %H:%M} UTC; new expiry "
+               f"{issued.key.expires_at:%Y-%m-%d}" if issued.key.expires_at else "rotated automatically")
+    _raise(system, report, Finding("auto-rotated", "low", message, f"auto-rotated:{key_id}:{to_ms(row.expires_at)}",
+                                   key_id=key_id))
+
+
+def _expiry_alerts(system: Context, paced: Paced, settings: dict, since: datetime, report: PassReport) -> None:
     now = system.now()
     soon = now + _window(settings, "expiry_alert_days")
-    expiring = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment).where(
-        SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= soon) & (ApiKey.canary == False))  # noqa: E712
-    for key_id, name, expires, env in expiring.tuples():
+    fields = (ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment)
+    expiring = list(ApiKey.select(*fields).where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= soon)
+                                                 & ~ApiKey.canary).tuples())
+    ended = list(ApiKey.select(*fields).where((ApiKey.status == Status.EXPIRED.value) & (ApiKey.expires_at > since)
+                                              & (ApiKey.expires_at <= now) & ~ApiKey.canary).tuples())
+    findings = []
+    for key_id, name, expires, env in expiring:
         days = (expires - now).total_seconds() / 86400
-        _raise(system, report, "expiring", "medium" if env == "production" else "low",
-               f"{name} ({env}) expires in {days:.1f} days, on {expires:%Y-%m-%d %H:%M} UTC",
-               f"expiring:{key_id}:{to_ms(expires)}", key_id=key_id)
-    ended = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment).where(
-        (ApiKey.status == Status.EXPIRED.value) & (ApiKey.expires_at > since) & (ApiKey.expires_at <= now)
-        & (ApiKey.canary == False))  # noqa: E712
-    for key_id, name, expires, env in ended.tuples():
-        _raise(system, report, "expired", "high" if env == "production" else "medium",
-               f"{name} ({env}) expired on {expires:%Y-%m-%d %H:%M} UTC; its token no longer works",
-               f"expired:{key_id}:{to_ms(expires)}", key_id=key_id)
+        findings.append(Finding("expiring", "medium" if env == "production" else "low",
+                                f"{name} ({env}) expires in {days:.1f} days, on {expires:%Y-%m-%d %H:%M} UTC",
+                                f"expiring:{key_id}:{to_ms(expires)}", key_id=key_id))
+    for key_id, name, expires, env in ended:
+        findings.append(Finding("expired", "high" if env == "production" else "medium",
+                                f"{name} ({env}) expired on {expires:%Y-%m-%d %H:%M} UTC; its token no longer works",
+                                f"expired:{key_id}:{to_ms(expires)}", key_id=key_id))
+    paced.each(findings, lambda finding: _raise(system, report, finding))
 
 
-def _raise(system, report: PassReport, kind: str, severity: str, message: str, dedupe_key: str, **kw) -> None:
-    new_id = alerts.raise_alert(system, kind=kind, severity=severity, message=message, dedupe_key=dedupe_key, **kw)
-    if new_id:
-        report.alerts.append(new_id)
-
-
-# ---------------------------------------------------------------------------------- detection
-# verification code -> (alert kind, severity)
-MISUSE = {
-    "IP_NOT_ALLOWED": ("ip-not-allowed", "high"),
-    "REVOKED": ("revoked-key-used", "high"),
-    "EXPIRED": ("expired-key-used", "medium"),
-    "WRONG_ENVIRONMENT": ("wrong-environment", "medium"),
-    TAMPERED: ("row-tampering", "high"),
-}
-
-
-def _detect(system, settings: dict, cursor: int, newest: int, report: PassReport) -> int:
-    """Alerts from the failed verifications in (cursor, newest]; returns how many events that range held.
-
-    Bursts look back one window before the cursor, so a burst that straddles two passes is
-    still seen; failures that continue an open burst alert for the same key or IP (within one
-    window of its last evidence) are not reported again until it is acknowledged.
-    """
-    window_ms = settings["suspicious_window_minutes"] * 60_000
-    threshold = settings["suspicious_failures"]
-    first_new_ts = (ActivityEvent.select(ActivityEvent.ts).where(ActivityEvent.id > cursor)
-                    .order_by(ActivityEvent.id).limit(1).scalar())
-    lookback = first_new_ts - timedelta(milliseconds=window_ms)
-    failed = list(ActivityEvent.select(ActivityEvent.id, ActivityEvent.ts, ActivityEvent.key_id, ActivityEvent.ip,
-                                       ActivityEvent.code, ActivityEvent.environment)
-                  .where((ActivityEvent.status == "failed") & (ActivityEvent.ts >= lookback)
-                         & (ActivityEvent.id <= newest)).order_by(ActivityEvent.id).tuples())
-    by_key, by_ip = defaultdict(list), defaultdict(list)
-    misuse: dict[tuple, list[int]] = defaultdict(list)
-    for ev_id, ts, key_id, ip, code, env in failed:
-        if code == CANARY_CODE:  # a canary's use has an alert of its own (keytui.service.canaries)
-            continue
-        ts_ms = to_ms(ts)
-        if key_id:
-            by_key[key_id].append((ev_id, ts_ms))
-        if ip:
-            by_ip[ip].append((ev_id, ts_ms))
-        if ev_id > cursor and code in MISUSE and key_id:
-            misuse[(code, key_id, ip if code == "IP_NOT_ALLOWED" else None, env)].append(ev_id)
-    for key_id, evs in by_key.items():
-        _bursts(system, report, "failure-burst-key", evs, cursor, threshold, window_ms, key_id=key_id)
-    for ip, evs in by_ip.items():
-        _bursts(system, report, "failure-burst-ip", evs, cursor, threshold, window_ms, ip=ip)
-    _misuse_alerts(system, report, misuse)
-    return (ActivityEvent.select().where((ActivityEvent.id > cursor) & (ActivityEvent.id <= newest)).count())
-
-
-def _bursts(system, report: PassReport, kind: str, evs: list[tuple[int, int]], cursor: int, threshold: int,
-            window_ms: int, *, key_id: str | None = None, ip: str | None = None) -> None:
-    if len(evs) < threshold or evs[-1][0] <= cursor:
-        return
-    done, still_open = alerts.last_evidence(system, kind, key_id=key_id, ip=ip)
-    # failures going on within the window after an open alert's evidence are the same burst
-    done_ts = to_ms(ActivityEvent.get_by_id(done).ts) if still_open and done else None
-    evs = [e for e in evs if e[0] > done and (done_ts is None or e[1] > done_ts + window_ms)]
-    start = 0
-    for end in range(len(evs)):
-        while evs[end][1] - evs[start][1] > window_ms:
-            start += 1
-        if end - start + 1 < threshold:
-            continue
-        last = end
-        while last + 1 < len(evs) and evs[last + 1][1] - evs[start][1] <= window_ms:
-            last += 1
-        burst = evs[start:last + 1]
-        if burst[-1][0] > cursor:
-            subject = f"key {key_id}" if key_id else f"IP {ip}"
-            minutes = (burst[-1][1] - burst[0][1]) / 60_000
-            _raise(system, report, kind, "high",
-                   f"{len(burst)} failed verifications from {subject} within {minutes:.1f} minutes",
-                   f"{kind}:{key_id or ip}:{burst[0][0]}", key_id=key_id, ip=ip, evidence=[e[0] for e in burst])
-        return
-
-
-def _misuse_alerts(system, report: PassReport, misuse: dict[tuple, list[int]]) -> None:
-    key_envs = {}
-    for chunk in chunks({k[1] for k in misuse}):
-        key_envs.update(ApiKey.select(ApiKey.key_id, ApiKey.environment).where(ApiKey.key_id.in_(chunk)).tuples())
-    for (code, key_id, ip, env), ev_ids in misuse.items():
-        kind, severity = MISUSE[code]
-        if alerts.open_alert_exists(system, kind, key_id, ip):
-            continue
-        key_env = key_envs.get(key_id, "?")
-        if code == "WRONG_ENVIRONMENT":
-            severity = "high" if "production" in (env, key_env) else "medium"
-            message = f"a {key_env} token was presented in {env} {len(ev_ids)} time(s)"
-        elif code == TAMPERED:
-            message = (f"a token matched a key row changed without the master key {len(ev_ids)} time(s); "
-                       "verification refused it (see `keytui audit verify`)")
-        elif code == "IP_NOT_ALLOWED":
-            message = f"a valid token was presented from {ip}, outside its allowlist, {len(ev_ids)} time(s)"
-        else:
-            message = f"the {code.lower()} key was presented {len(ev_ids)} time(s)"
-        _raise(system, report, kind, severity, message, f"{kind}:{key_id}:{ip or env}:{ev_ids[0]}",
-               key_id=key_id, ip=ip, evidence=ev_ids)
+def _detect(system: Context, paced: Paced, settings: dict, since: datetime, report: PassReport) -> None:
+    """Detection over the events since the cursor; the cursor moves in the transaction that
+    stores the last of the alerts found, never before them."""
+    newest = detection.newest_event()
+    cursor = int(_meta(CURSOR) or detection.first_cursor(since, newest))
+    findings: list[Finding] = []
+    if settings["suspicious_detection"] and newest > cursor:
+        findings, report.events_scanned = detection.detect(system, settings, cursor, newest)
+    if newest > cursor:  # a canary is a tripwire: it alerts whatever the detection settings
+        with paced.transaction():
+            report.alerts += canaries.alert_on_use(system, cursor, newest,
+                                                   settings["suspicious_window_minutes"] * 60_000)
+    if findings or newest > cursor or _meta(CURSOR) is None:
+        paced.each(findings, lambda finding: _raise(system, report, finding),
+                   finish=lambda: _set_meta(CURSOR, str(max(cursor, newest))))
 
 
 # ---------------------------------------------------------------------------------- the loop

@@ -44,6 +44,9 @@ MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks}
 
 
 def current_version(db) -> int:
+    """The stored schema version; 0 for a database without keytui's tables (a new one)."""
+    if not db.table_exists(Meta._meta.table_name):
+        return 0
     with using(db):
         row = Meta.get_or_none(Meta.name == "schema_version")
     return int(row.value) if row else 0

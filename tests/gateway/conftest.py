@@ -62,15 +62,17 @@ class Server:
         return self.proc.wait(timeout)
 
 
-def start_server(home: Path, *args: str) -> Server:
+def start_server(home: Path, *args: str, launcher: tuple[str, ...] = ("-m", "keytui"), **popen) -> Server:
+    """`keytui serve` on a free port (`launcher`: how Python starts keytui; `popen`: more
+    subprocess options, such as a lower file limit)."""
     port = free_port()
     log_path = home.parent / f"serve-{port}.log"
     env = dict(os.environ, KEYTUI_HOME=str(home))
     for name in ("KEYTUI_MASTER_KEY", "KEYTUI_NOW", "KEYTUI_DATABASE_URL"):
         env.pop(name, None)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "keytui", "serve", "--port", str(port), *args],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen([sys.executable, *launcher, "serve", "--port", str(port), *args],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, **popen)
     server = Server(home, port, proc, log_path)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -113,12 +113,14 @@ def test_forward_auth_statuses(server, http, key, params, status, code):
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_forward_auth_without_a_token_is_401_and_not_an_event(server, http):
+def test_forward_auth_without_a_token_is_401_and_recorded_as_a_probe(server, http):
     before = len(server.events())
-    response = auth(http, None, environment="sandbox")
+    response = auth(http, None, ip="192.0.2.21", environment="sandbox", module="workflows")
     assert response.status_code == 401
     assert response.headers["X-Keytui-Code"] == "MISSING_TOKEN"
-    assert len(server.events()) == before
+    assert server.events()[before:] == [("MISSING_TOKEN", "192.0.2.21", "workflows", None)]
+    assert auth(http, None, ip="192.0.2.21", environment="sandbox").status_code == 401
+    assert server.events()[-1] == ("MISSING_TOKEN", "192.0.2.21", "unknown", None)
 
 
 def test_forward_auth_reads_x_api_key_and_settings_from_headers(server, http):
@@ -196,6 +198,7 @@ BAD_REQUESTS = [
     ("unknown field", b'{"token": "kt_sbx_x", "environment": "dev", "permision": "read"}', "permision"),
     ("wrong type", b'{"token": 12, "environment": "dev"}', "token"),
     ("oversized body", b'{"token": "' + b"a" * 17000 + b'", "environment": "dev"}', "body"),
+    ("nested too deeply", b"[" * 16000 + b"]" * 16000, "body"),
 ]
 
 
@@ -230,12 +233,40 @@ def test_forward_auth_bad_requests(server, http):
 
 def test_errors_never_repeat_a_token(server, http):
     token = server.tokens["sandbox"]
-    for body in ({"token": "x", "environment": token}, {"token": "x", "environment": "dev", "module": token},
-                 {"token": "x", "environment": "dev", token: 1}):
-        response = http.post("/v1/keys/verify", json=body)
-        assert response.status_code == 400
-        echoed = token in response.text
-        assert not echoed, "the token was repeated in the error"
+    for text in (token, token.upper(), "KT_" + token[3:]):  # a token typed in capitals is still a token
+        for body in ({"token": "x", "environment": text}, {"token": "x", "environment": "dev", "module": text},
+                     {"token": "x", "environment": "dev", text: 1}):
+            response = http.post("/v1/keys/verify", json=body)
+            assert response.status_code == 400
+            echoed = text[7:20].lower() in response.text.lower()
+            assert not echoed, "the token was repeated in the error"
+
+
+@pytest.mark.parametrize("hop, stored", [("203.0.113.9:51234", "203.0.113.9"),
+                                         ("[2001:db8::9]:443", "2001:db8::9"),
+                                         ("[2001:db8::9]", "2001:db8::9")])
+def test_forwarded_addresses_with_a_port_are_read(server, http, hop, stored):
+    verify(http, UNKNOWN_TOKEN, ip=hop)
+    assert server.events()[-1][:2] == ("NOT_FOUND", stored)
+
+
+@pytest.mark.parametrize("hop", ["2001:db8::9%\x1b]52;c;aGk=\x07", "fe80::1%eth0", "203.0.113.9 (proxy)", "<b>x</b>"])
+def test_a_forwarded_zone_id_or_text_is_never_stored_as_an_address(server, hop):
+    """The walk stops at the last trusted hop (the proxy itself), never at the text."""
+    import json
+    import socket
+
+    body = json.dumps({"token": server.tokens["sandbox"], "environment": "production"}).encode()
+    request = (b"POST /v1/keys/verify HTTP/1.1\r\nHost: keytui\r\nContent-Type: application/json\r\n"
+               b"X-Forwarded-For: " + hop.encode() + b"\r\nContent-Length: " + str(len(body)).encode()
+               + b"\r\nConnection: close\r\n\r\n" + body)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert server.events()[-1][:2] == ("WRONG_ENVIRONMENT", "127.0.0.1")  # does not count toward cooling
 
 
 def test_unknown_routes_and_methods_answer_json(http):

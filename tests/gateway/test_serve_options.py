@@ -1,4 +1,4 @@
-"""`keytui serve` refuses bad options with one line naming the option, before binding anything."""
+"""`keytui serve` refuses bad options, and a home it cannot use, with one line, before binding anything."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ import pytest
     (["--workers", "0"], "workers"),
     (["--fail-limit", "-1"], "fail-limit"),
     (["--cooldown", "-5"], "cooldown"),
+    (["--request-timeout", "0"], "request-timeout"),
+    (["--idle-timeout", "-1"], "idle-timeout"),
+    (["--max-connections", "0"], "max-connections"),
+    (["--max-pending", "0"], "max-pending"),
 ])
 def test_bad_options_are_refused_with_one_line(cli, args, field):
     result = cli("serve", *args)
@@ -22,3 +26,18 @@ def test_bad_options_are_refused_with_one_line(cli, args, field):
 def test_serve_refuses_read_only(cli):
     result = cli("--read-only", "serve")
     assert result.code == 2 and "read-only" in result.err
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda home: (home / "keytui.db").write_bytes(b""), "is empty (0 bytes)"),
+    (lambda home: (home / "keytui.db").write_bytes(b"not a database at all" * 10), "is not a keytui database"),
+    (lambda home: (home / "master.key").unlink(), "master.key is missing"),
+], ids=["empty", "garbage", "no key file"])
+def test_serve_refuses_a_home_it_cannot_use_with_exit_3(cli, home, damage, words):
+    assert cli("keys", "list").code == 0
+    for name in ("keytui.db-wal", "keytui.db-shm"):
+        (home / name).unlink(missing_ok=True)
+    damage(home)
+    result = cli("serve", "--port", "1")
+    assert result.code == 3 and words in result.err, result
+    assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
