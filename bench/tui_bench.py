@@ -1,12 +1,14 @@
 """Console benchmarks: start to first rendered Overview, registry open, filter keystroke to
 updated table, opening Analytics; on the demo data (24 keys) and on 100,000 keys / 1,000,000 events.
 
-    python bench/tui_bench.py [--runs 5] [--skip-large] [--naive-keys 100000]
+    python bench/tui_bench.py [--runs 5] [--skip-large] [--naive-keys 100000] [--no-socket]
 
 Start-up is measured in fresh processes (interpreter start to the first frame showing the
 Overview's figures) against a trivial Textual app (Header, Static, Footer) measured the same
 way in the same run. The rest is measured in-process with Textual's Pilot at 120x40. The large
 database is built once with demo.build into $TMPDIR/keytui-bench/large-100k and reused.
+Each figure is also taken over the socket: the console as a client of `keytui serve --socket`
+on the same home (a RemoteVault; every call one HTTP request over the Unix socket).
 Targets: start <= 2.5x trivial; large-data start and filter <= 1.5x demo-data figures;
 registry open >= 20x faster than a naive DataTable holding every row.
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +43,35 @@ def open_vault(home: Path, operator: str = "bench", **kwargs):
     return Vault.open(home, operator=operator, clock=FixedClock(NOW), **kwargs)
 
 
+def console_vault(home: Path, sock: Path | None):
+    """The console's vault: in process, or the daemon's at `sock` (as a viewer, like read_only)."""
+    if sock is None:
+        return open_vault(home, read_only=True)
+    from keytui.daemon.client import RemoteVault
+
+    return RemoteVault(str(sock), read_only=True, mfa_window_seconds=300)
+
+
+@contextlib.contextmanager
+def daemon(home: Path):
+    """`keytui serve --socket` on `home` (clock pinned like the embedded figures); yields the socket."""
+    sock = Path(tempfile.mkdtemp(prefix="keytui-bench-")) / "keytui.sock"
+    env = dict(os.environ, KEYTUI_NOW=NOW.isoformat())
+    proc = subprocess.Popen([sys.executable, "-m", "keytui", "serve", "--socket", str(sock), "--home", str(home)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from keytui.daemon.run import answers
+
+        for _ in range(600):
+            if answers(sock):
+                break
+            time.sleep(0.05)
+        yield sock
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
 def build(home: Path, keys: int, events: int | None) -> Path:
     marker = home / "built"
     if marker.exists():
@@ -55,7 +88,7 @@ def build(home: Path, keys: int, events: int | None) -> Path:
 
 
 # ---------------------------------------------------------------------------------- start-up (child processes)
-def child(kind: str, home: str | None, stamp: str) -> None:
+def child(kind: str, home: str | None, stamp: str, sock: str | None = None) -> None:
     """Run one app headless; write the wall-clock time of its first frame with data, then exit."""
     from textual.app import App
 
@@ -93,29 +126,29 @@ def child(kind: str, home: str | None, stamp: str) -> None:
             else:
                 self.set_timer(0.002, self._check)
 
-    vault = open_vault(Path(home), read_only=True)
+    vault = console_vault(Path(home), Path(sock) if sock else None)
     Measured(vault, watch_interval=0).run(headless=True, size=SIZE)
 
 
-def start_once(kind: str, home: Path | None) -> float:
+def start_once(kind: str, home: Path | None, sock: Path | None = None) -> float:
     with tempfile.NamedTemporaryFile(delete=False) as fh:
         stamp = fh.name
     env = dict(os.environ, KEYTUI_NOW=NOW.isoformat())
     began = time.time()
-    subprocess.run([sys.executable, __file__, "--child", kind, "--home", str(home or ""), "--stamp", stamp],
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run([sys.executable, __file__, "--child", kind, "--home", str(home or ""), "--stamp", stamp]
+                   + (["--socket", str(sock)] if sock else []), check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
     elapsed = float(Path(stamp).read_text()) - began
     os.unlink(stamp)
     return elapsed
 
 
-def start_times(apps: dict[str, tuple[str, Path | None]], runs: int) -> dict[str, float]:
-    """Median start of each app; the apps take turns, after one warm-up round (warm file caches),
-    so a busy moment on the machine hits them alike."""
+def start_times(apps: dict[str, tuple], runs: int) -> dict[str, float]:
+    """Median start of each app (kind, home[, socket]); the apps take turns, after one warm-up
+    round (warm file caches), so a busy moment on the machine hits them alike."""
     times: dict[str, list[float]] = {label: [] for label in apps}
     for _ in range(runs + 1):
-        for label, (kind, home) in apps.items():
-            times[label].append(start_once(kind, home))
+        for label, app in apps.items():
+            times[label].append(start_once(*app))
     return {label: statistics.median(t[1:]) for label, t in times.items()}
 
 
@@ -143,11 +176,11 @@ def rows_shown(app) -> bool:
     return bool(keys) and keys.first().row_count > 0
 
 
-async def console_figures(home: Path, runs: int) -> dict[str, float]:
+async def console_figures(home: Path, runs: int, sock: Path | None = None) -> dict[str, float]:
     from keytui.app import KeytuiApp
     from keytui.screens.registry import fetch_window
 
-    vault = open_vault(home, read_only=True)
+    vault = console_vault(home, sock)
     out: dict[str, list[float]] = {"registry": [], "filter": [], "filter_work": [], "analytics": []}
     for _ in range(runs):
         app = KeytuiApp(vault, watch_interval=0)
@@ -218,18 +251,37 @@ async def screenshots(home: Path, out: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- report
+def measure(homes: dict[str, Path], socks: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
+    """Every figure per home, embedded and (where a daemon runs) over its socket."""
+    apps = {"trivial": ("trivial", None)}
+    for label, home in homes.items():
+        apps[label] = ("keytui", home)
+        if label in socks:
+            apps[f"{label}, socket"] = ("keytui", home, socks[label])
+    starts = start_times(apps, runs)
+    rows = {"trivial": {"start": starts["trivial"]}}
+    for label, home in homes.items():
+        rows[label] = dict(asyncio.run(console_figures(home, runs)), start=starts[label])
+        if label in socks:
+            rows[f"{label}, socket"] = dict(asyncio.run(console_figures(home, runs, socks[label])),
+                                            start=starts[f"{label}, socket"])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-large", action="store_true", help="demo data only")
     parser.add_argument("--naive-keys", type=int, default=LARGE_KEYS, help="rows the naive table loads")
     parser.add_argument("--screenshots", metavar="DIR", help="only write overview.svg and registry.svg to DIR")
+    parser.add_argument("--no-socket", action="store_true", help="embedded figures only (no daemon)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--stamp", help=argparse.SUPPRESS)
+    parser.add_argument("--socket", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.home, args.stamp)
+        child(args.child, args.home, args.stamp, args.socket)
         return
 
     root = Path(tempfile.gettempdir()) / "keytui-bench"
@@ -240,19 +292,16 @@ def main() -> None:
     if not args.skip_large:
         homes["large (100k keys, 1M events)"] = build(root / "large-100k", LARGE_KEYS, LARGE_EVENTS)
 
-    starts = start_times({"trivial": ("trivial", None), **{label: ("keytui", home) for label, home in homes.items()}},
-                         args.runs)
-    trivial = starts["trivial"]
-    rows = {}
-    for label, home in homes.items():
-        rows[label] = asyncio.run(console_figures(home, args.runs))
-        rows[label]["start"] = starts[label]
-
+    with contextlib.ExitStack() as stack:
+        socks = {} if args.no_socket else {label: stack.enter_context(daemon(home)) for label, home in homes.items()}
+        rows = measure(homes, socks, args.runs)
+    trivial = rows.pop("trivial")["start"]
     print(f"\nkeytui console benchmarks (median of {args.runs}; {SIZE[0]}x{SIZE[1]}; Python {sys.version.split()[0]})")
     print(f"  trivial Textual app (Header, Static, Footer) start: {trivial * 1000:7.0f} ms")
     names = list(rows)
-    header = f"  {'measure':<44}" + "".join(f"{n:>30}" for n in names)
-    if len(names) == 2:
+    width = max([30] + [len(n) + 2 for n in names])
+    header = f"  {'measure':<44}" + "".join(f"{n:>{width}}" for n in names)
+    if len(names) == 2 and not socks:
         header += f"{'large/demo':>12}"
     print(header)
     measures = [("start", "start to first rendered Overview"), ("registry", "open Registry (2) to rows shown"),
@@ -260,8 +309,8 @@ def main() -> None:
                 ("filter_work", "  of which the window query (worker)"),
                 ("analytics", "open Analytics (6) to charts shown")]
     for key, label in measures:
-        line = f"  {label:<44}" + "".join(f"{rows[n][key] * 1000:27.1f} ms" for n in names)
-        if len(names) == 2:
+        line = f"  {label:<44}" + "".join(f"{rows[n][key] * 1000:{width - 3}.1f} ms" for n in names)
+        if len(names) == 2 and not socks:
             line += f"{rows[names[1]][key] / rows[names[0]][key]:11.2f}x"
         print(line)
     from keytui.screens.registry import FILTER_DEBOUNCE_S
@@ -271,7 +320,7 @@ def main() -> None:
     for label in names:
         print(f"  {label}: start / trivial start = {rows[label]['start'] / trivial:.2f}x (target <= 2.5x)")
     if not args.skip_large:
-        large = names[1]
+        large = [n for n in names if n.startswith("large")][0]
         naive = asyncio.run(naive_registry(homes[large], args.naive_keys))
         print(f"  naive DataTable with {args.naive_keys:,} rows to first frame: {naive * 1000:,.0f} ms; "
               f"registry open: {rows[large]['registry'] * 1000:,.1f} ms -> {naive / rows[large]['registry']:.0f}x faster "

@@ -21,14 +21,15 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from keytui.commands import KeytuiCommands
-from keytui.domain import InputError, NotFoundError, RuleError, StoreUnavailable
-from keytui.keymap import APP_BINDINGS, load_user_keymap, unknown_ids
+from keytui.config import ConfigError
+from keytui.domain import InputError, NotFoundError, RoleRefused, RuleError, StoreUnavailable
+from keytui.keymap import ACTION_CALLS, APP_BINDINGS, load_user_keymap, unknown_ids
 from keytui.service.mfa import MfaRequired
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
 WATCH_NOTIFY_MAX = 3  # a burst of alerts shows this many toasts and a count
-WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable)  # each said in one line
+WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable, ConfigError)  # each said in one line
 
 
 def _page(module: str, cls: str) -> Callable[[], Screen]:
@@ -70,7 +71,10 @@ class KeytuiApp(App):
         self.page_history: list[str] = []
         self.keymap: dict[str, str] = {}  # the user's rebindings in force (binding id -> keys)
         self.data_changed_signal: Signal[None] = Signal(self, "data-changed")
-        self.sub_title = (f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
+        # connected to the daemon, the role is the daemon's word and worth showing; embedded, the
+        # one who opened the home is its admin
+        role = f" · {vault.role}" if getattr(vault, "connected", False) else ""
+        self.sub_title = (f"{vault.operator}{role}" + (" · READ-ONLY" if vault.read_only else "")
                           + (" · DEMO" if vault.home_kind == "demo" else ""))
 
     @property
@@ -80,11 +84,13 @@ class KeytuiApp(App):
     def on_mount(self) -> None:
         self._apply_user_keymap()
         self.switch_mode("overview")
-        if not self.read_only and self.watch_interval > 0:
+        if not self.read_only and self.watch_interval > 0 and self.role_refusal("run_watch_pass") is None:
             self.set_timer(self.watch_interval, self.run_watch_pass)
 
     def _apply_user_keymap(self) -> None:
-        home = self.vault.settings.home if self.vault.settings else None
+        from keytui.config import resolve_home
+
+        home = self.vault.settings.home if self.vault.settings else resolve_home()  # a client's own home
         try:
             keymap = load_user_keymap(home)
         except ValueError as exc:  # tomllib.TOMLDecodeError
@@ -138,7 +144,36 @@ class KeytuiApp(App):
         """Run a per-key flow (rotate_key, revoke_key, ...) from anywhere, e.g. the command palette."""
         from keytui.screens.key_actions import FLOWS
 
+        if self.explain_refusal(action):
+            return
         FLOWS[action](self, key_id)
+
+    # ------------------------------------------------------------------ roles
+    def role_refusal(self, call: str) -> RoleRefused | None:
+        """Why the vault's role may not make this service call (None: it may)."""
+        from keytui.service import roles
+
+        needed, role = roles.required(call), roles.Role.parse(self.vault.role)
+        return None if needed is not None and role >= needed else roles.refusal(call, self.vault.operator, role,
+                                                                                   needed)
+
+    def may(self, action: str) -> bool:
+        """False for an action whose service call the role cannot make: its binding is hidden."""
+        return action not in ACTION_CALLS or self.role_refusal(ACTION_CALLS[action]) is None
+
+    def explain_refusal(self, action: str) -> bool:
+        """True (and says why) when the role cannot take the action (the palette still offers it)."""
+        refused = self.role_refusal(ACTION_CALLS[action]) if action in ACTION_CALLS else None
+        if refused:
+            self.notify(str(refused), severity="warning", title="Not for your role")
+        return refused is not None
+
+    def palette_action(self, action: str) -> None:
+        if not self.explain_refusal(action.removeprefix("app.")):
+            self.run_action(action)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return self.may(action)
 
     def action_help(self) -> None:
         from keytui.screens.help import HelpScreen
@@ -255,10 +290,14 @@ class KeytuiApp(App):
 
 
 def run_console(args) -> int:
-    """`keytui` with no command: open the console (on the demo database with --demo)."""
+    """`keytui` with no command: open the console (on the demo database with --demo), on the
+    daemon's service with --socket or $KEYTUI_SOCKET."""
+    from keytui.daemon import open_vault, socket_path
     from keytui.service import Vault
 
-    home = args.home
+    home, socket = args.home, getattr(args, "socket", None)
+    if args.demo and socket_path(socket):
+        raise RuleError("demo: the demo database is embedded; leave out --socket (and unset KEYTUI_SOCKET)")
     if args.demo:
         from keytui.config import demo_home
 
@@ -267,7 +306,8 @@ def run_console(args) -> int:
         if builder.count_keys() == 0:
             builder.build_demo()
         builder.close()
-    vault = Vault.open(home, operator=args.operator, read_only=args.read_only, mfa_window_seconds=300)
+    vault = open_vault(socket, home=home, operator=args.operator, read_only=args.read_only,
+                       mfa_window_seconds=300)
     try:
         KeytuiApp(vault).run()
     finally:

@@ -28,7 +28,7 @@ class KeytuiCommands(Provider):
         app = self.app
         out = [(f"Go to {label}", partial(app.switch_mode, mode), f"Page {n}") for n, (mode, label)
                in enumerate(PAGES, start=1)]
-        out += [(name, partial(app.run_action, action), help) for name, action, help in GLOBAL_COMMANDS]
+        out += [(name, partial(app.palette_action, action), help) for name, action, help in GLOBAL_COMMANDS]
         key_id = getattr(self.screen, "selected_key_id", lambda: None)()
         if key_id:
             out += [(f"{name}: {key_id}", partial(app.run_key_action, action, key_id), "The selected key")

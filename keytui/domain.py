@@ -52,6 +52,15 @@ class StoreUnavailable(Exception):
         self.message = message
 
 
+class RoleRefused(RuleError):
+    """The caller's role does not allow the call (`rotate needs the operator role; alice is a viewer`)."""
+
+    def __init__(self, message: str, *, needed: str | None = None, role: str | None = None):
+        super().__init__(message)
+        self.needed = needed
+        self.role = role
+
+
 class Scope(StrEnum):
     AGENTS = "agents"
     WORKFLOWS = "workflows"

@@ -152,6 +152,11 @@ ALL_BINDINGS: list[Binding] = [
     *EXPORT_BINDINGS, *REVEAL_BINDINGS, *TOTP_BINDINGS,
 ]
 
+# The service call each action leads to: the console hides (and explains) what the role cannot do.
+ACTION_CALLS = {"create_key": "create", "apply_org_policy": "apply_org_policy", "rotate_key": "rotate",
+                "revoke_key": "revoke", "regenerate_key": "regenerate", "copy_token": "copy_token",
+                "acknowledge": "acknowledge_alert"}
+
 
 def binding_ids() -> set[str]:
     return {b.id for b in ALL_BINDINGS if b.id}

@@ -10,7 +10,7 @@ from keytui.cli.common import EXIT_INPUT, EXIT_INTERNAL, EXIT_UNAVAILABLE, commo
 
 # Each module has register(subparsers, parent); a command's handler returns the exit code.
 COMMAND_MODULES = ["keytui.cli.keys", "keytui.cli.core", "keytui.cli.serve", "keytui.cli.ops", "keytui.cli.scan",
-                   "keytui.cli.home"]
+                   "keytui.cli.home", "keytui.cli.roles"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every way it can end maps to an exit code here, with one line on stderr."""
     from keytui.config import ConfigError
+    from keytui.daemon import DaemonUnavailable
     from keytui.domain import InputError, NotFoundError, RuleError, StoreUnavailable
 
     parser = build_parser()
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_console(args)
         return handler(args) or 0
+    except DaemonUnavailable as exc:
+        return fail(str(exc), EXIT_UNAVAILABLE)
     except (InputError, RuleError, NotFoundError, ConfigError) as exc:
         return fail(str(exc).strip("'\""), EXIT_INPUT)
     except StoreUnavailable as exc:

@@ -33,7 +33,10 @@ def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="machine-readable output")
     parser.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS if suppress else False,
-                        help="refuse every change (reviewers)")
+                        help="refuse every change (reviewers); with --socket: act as a viewer")
+    parser.add_argument("--socket", metavar="PATH", default=default,
+                        help="be a client of the keytui daemon at PATH (default: $KEYTUI_SOCKET; unset: embedded); "
+                             "with serve: listen there")
 
 
 def common_parent() -> argparse.ArgumentParser:
@@ -43,11 +46,13 @@ def common_parent() -> argparse.ArgumentParser:
 
 
 def open_vault(args, *, reader: bool = False, **kwargs):
-    """The vault for a command; a `reader` (a command that changes nothing) opens the database
-    read-only, so it neither waits behind a writer nor needs a writable home."""
-    from keytui.service import Vault
+    """The vault for a command: the daemon's with --socket or $KEYTUI_SOCKET, else the home's, in
+    process, where a `reader` (a command that changes nothing) opens the database read-only, so it
+    neither waits behind a writer nor needs a writable home."""
+    from keytui.daemon import open_vault as open_either
 
-    return Vault.open(args.home, operator=args.operator, read_only=args.read_only, reader=reader, **kwargs)
+    return open_either(getattr(args, "socket", None), home=args.home, operator=args.operator,
+                       read_only=args.read_only, reader=reader, **kwargs)
 
 
 def iso(value: datetime | None) -> str:

@@ -46,6 +46,9 @@ def register(sub, parent) -> None:
     p.set_defaults(handler=cmd_mfa_enroll)
     p = ms.add_parser("status", parents=[parent], help="is the operator enrolled?")
     p.set_defaults(handler=cmd_mfa_status)
+    p = ms.add_parser("reset", parents=[parent], help="an admin clears OPERATOR's authenticator (audited)")
+    p.add_argument("user", metavar="OPERATOR")
+    p.set_defaults(handler=cmd_mfa_reset)
 
 
 def cmd_verify(args) -> int:
@@ -172,3 +175,10 @@ def cmd_mfa_status(args) -> int:
     emit(args, {"operator": vault.operator, "enrolled": enrolled},
          f"{vault.operator}: {'enrolled' if enrolled else 'not enrolled (run keytui mfa enroll)'}")
     return EXIT_OK if enrolled else EXIT_INPUT
+
+
+def cmd_mfa_reset(args) -> int:
+    open_vault(args).reset_mfa(args.user)
+    emit(args, {"operator": args.user, "enrolled": False},
+         f"MFA reset for {args.user}: they enrol a new authenticator with `keytui mfa enroll`.")
+    return EXIT_OK

@@ -13,18 +13,21 @@ import os
 import signal
 from contextlib import contextmanager
 
-from keytui.cli.common import EXIT_OK, open_vault
+from keytui.cli.common import EXIT_OK
 from keytui.domain import RuleError
 from keytui.gateway import leakreports
 from keytui.gateway.options import ENV_VAR, MAX_WORKERS, GatewayOptions, check_number
 
+GATEWAY_APP = "keytui.gateway.app:create_app"
 GRACEFUL_SHUTDOWN_S = 30  # a stop waits this long for requests in flight (ours end within the commit timeout)
 
 
 def register(sub, parent) -> None:
-    p = sub.add_parser("serve", parents=[parent], help="HTTP verification gateway (POST /v1/keys/verify, GET /v1/auth)")
+    p = sub.add_parser("serve", parents=[parent],
+                       help="HTTP verification gateway (POST /v1/keys/verify, GET /v1/auth); with --socket the daemon")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: loopback only)")
-    p.add_argument("--port", type=int, default=8700, help="TCP port (default 8700)")
+    p.add_argument("--port", type=int, default=None,
+                   help="TCP port of the gateway (default 8700; with --socket only when given)")
     p.add_argument("--workers", type=int, default=1, help=f"worker processes (1-{MAX_WORKERS}, default 1)")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="CIDR",
                    help="believe X-Forwarded-For / X-Real-IP only from these peers (repeat; default none)")
@@ -54,8 +57,14 @@ def cmd_serve(args) -> int:
 
     from keytui.gateway.protocol import accept_batch, raise_fd_limit
 
-    check_number("port", args.port, 1, 65535)
+    socket_path = getattr(args, "socket", None)  # --socket only: $KEYTUI_SOCKET is where clients connect
+    if args.port is None and not socket_path:
+        args.port = 8700
+    if args.port is not None:
+        check_number("port", args.port, 1, 65535)
     check_number("workers", args.workers, 1, MAX_WORKERS)
+    if socket_path and args.workers > 1:
+        raise RuleError("serve: --workers above 1 is for the gateway alone; run the daemon (--socket) apart")
     check_number("fail-limit", args.fail_limit, 0)
     check_number("fail-window", args.fail_window, 0.001)
     check_number("cooldown", args.cooldown, 0)
@@ -70,15 +79,22 @@ def cmd_serve(args) -> int:
                              access_log=args.access_log, leak_report_keys=_leak_keys(args.leak_report_keys),
                              request_timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout,
                              max_connections=args.max_connections, max_pending=args.max_pending)
-    open_vault(args).close()
+    from keytui.service import Vault
+
+    Vault.open(args.home).close()
     os.environ[ENV_VAR] = options.to_env()
     files = raise_fd_limit()
+    gateway = dict(factory=True, host=args.host, port=args.port, http="keytui.gateway.protocol:GuardedHTTPProtocol",
+                   proxy_headers=False, access_log=False, server_header=False, log_level="info",
+                   timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=args.idle_timeout,
+                   backlog=accept_batch(files))
+    if socket_path:
+        from keytui.daemon.run import serve_socket
+
+        serve_socket(socket_path, args.home, uvicorn.Config(GATEWAY_APP, **gateway) if args.port else None)
+        return EXIT_OK
     with stop_signals_end_cleanly():
-        uvicorn.run("keytui.gateway.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, http="keytui.gateway.protocol:GuardedHTTPProtocol",
-                    proxy_headers=False, access_log=False, server_header=False, log_level="info",
-                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=args.idle_timeout,
-                    backlog=accept_batch(files))
+        uvicorn.run(GATEWAY_APP, workers=args.workers, **gateway)
     return EXIT_OK
 
 

@@ -54,6 +54,9 @@ class AlertsScreen(Refreshing, ModalScreen[None]):
             yield Static(id="alert-detail")
         yield Footer()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        return self.app.may(action)  # a viewer's footer has no Acknowledge
+
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
 

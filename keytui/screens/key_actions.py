@@ -8,6 +8,7 @@ service: these flows collect what it needs (grace period, confirmation, TOTP) an
 from __future__ import annotations
 
 from keytui import clipboard
+from keytui.config import ConfigError
 from keytui.domain import DEFAULT_GRACE_HOURS, Environment, NotFoundError, Status, parse_grace_hours
 
 
@@ -17,7 +18,7 @@ def _key(app, key_id: str | None):
         return None
     try:
         view = app.vault.get(key_id)
-    except NotFoundError as exc:
+    except (NotFoundError, ConfigError) as exc:  # ConfigError: also a daemon gone away
         app.notify(str(exc), severity="error")
         return None
     return view
@@ -134,6 +135,9 @@ class KeyActions:
 
     def selected_key_id(self) -> str | None:
         raise NotImplementedError
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return self.app.may(action)  # the footer hides what the role cannot do
 
     def action_view_details(self) -> None:
         view_details(self.app, self.selected_key_id())

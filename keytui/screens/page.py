@@ -40,3 +40,6 @@ class PageScreen(Refreshing, Screen):
 
     def compose_page(self) -> ComposeResult:
         yield from ()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return self.app.may(action)  # the footer hides what the role cannot do

@@ -32,12 +32,16 @@ R = TypeVar("R")
 
 class Context:
     def __init__(self, db: Database, keyring: Keyring, *, clock: Clock | None = None, operator: str | None = None,
-                 read_only: bool = False, settings: Settings | None = None, mfa_window_seconds: int = 0):
+                 read_only: bool = False, settings: Settings | None = None, mfa_window_seconds: int = 0,
+                 role: str | None = None):
         self.db = db
         self.keyring = keyring
         self.clock = clock or Clock()
         self.operator = validate_operator(operator or default_operator())
         self.read_only = read_only
+        # keytui.service.roles: whoever opens the home in process holds its master key and is its
+        # admin (--read-only is a promise kept by read_only); the daemon sets each caller's role
+        self.role = role or "admin"
         self.settings = settings
         self.mfa_window_seconds = mfa_window_seconds
         self.mfa_until: datetime | None = None
@@ -70,10 +74,11 @@ class Context:
         if not self.db.is_closed():
             self.db.close()
 
-    def as_operator(self, operator: str) -> "Context":
-        """The same database and clock, acting as someone else (the watch acts as 'system')."""
+    def as_operator(self, operator: str, *, role: str | None = None, mfa_window_seconds: int = 0) -> "Context":
+        """The same database and clock, acting as someone else (the watch acts as 'system'; the
+        daemon acts as each caller, with the caller's role and MFA window)."""
         return Context(self.db, self.keyring, clock=self.clock, operator=operator, read_only=self.read_only,
-                       settings=self.settings)
+                       settings=self.settings, role=role or self.role, mfa_window_seconds=mfa_window_seconds)
 
     def now(self) -> datetime:
         """The clock's time at the store's resolution (milliseconds), so views match what is stored."""

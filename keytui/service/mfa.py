@@ -49,6 +49,19 @@ def enroll(ctx: Context, operator: str | None = None, *, replace_existing: bool 
     return secret, totp.provisioning_uri(secret, name)
 
 
+@uses_store
+def reset(ctx: Context, operator: str) -> None:
+    """An admin's reset of another operator's authenticator (lost phone): they enrol afresh."""
+    ctx.require_writable()
+    with ctx.transaction():
+        found = Operator.get_or_none(Operator.name == operator)
+        if found is None or not found.totp_secret:
+            raise RuleError(f"operator: {operator} has no MFA enrolled; nothing to reset", field="operator")
+        Operator.update(totp_secret=None, enrolled_at=None, last_totp_step=None, failed_attempts=0,
+                        locked_until=None).where(Operator.id == found.id).execute()
+        ctx.audit("mfa.reset", None, operator=operator)
+
+
 def window_open(ctx: Context) -> bool:
     return ctx.mfa_until is not None and ctx.now() < ctx.mfa_until
 

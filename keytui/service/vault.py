@@ -7,13 +7,15 @@ never reach into the store and the same contract can later be served to remote c
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from typing import Iterable, TextIO
 
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope
 from keytui.service import (alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, leaks,
-                            lifecycle, mfa, orgpolicy, policies, registry, rotation, watch)
+                            lifecycle, mfa, orgpolicy, policies, registry, roles, rotation,
+                            watch)
 from keytui.service.context import Context
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import Verifier, VerifyResult
@@ -21,6 +23,8 @@ from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
 
 
 class Vault:
+    connected = False  # in process; keytui.daemon.client.RemoteVault is the daemon's
+
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.verifier = Verifier(ctx)
@@ -53,6 +57,15 @@ class Vault:
         return homekind.kind(self.ctx.db, self.ctx.keyring)
 
     @property
+    def role(self) -> str:
+        """viewer, operator or admin (keytui.service.roles)."""
+        return self.ctx.role
+
+    def whoami(self) -> dict:
+        return {"user": self.ctx.operator, "role": self.ctx.role, "read_only": self.ctx.read_only,
+                "home_kind": self.home_kind}
+
+    @property
     def settings(self):
         return self.ctx.settings
 
@@ -76,6 +89,19 @@ class Vault:
 
     def confirm_mfa(self, code: str | None) -> None:
         mfa.confirm(self.ctx, code)
+
+    def reset_mfa(self, operator: str) -> None:
+        mfa.reset(self.ctx, operator)
+
+    # ------------------------------------------------------------------ roles (the daemon's users)
+    def roles(self) -> list[dict]:
+        return roles.list_roles(self.ctx)
+
+    def grant_role(self, user: str, role: str) -> dict:
+        return roles.grant(self.ctx, user, role)
+
+    def revoke_role(self, user: str) -> dict:
+        return roles.revoke(self.ctx, user)
 
     # ------------------------------------------------------------------ keys: reads
     def get(self, key_id: str) -> KeyView:
@@ -137,6 +163,12 @@ class Vault:
     def export_registry(self, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
                         destination: str = "") -> int:
         return export.export_registry(self.ctx, fmt, out, key_filter=key_filter, destination=destination)
+
+    def export_text(self, fmt: str, *, key_filter: KeyFilter | None = None, destination: str = "") -> tuple[int, str]:
+        """The export as text (for remote clients, which write the file themselves)."""
+        out = io.StringIO()
+        count = self.export_registry(fmt, out, key_filter=key_filter, destination=destination)
+        return count, out.getvalue()
 
     # ------------------------------------------------------------------ verification
     def verify(self, token: str, environment: str | Environment, permission: str | Permission | None = None,

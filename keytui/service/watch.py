@@ -211,7 +211,15 @@ def _detect(system: Context, paced: Paced, settings: dict, since: datetime, repo
 # ---------------------------------------------------------------------------------- the loop
 def watch_loop(ctx: Context, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.Event | None = None,
                on_report: Callable[[PassReport], None] | None = None, handle_signals: bool = False) -> int:
-    """Run passes every `interval` seconds until `stop` is set; returns the number of passes.
+    """Run passes every `interval` seconds until `stop` is set; returns the number of passes."""
+    return repeat_passes(lambda: run_pass(ctx), interval=interval, stop=stop, on_report=on_report,
+                         handle_signals=handle_signals)
+
+
+def repeat_passes(run: Callable[[], PassReport], *, interval: float = DEFAULT_INTERVAL_S,
+                  stop: threading.Event | None = None, on_report: Callable[[PassReport], None] | None = None,
+                  handle_signals: bool = False) -> int:
+    """The loop around `run` (in process, or a daemon's pass for a remote client).
 
     With handle_signals (the CLI), Ctrl-C and SIGTERM set `stop`: the pass under way finishes
     (or, if it has not started writing, never starts) and the loop ends cleanly.
@@ -222,7 +230,7 @@ def watch_loop(ctx: Context, *, interval: float = DEFAULT_INTERVAL_S, stop: thre
             signal.signal(sig, lambda *_: stop.set())
     passes = 0
     while not stop.is_set():
-        report = run_pass(ctx)
+        report = run()
         passes += 1
         if on_report:
             on_report(report)

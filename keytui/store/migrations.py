@@ -10,10 +10,10 @@ from peewee import CharField, IntegerField
 from playhouse.migrate import SchemaMigrator, migrate as run_migrations
 
 from keytui.store.binding import using
-from keytui.store.models import MODELS, ActivityEvent, ApiKey, Meta
+from keytui.store.models import MODELS, ActivityEvent, ApiKey, Meta, RoleGrant
 from keytui.store.sql import is_sqlite, table
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _row_seals(migrator: SchemaMigrator) -> list:
@@ -39,8 +39,14 @@ def _leaks(migrator: SchemaMigrator) -> list:
     return [migrator.add_column(table(ActivityEvent), "secret_id", IntegerField(null=True))]
 
 
+def _add_roles(migrator: SchemaMigrator) -> list:
+    """Version 4: the roles table of the daemon's users (no existing data changes)."""
+    migrator.database.create_tables([RoleGrant], safe=True)
+    return []
+
+
 # version -> function(migrator) returning a list of migrator operations
-MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks}
+MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks, 4: _add_roles}
 
 
 def current_version(db) -> int:

@@ -218,5 +218,15 @@ class LeakReportSeen(BaseModel):
     seen_at = EpochField(index=True)
 
 
+class RoleGrant(BaseModel):
+    """Who may do what when keytui runs as a daemon: viewer, operator or admin (keytui.service.roles)."""
+
+    user = CharField(primary_key=True, max_length=64)
+    role = CharField(max_length=16)
+    granted_at = EpochField()
+    granted_by = CharField(max_length=64)
+    seal = CharField(max_length=64)  # HMAC over user and role: a write to the database alone grants nothing
+
+
 MODELS = [Meta, Operator, ApiKey, KeySecret, ActivityEvent, UsageRollup, UsageDaily, AuditEntry, PolicySetting, OrgPolicy, Alert,
-          AlertChannel, AlertDelivery, LeakReportSeen]
+          AlertChannel, AlertDelivery, LeakReportSeen, RoleGrant]

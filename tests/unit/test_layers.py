@@ -12,7 +12,7 @@ import keytui
 
 ROOT = Path(keytui.__file__).parent
 MODULES = sorted(ROOT.rglob("*.py"))
-FACES = ("cli", "screens", "widgets", "gateway", "app.py", "commands.py", "keymap.py", "clipboard.py")
+FACES = ("cli", "screens", "widgets", "gateway", "daemon", "app.py", "commands.py", "keymap.py", "clipboard.py")
 PEEWEE_META = "_meta"  # Peewee's documented model metadata, used by the store alone
 
 

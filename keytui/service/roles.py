@@ -1,0 +1,169 @@
+"""Who may do what: the roles of the daemon's users, and the one map from each `Vault` method
+to the role it needs.
+
+Roles are ordered: a viewer reads everything but changes nothing and never sees a token; an
+operator also runs the key lifecycle (the MFA rules still apply); an admin also changes
+policies, the org policy and roles, and resets another operator's MFA. The daemon authorises
+every remote call with `authorize`; in embedded mode whoever can open the home holds its master
+key and is its admin (or a viewer with --read-only). Grants, revocations and refusals are audited.
+"""
+
+from __future__ import annotations
+
+import hmac
+import pwd
+import re
+from enum import IntEnum
+
+from keytui.domain import InputError, RoleRefused
+from keytui.service.context import Context, uses_store
+from keytui.store.models import RoleGrant
+
+
+class Role(IntEnum):
+    VIEWER = 1
+    OPERATOR = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> "Role":
+        try:
+            return cls[str(text).strip().upper()]
+        except KeyError:
+            raise InputError("role", f"unknown role {text!r}; allowed: viewer, operator, admin") from None
+
+
+VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+
+# Every Vault method a remote caller may reach, and the least role it needs. A method missing
+# here is refused to remote callers (tests/unit/test_roles.py checks every method is decided).
+REQUIRED: dict[str, Role] = {
+    # who am I, reads
+    "whoami": VIEWER, "now": VIEWER, "has_mfa": VIEWER, "mfa_window_open": VIEWER, "enroll_mfa": VIEWER,
+    "confirm_mfa": VIEWER, "get": VIEWER, "secrets": VIEWER, "list_keys": VIEWER, "count_keys": VIEWER,
+    "find": VIEWER, "export_text": VIEWER, "policy_settings": VIEWER, "policy_views": VIEWER,
+    "org_policy": VIEWER, "org_policy_record": VIEWER, "preview_org_policy": VIEWER,
+    "default_expiry_days": VIEWER, "audit_entries": VIEWER, "verify_audit": VIEWER, "audit_anchor": VIEWER,
+    "check_anchors": VIEWER, "alerts": VIEWER,
+    "alert": VIEWER, "overview": VIEWER, "scope_summaries": VIEWER, "usage": VIEWER, "events": VIEWER,
+    "count_events": VIEWER, "latest_event_id": VIEWER, "key_activity": VIEWER, "roles": VIEWER,
+    # the key lifecycle
+    "create": OPERATOR, "create_many": OPERATOR, "rotate": OPERATOR, "regenerate": OPERATOR, "revoke": OPERATOR,
+    "revoke_many": OPERATOR, "restore": OPERATOR, "update": OPERATOR, "copy_token": OPERATOR,
+    "expire_due": OPERATOR, "verify": OPERATOR, "acknowledge_alert": OPERATOR, "run_watch_pass": OPERATOR,
+    # the house rules
+    "set_policy": ADMIN, "apply_org_policy": ADMIN, "grant_role": ADMIN, "revoke_role": ADMIN,
+    "reset_mfa": ADMIN, "build_demo": ADMIN, "reanchor_audit": ADMIN,
+}
+# Only in process: they hand out another identity or run until stopped.
+EMBEDDED_ONLY = frozenset({"open", "as_operator", "close", "watch_loop", "export_registry"})
+
+# What a refusal calls the call (`rotate needs the operator role`).
+ACTION_NAMES = {"copy_token": "copy token", "update": "edit", "create_many": "create", "revoke_many": "revoke",
+                "acknowledge_alert": "acknowledge an alert", "set_policy": "change a policy",
+                "apply_org_policy": "apply the org policy", "grant_role": "grant a role",
+                "revoke_role": "revoke a role", "reset_mfa": "reset MFA", "run_watch_pass": "run the watch",
+                "build_demo": "build demo data", "expire_due": "expire keys",
+                "reanchor_audit": "re-anchor the audit log"}
+
+USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
+
+
+def required(method: str, kwargs: dict | None = None) -> Role | None:
+    """The least role `method` needs with these arguments; None if remote callers may not call it."""
+    if method == "apply_org_policy" and (kwargs or {}).get("dry_run") is True:
+        return VIEWER  # a dry run stores nothing
+    return REQUIRED.get(method)
+
+
+def refusal(method: str, user: str, role: Role | None, needed: Role | None) -> RoleRefused:
+    what = ACTION_NAMES.get(method, method.replace("_", " "))
+    if role is None:
+        return RoleRefused(f"{user} has no keytui role; an admin can grant one with `keytui roles grant {user} viewer`",
+                           needed=needed.label if needed else None)
+    if needed is None:
+        return RoleRefused(f"{what} is not available through the daemon", role=role.label)
+    article = "an" if role is ADMIN else "a"
+    return RoleRefused(f"{what} needs the {needed.label} role; {user} is {article} {role.label}",
+                       needed=needed.label, role=role.label)
+
+
+def authorize(ctx: Context, method: str, kwargs: dict | None, role: Role | None) -> None:
+    """Refuse a call `role` does not allow (None: the caller has no role), and audit the refused
+    attempt as the context's operator."""
+    needed = required(method, kwargs)
+    if needed is not None and role is not None and role >= needed:
+        return
+    raise recorded(ctx, method, refusal(method, ctx.operator, role, needed))
+
+
+def recorded(ctx: Context, method: str, error: RoleRefused) -> RoleRefused:
+    """The refused attempt in the audit log, in a transaction of its own (nothing else happens)."""
+    with ctx.transaction():
+        ctx.audit("access.refused", None, call=method, needed=error.needed, role=error.role)
+    return error
+
+
+def _seal(ctx: Context, user: str, role: str) -> str:
+    return ctx.keyring.seal("role grant", user, role)
+
+
+@uses_store
+def role_of(ctx: Context, user: str) -> Role | None:
+    """The user's role; a row whose seal fails (written around keytui, e.g. straight into a
+    shared PostgreSQL database) grants nothing."""
+    found = RoleGrant.get_or_none(RoleGrant.user == user)
+    if found is None or not hmac.compare_digest(found.seal, _seal(ctx, found.user, found.role)):
+        return None
+    return Role.parse(found.role)
+
+
+@uses_store
+def list_roles(ctx: Context) -> list[dict]:
+    return [{"user": r.user, "role": r.role, "granted_at": r.granted_at.isoformat(), "granted_by": r.granted_by,
+             "intact": hmac.compare_digest(r.seal, _seal(ctx, r.user, r.role))}
+            for r in RoleGrant.select().order_by(RoleGrant.user)]
+
+
+def _check_user(user: str) -> str:
+    user = str(user).strip()
+    if not USER_NAME.match(user):
+        raise InputError("user", "a user name is letters, digits, '_', '.' or '-' (at most 64, not starting with a digit)")
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        raise InputError("user", f"{user!r} is not a user on this host") from None
+    return user
+
+
+@uses_store
+def grant(ctx: Context, user: str, role: str | Role) -> dict:
+    ctx.require_writable()
+    user, role = _check_user(user), role if isinstance(role, Role) else Role.parse(role)
+    with ctx.transaction():
+        before = RoleGrant.get_or_none(RoleGrant.user == user)
+        seal = _seal(ctx, user, role.label)
+        RoleGrant.insert(user=user, role=role.label, granted_at=ctx.now(), granted_by=ctx.operator,
+                         seal=seal).on_conflict(
+            conflict_target=[RoleGrant.user],
+            update={RoleGrant.role: role.label, RoleGrant.granted_at: ctx.now(), RoleGrant.granted_by: ctx.operator,
+                    RoleGrant.seal: seal}).execute()
+        ctx.audit("role.grant", None, user=user, role=role.label, previous=before.role if before else None)
+    return {"user": user, "role": role.label, "previous": before.role if before else None}
+
+
+@uses_store
+def revoke(ctx: Context, user: str) -> dict:
+    ctx.require_writable()
+    user = str(user).strip()
+    with ctx.transaction():
+        before = RoleGrant.get_or_none(RoleGrant.user == user)
+        if before is None:
+            raise InputError("user", f"{user!r} has no role to revoke")
+        RoleGrant.delete().where(RoleGrant.user == user).execute()
+        ctx.audit("role.revoke", None, user=user, previous=before.role)
+    return {"user": user, "role": None, "previous": before.role}
