@@ -155,7 +155,7 @@ ALL_BINDINGS: list[Binding] = [
 # The service call each action leads to: the console hides (and explains) what the role cannot do.
 ACTION_CALLS = {"create_key": "create", "apply_org_policy": "apply_org_policy", "rotate_key": "rotate",
                 "revoke_key": "revoke", "regenerate_key": "regenerate", "copy_token": "copy_token",
-                "acknowledge": "acknowledge_alert"}
+                "acknowledge": "acknowledge_alert", "end_grace": "end_grace"}
 
 
 def binding_ids() -> set[str]:

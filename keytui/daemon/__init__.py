@@ -30,15 +30,15 @@ def operator_refused() -> RuleError:
 
 
 def open_vault(socket_flag: str | None, *, home=None, operator: str | None = None, read_only: bool = False,
-               mfa_window_seconds: int = 0, new_demo: bool = False):
+               mfa_window_seconds: int = 0, new_demo: bool = False, reader: bool = False):
     """The vault a face uses: the daemon's when a socket is set, else the home's, in process
-    (`new_demo` is about the embedded clock; a daemon keeps its own)."""
+    (`new_demo` and `reader` are about the embedded clock and connection; a daemon keeps its own)."""
     path = socket_path(socket_flag)
     if path is None:
         from keytui.service import Vault
 
         return Vault.open(home, operator=operator, read_only=read_only, mfa_window_seconds=mfa_window_seconds,
-                          new_demo=new_demo)
+                          new_demo=new_demo, reader=reader)
     if operator is not None:
         raise operator_refused()
     from keytui.daemon.client import RemoteVault

@@ -14,7 +14,8 @@ from enum import Enum
 from typing import Any
 
 from keytui.domain import Environment, Permission, Scope, Status, VerifyCode
-from keytui.service import alerts, analytics, anchors, audit, demo, orgpolicy, policies, watch
+from keytui.service import (alerts, analytics, anchors, audit, channels, delivery, demo, leaks, orgpolicy, policies,
+                            rotation, watch)
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import VerifyResult
 from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
@@ -30,9 +31,11 @@ ENUMS: dict[str, type[Enum]] = {cls.__name__: cls for cls in (Environment, Permi
 RESULTS = (KeyView, IssuedKey, SecretView, VerifyResult, alerts.AlertView, analytics.Overview,
            analytics.ScopeSummary, analytics.Usage, analytics.KeyCount, analytics.EventView, watch.PassReport,
            orgpolicy.ApplyReport, orgpolicy.OrgPolicyDoc, orgpolicy.EnvRules, orgpolicy.Violation,
-           policies.SettingView, audit.ChainReport, anchors.AnchorCheck, demo.DemoReport)
+           policies.SettingView, audit.ChainReport, anchors.AnchorCheck, demo.DemoReport, alerts.DeliveryView,
+           channels.ChannelView, delivery.DeliveryReport, leaks.LeakFinding, leaks.Candidate, rotation.Caller,
+           rotation.RotationTraffic)
 # What a client may send as an argument; the daemon decodes these and nothing else.
-ARGUMENTS = (KeyFilter, NewKey)
+ARGUMENTS = (KeyFilter, NewKey, leaks.Candidate)
 
 SCALARS = (str, int, float, bool, type(None))
 

@@ -183,7 +183,10 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
         self.app.show_activity(self.key_id)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """End grace works only while a rotation's grace period runs (else shown dimmed)."""
+        """End grace works only while a rotation's grace period runs (else shown dimmed); what the
+        role cannot do is hidden."""
+        if not self.app.may(action):
+            return False
         if action == "end_grace" and self.rotation is None:
             return None
         return True

@@ -48,16 +48,19 @@ REQUIRED: dict[str, Role] = {
     "find": VIEWER, "export_text": VIEWER, "policy_settings": VIEWER, "policy_views": VIEWER,
     "org_policy": VIEWER, "org_policy_record": VIEWER, "preview_org_policy": VIEWER,
     "default_expiry_days": VIEWER, "audit_entries": VIEWER, "verify_audit": VIEWER, "audit_anchor": VIEWER,
-    "check_anchors": VIEWER, "alerts": VIEWER,
+    "check_anchors": VIEWER, "alerts": VIEWER, "alert_channels": VIEWER, "rotation_traffic": VIEWER,
     "alert": VIEWER, "overview": VIEWER, "scope_summaries": VIEWER, "usage": VIEWER, "events": VIEWER,
     "count_events": VIEWER, "latest_event_id": VIEWER, "key_activity": VIEWER, "roles": VIEWER,
     # the key lifecycle
     "create": OPERATOR, "create_many": OPERATOR, "rotate": OPERATOR, "regenerate": OPERATOR, "revoke": OPERATOR,
     "revoke_many": OPERATOR, "restore": OPERATOR, "update": OPERATOR, "copy_token": OPERATOR,
     "expire_due": OPERATOR, "verify": OPERATOR, "acknowledge_alert": OPERATOR, "run_watch_pass": OPERATOR,
+    "end_grace": OPERATOR, "scan_report": OPERATOR, "respond_to_leaks": OPERATOR, "deliver_alerts": OPERATOR,
+    "test_alert_channel": OPERATOR,
     # the house rules
     "set_policy": ADMIN, "apply_org_policy": ADMIN, "grant_role": ADMIN, "revoke_role": ADMIN,
-    "reset_mfa": ADMIN, "build_demo": ADMIN, "reanchor_audit": ADMIN,
+    "reset_mfa": ADMIN, "build_demo": ADMIN, "reanchor_audit": ADMIN, "add_alert_channel": ADMIN,
+    "remove_alert_channel": ADMIN,
 }
 # Only in process: they hand out another identity or run until stopped.
 EMBEDDED_ONLY = frozenset({"open", "as_operator", "close", "watch_loop", "export_registry"})
@@ -68,7 +71,9 @@ ACTION_NAMES = {"copy_token": "copy token", "update": "edit", "create_many": "cr
                 "apply_org_policy": "apply the org policy", "grant_role": "grant a role",
                 "revoke_role": "revoke a role", "reset_mfa": "reset MFA", "run_watch_pass": "run the watch",
                 "build_demo": "build demo data", "expire_due": "expire keys",
-                "reanchor_audit": "re-anchor the audit log"}
+                "reanchor_audit": "re-anchor the audit log", "add_alert_channel": "add an alert channel",
+                "remove_alert_channel": "remove an alert channel", "scan_report": "check tokens found by a scan",
+                "respond_to_leaks": "revoke leaked keys", "end_grace": "end a grace period"}
 
 USER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
 
