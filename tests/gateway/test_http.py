@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from tests.gateway.conftest import Token, start_seeded
+from tests.gateway.server import Token, start_seeded
 
 FAIL_LIMIT = 4
 COOLDOWN_S = 1

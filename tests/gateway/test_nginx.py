@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.gateway.conftest import free_port, start_seeded
+from tests.gateway.server import free_port, start_seeded
 
 NGINX = shutil.which("nginx") or (shutil.which("nginx", path="/usr/sbin"))
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")

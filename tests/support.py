@@ -1,0 +1,42 @@
+"""Helpers every test folder may use: a token that never prints itself, waiting on a condition
+with a deadline (never a fixed sleep), and reading a subprocess's output with a deadline."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import IO, Callable, TypeVar
+
+T = TypeVar("T")
+
+
+class Token(str):
+    """A token whose repr hides it, so a failing assertion never prints one."""
+
+    def __repr__(self) -> str:
+        return "<token>"
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:
+    """Poll `condition` until it returns something truthy (returned); AssertionError naming `what`
+    after `timeout` seconds. For conditions in another process or thread, not for the event loop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def read_line(stream: IO[str], timeout: float, what: str = "a line") -> str:
+    """The next line of a subprocess's text stream; AssertionError after `timeout` seconds instead
+    of blocking forever when the process never writes it."""
+    lines: queue.Queue = queue.Queue(maxsize=1)
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}") from None
