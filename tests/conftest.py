@@ -20,14 +20,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from keytui.clock import FixedClock
+from tests.support import START, TOTP_STEP_S, totp_code
 
-START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 TOKEN_PATTERN = re.compile(r"kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z._]+")  # also pytest's abbreviated kt_sbx_0u3...2KHkr6
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 TEST_DATABASE_URL = os.environ.get("KEYTUI_TEST_DATABASE_URL") or None
@@ -87,14 +86,13 @@ def _empty_database(url: str) -> None:
 
 @pytest.fixture
 def mfa_code(vault, clock):
-    """Enrol the vault's operator and return a function giving a fresh code for each call."""
-    from keytui import mfa
-
+    """Enrol the vault's operator and return a function giving a fresh code for each call (the
+    clock moves on one 30 s step first, since a code is accepted once)."""
     secret, _ = vault.enroll_mfa()
 
     def next_code() -> str:
-        clock.advance(seconds=mfa.STEP_SECONDS)
-        return mfa.code_for(secret, clock.now())
+        clock.advance(seconds=TOTP_STEP_S)
+        return totp_code(secret, clock.now())
 
     next_code.secret = secret
     return next_code

@@ -6,9 +6,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from datetime import datetime, timezone
 from typing import IO, Callable, TypeVar
 
+import pyotp
+
 T = TypeVar("T")
+
+START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)  # the test clock's start (a 30 s step boundary)
 
 
 class Token(str):
@@ -16,6 +21,15 @@ class Token(str):
 
     def __repr__(self) -> str:
         return "<token>"
+
+
+TOTP_STEP_S = 30  # the README: RFC 6238, 30 s steps
+
+
+def totp_code(secret: str, when: datetime) -> str:
+    """The operator's authenticator: the RFC 6238 code (30 s, 6 digits, SHA-1) at `when`, computed
+    by pyotp itself, never by keytui's own code."""
+    return pyotp.TOTP(secret, interval=TOTP_STEP_S, digits=6).at(int(when.timestamp()))
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.02) -> T:

@@ -8,7 +8,7 @@ from contextlib import closing
 
 import pytest
 
-from keytui import mfa
+from tests.support import TOTP_STEP_S, totp_code
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def totp(kt, clock):
     secret = kt("mfa", "enroll", "--json").json()["secret"]
 
     def next_code() -> str:
-        clock.advance(seconds=mfa.STEP_SECONDS)
-        return mfa.code_for(secret, clock.now())
+        clock.advance(seconds=TOTP_STEP_S)
+        return totp_code(secret, clock.now())
 
     return next_code
