@@ -1,12 +1,16 @@
 """Export Registry: every registry column as CSV or JSON, never a token, digest or ciphertext.
 
-Rows are streamed a page at a time, so exporting 100,000 keys does not hold them all in memory.
+Rows are streamed a page at a time into a staging file (kept in memory while small), so
+exporting 100,000 keys does not hold them all in memory; the staged export reaches its
+destination only once its audit entry is written (no audit entry, no export).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 from typing import TextIO
 
 from keytui.registry import KeyFilter
@@ -14,6 +18,7 @@ from keytui.registry import KeyFilter
 COLUMNS = ["name", "key_id", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
            "environment", "permissions", "ip_allowlist", "policy_violation"]
 PAGE = 2000
+STAGE_IN_MEMORY = 8 * 1024 * 1024  # bytes; a larger export is staged in a temporary file
 
 
 def _records(vault, key_filter: KeyFilter):
@@ -36,7 +41,15 @@ def export_registry(vault, fmt: str, out: TextIO, *, key_filter: KeyFilter | Non
 
         raise InputError("format", f"{fmt!r} is not an export format; allowed: csv, json")
     vault._writable()
-    key_filter = key_filter or KeyFilter()
+    with tempfile.SpooledTemporaryFile(max_size=STAGE_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as staged:
+        count = _write(vault, fmt, staged, key_filter or KeyFilter())
+        vault.audit_export("registry.export", format=fmt, keys=count, destination=destination)
+        staged.seek(0)
+        shutil.copyfileobj(staged, out)
+    return count
+
+
+def _write(vault, fmt: str, out: TextIO, key_filter: KeyFilter) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
@@ -52,5 +65,4 @@ def export_registry(vault, fmt: str, out: TextIO, *, key_filter: KeyFilter | Non
             out.write(("," if count else "") + "\n  " + json.dumps(rec))
             count += 1
         out.write("\n]\n")
-    vault.audit_export("registry.export", format=fmt, keys=count, destination=destination)
     return count

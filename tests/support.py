@@ -4,6 +4,7 @@ with a deadline (never a fixed sleep), and reading a subprocess's output with a 
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -13,6 +14,7 @@ import pyotp
 
 T = TypeVar("T")
 
+TOKEN_LIKE = re.compile(r"kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z]{20,}")  # a whole token, never a hint like kt_sbx_…abcd
 START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)  # the test clock's start (a 30 s step boundary)
 
 

@@ -186,9 +186,32 @@ def cmd_export(args) -> int:
 
     vault = _vault(args)
     if args.output:
-        with open(args.output, "w", newline="", encoding="utf-8") as fh:
-            n = export_registry(vault, args.format, fh, destination=args.output)
+        n = _export_to_file(vault, args.format, args.output)
         print(f"Exported {n} keys to {args.output} ({args.format}).", file=sys.stderr)
     else:
         export_registry(vault, args.format, sys.stdout, destination="stdout")
     return EXIT_OK
+
+
+def _export_to_file(vault, fmt: str, output: str) -> int:
+    """Write the export beside `output` and move it into place only when it succeeded: a refused
+    export (read-only, no audit entry) leaves an existing file as it was and creates none."""
+    import os
+    import tempfile
+
+    from keytui.export import export_registry
+
+    target = os.path.abspath(output)
+    fd, draft = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(draft, 0o666 & ~umask)  # the mode open() would have given it
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            n = export_registry(vault, fmt, fh, destination=output)
+        os.replace(draft, target)
+    except BaseException:
+        if os.path.exists(draft):
+            os.unlink(draft)
+        raise
+    return n

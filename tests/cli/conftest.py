@@ -36,6 +36,17 @@ def raw_sql(home):
 
 
 @pytest.fixture
+def db_dump(home):
+    """The whole database as SQL text (schema and every row): 'nothing was written' means this did not change."""
+
+    def dump() -> list[str]:
+        with closing(sqlite3.connect(home / "keytui.db")) as conn:
+            return list(conn.iterdump())
+
+    return dump
+
+
+@pytest.fixture
 def counts(raw_sql):
     """(keys, secrets, audit entries, activity events): what a refused command must leave alone."""
 
@@ -56,3 +67,26 @@ def totp(kt, clock):
         return totp_code(secret, clock.now())
 
     return next_code
+
+
+@pytest.fixture
+def store(kt, vault, tmp_path):
+    """A home with something for every writing command to act on: a live key, one that expires in
+    30 days, a revoked key whose use raised an alert, an org policy file; their ids and paths by name."""
+    def create(name: str, *expiry: str) -> str:
+        made = kt("keys", "create", "--name", name, "--scope", "demo-builds", "--permission", "read",
+                  "--environment", "dev", *expiry, "--json")
+        assert made.code == 0, made
+        return made.json()["key"]["key_id"]
+
+    live = create("Demo Build Key", "--no-expiry")
+    expiring = create("Demo Preview Deployer", "--expires-in", "30")
+    revoked = vault.create("Leaked Key", "agents", ["read"], "sandbox", expires_in_days=30)
+    vault.revoke(revoked.key.key_id)
+    vault.verify(revoked.token, "sandbox")
+    assert kt("watch", "--once").code == 0
+    alert = kt("alerts", "--json").json()[0]["id"]
+    policy = tmp_path / "org-policy.toml"
+    policy.write_text('name = "strict"\n[defaults]\nrequire_ip_restriction = true\n')
+    return {"live": live, "expiring": expiring, "revoked": revoked.key.key_id, "alert": str(alert),
+            "policy": str(policy), "export": str(tmp_path / "registry.csv")}
