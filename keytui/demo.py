@@ -157,7 +157,7 @@ def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, fo
 def _demo_vault(vault, clock: FixedClock, start_ms: int):
     """The vault acting as the demo operator, MFA enrolled and confirmed once for the whole build."""
     clock.set(from_ms(start_ms))
-    demo = Vault(vault.db, vault.keyring, clock=clock, operator=DEMO_OPERATOR,
+    demo = Vault(vault.db, vault.keyring, clock=clock, operator=DEMO_OPERATOR, read_only=vault.read_only,
                  mfa_window_seconds=200 * 86_400, settings=vault.settings)
     secret, _ = demo.enroll_mfa(replace_existing=True)
     demo.confirm_mfa(mfa.code_for(secret, demo.now()))
