@@ -20,6 +20,7 @@ from keytui.clock import FixedClock
 from tests.support import Token
 
 STARTUP_TIMEOUT_S = 20
+UNKNOWN_TOKEN = Token("kt_sbx_" + "A" * 33 + "_ZZZZZZ")  # well formed, never issued
 
 
 def free_port() -> int:
@@ -110,3 +111,9 @@ def start_seeded(tmp_path: Path, *args: str) -> Server:
     server = start_server(home, *args)
     server.tokens = tokens
     return server
+
+
+def verify(http: httpx.Client, token, environment="sandbox", ip="192.0.2.10", headers=None, **fields) -> httpx.Response:
+    """POST /v1/keys/verify as the client at `ip` (the server must trust 127.0.0.1 as a proxy)."""
+    body = {"token": token, "environment": environment, **fields}
+    return http.post("/v1/keys/verify", json=body, headers={"X-Forwarded-For": ip, **(headers or {})})
