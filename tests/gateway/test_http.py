@@ -228,6 +228,18 @@ def test_forward_auth_bad_requests(server, http):
     assert not echoed, "the token was repeated in the error"
 
 
+@pytest.mark.parametrize("query", ["token", "api_key"])
+def test_a_token_in_the_url_of_verify_is_refused_and_not_repeated(server, http, query):
+    token = server.tokens["sandbox"]
+    before = len(server.events())
+    response = http.post("/v1/keys/verify", params={query: token}, json={"token": token, "environment": "sandbox"},
+                         headers={"X-Forwarded-For": "192.0.2.40"})
+    assert response.status_code == 400 and response.json()["field"] == "token"
+    echoed = token in response.text
+    assert not echoed, "the token was repeated in the error"
+    assert len(server.events()) == before
+
+
 def test_errors_never_repeat_a_token(server, http):
     token = server.tokens["sandbox"]
     for body in ({"token": "x", "environment": token}, {"token": "x", "environment": "dev", "module": token},
