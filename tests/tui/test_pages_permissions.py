@@ -24,7 +24,7 @@ async def pick(c, name: str) -> None:
     await c.press("4")
     await c.wait_for_text("Permission matrix")
     await c.press("slash")
-    await c.type(name)
+    await c.paste(name)
     await c.press("enter")
     await c.wait_for(lambda: "No key selected" not in c.text() and name in c.line_with("  key_"), f"{name} picked")
 

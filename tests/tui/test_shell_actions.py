@@ -15,7 +15,7 @@ async def select_key(c, name: str) -> None:
     await c.press("2")
     await c.wait_for_text("of 24 keys")
     await c.press("slash")
-    await c.type(name)
+    await c.paste(name)
     await c.press("enter")
     await c.wait_for_text("1-1 of 1 keys", f"filter: '{name}'")
 
@@ -67,7 +67,7 @@ async def test_revoking_a_production_key_needs_its_name_typed(demo_vault, consol
         await c.wait_for_text("type 'OpenAI Gateway Key' exactly")
         assert demo_vault.get(key.key_id).status is Status.ACTIVE
         await c.clear_field()
-        await c.type(key.name)
+        await c.paste(key.name)
         await c.press("enter")
         await c.wait_for_notification(f"{key.name} revoked")
         assert demo_vault.get(key.key_id).status is Status.REVOKED

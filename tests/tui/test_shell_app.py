@@ -24,7 +24,7 @@ def card_values(c) -> list[int]:
 
 async def open_key_in_registry(c, name: str) -> None:
     await c.press("2", "slash")
-    await c.type(name)
+    await c.paste(name)
     await c.press("enter")
     await c.wait_for_text(f"filter: '{name}'", name)
 

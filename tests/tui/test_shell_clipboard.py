@@ -10,7 +10,7 @@ from keytui import clipboard
 async def copy_token_of(c, name: str) -> str:
     """Copy a key's token from the registry (y); returns the console's notice."""
     await c.press("2", "slash")
-    await c.type(name)
+    await c.paste(name)
     await c.press("enter")
     await c.wait_for_text("1-1 of 1 keys")
     await c.press("y")

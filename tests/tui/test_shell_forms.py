@@ -21,7 +21,7 @@ async def fill(c, *, name="Agents Nightly Runner", scope="Agents Execution", per
                environment="Sandbox", expiry="60 days", ip=""):
     """Fill the form from the keyboard, top to bottom, as an operator tabs through it."""
     await c.focus_on("e.g. Agents Pipeline Executor")  # the (empty) Key Name field
-    await c.type(name)
+    await c.paste(name)
     await c.press("tab")
     await c.choose(scope)
     for perm in ("Read", "Write", "Execute", "Admin"):
@@ -33,7 +33,8 @@ async def fill(c, *, name="Agents Nightly Runner", scope="Agents Execution", per
     await c.press("tab")
     await c.choose(expiry)
     await c.press("tab")
-    await c.type(ip)
+    if ip:
+        await c.paste(ip)
 
 
 async def test_create_key_form_validates_as_you_type_next_to_each_field(demo_vault, console):
@@ -153,7 +154,7 @@ async def test_read_only_refuses_every_change_with_a_message(demo_vault, reviewe
         for dialog in (FORM, "never a token", "Path of the org policy TOML file"):  # none opened
             assert dialog not in c.text()
         await c.press("2", "slash")
-        await c.type(key.name)
+        await c.paste(key.name)
         await c.press("enter")
         await c.wait_for_text("1-1 of 1 keys")
         for press in ("r", "x", "R", "y"):
@@ -205,7 +206,7 @@ async def test_command_palette_runs_key_actions_on_the_selected_key(demo_vault, 
     key = demo_keys["Log Shipper Key"]
     async with console(demo_vault) as c:
         await c.press("2", "slash")
-        await c.type(key.name)
+        await c.paste(key.name)
         await c.press("enter")
         await c.wait_for_text("1-1 of 1 keys")
         await c.press("ctrl+p")

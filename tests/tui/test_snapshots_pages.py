@@ -20,7 +20,7 @@ def _opener(page: str, demo_keys):
         if page == "permissions":
             key = demo_keys["Workflow Trigger Key"]
             await c.press("slash")
-            await c.type(key.key_id)
+            await c.paste(key.key_id)
             await c.press("enter")
             await c.wait_for(lambda: "No key selected" not in c.text(), "the key picked")
     return steady(drive)

@@ -23,7 +23,7 @@ async def _registry(c):
 
 async def _key_detail(c):
     await c.press("2", "slash")
-    await c.type("Workflow Trigger Key")
+    await c.paste("Workflow Trigger Key")
     await c.press("enter")
     await c.wait_for_text("1-1 of 1 keys")
     await c.press("enter")
@@ -33,7 +33,7 @@ async def _key_detail(c):
 async def _create_key(c):
     await c.press("c")
     await c.wait_for_text("Create New API Key")
-    await c.type("Agents Nightly Runner")
+    await c.paste("Agents Nightly Runner")
     await c.press("tab")
     await c.choose("Agents Execution")
     await c.press("tab", "tab", "tab", "space", "tab", "tab")  # Execute
@@ -41,7 +41,7 @@ async def _create_key(c):
     await c.press("tab")
     await c.choose("Never")
     await c.press("tab")
-    await c.type("10.0.0.0/33")
+    await c.paste("10.0.0.0/33")
     await c.wait_for_text("production keys must expire", "is not an IPv4/IPv6 address or CIDR")
 
 
