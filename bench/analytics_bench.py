@@ -1,6 +1,6 @@
 """Analytics queries the console needs, against the naive way of answering them, on demo data.
 
-The data set is built by ``keytui.demo.build`` (100,000 keys and 1,000,000 events by default,
+The data set is built by ``keytui.service.demo.build`` (100,000 keys and 1,000,000 events by default,
 through the service API: real tokens, digests, audit entries and the verification path), and
 its build time is printed. Each query the TUI runs for a screen (overview cards, scope cards,
 usage charts for 24 h / 7 d / 30 d, the first page of the activity log and its count) is timed
@@ -24,12 +24,11 @@ from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from keytui import analytics, demo
-from keytui.clock import FixedClock, to_ms
+from keytui.clock import HOUR_MS, FixedClock, to_ms
 from keytui.domain import Scope
+from keytui.service import Context
+from keytui.service import analytics, demo
 from keytui.store.models import ActivityEvent, ApiKey
-from keytui.vault import Vault
-from keytui.verification import HOUR_MS
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 TARGET = 0.10
@@ -113,10 +112,10 @@ SCREENS = [
 ]
 
 
-def open_data(home: Path, keys: int, events: int) -> tuple[Vault, float | None]:
+def open_data(home: Path, keys: int, events: int) -> tuple[Context, float | None]:
     marker = home / "bench-sizes.json"
     wanted = {"keys": keys, "events": events}
-    vault = Vault.open(home, operator="bench", clock=FixedClock(NOW))
+    vault = Context.open(home, operator="bench", clock=FixedClock(NOW))
     if marker.exists() and json.loads(marker.read_text()) == wanted:
         return vault, None
     started = time.perf_counter()
@@ -144,7 +143,8 @@ def main() -> int:
     for name, fast, naive in SCREENS:
         fast(vault)  # warm the page cache for both sides alike
         t_fast = timed(lambda: fast(vault), args.repeat)
-        t_naive = timed(lambda: naive(vault), 1)
+        with vault.bound():  # the naive side reads the models directly
+            t_naive = timed(lambda: naive(vault), 1)
         ratio = t_fast / t_naive
         worst = max(worst, ratio)
         print(f"{name:<22} {t_fast * 1000:>10.1f} {t_naive * 1000:>10.1f} {ratio:>8.2%}  "

@@ -140,7 +140,7 @@ def run_wrk(port: int, method: str, path: str, bodies: list[str], seconds: float
 
 # ---------------------------------------------------------------------------------- driver
 def seed(home: Path) -> list[str]:
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     vault = Vault.open(home, operator="bench")
     try:

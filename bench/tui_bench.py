@@ -34,22 +34,20 @@ TYPING_GAP_S = 0.15  # between keystrokes: a quick typist (about 7 characters a 
 # ---------------------------------------------------------------------------------- data
 def open_vault(home: Path, operator: str = "bench", **kwargs):
     from keytui.clock import FixedClock
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     return Vault.open(home, operator=operator, clock=FixedClock(NOW), **kwargs)
 
 
 def build(home: Path, keys: int, events: int | None) -> Path:
-    from keytui import demo
-
     marker = home / "built"
     if marker.exists():
         return home
     home.mkdir(parents=True, exist_ok=True)
     vault = open_vault(home)
     started = time.perf_counter()
-    report = demo.build(vault, keys=keys, events=events, force=True)
-    vault.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    report = vault.build_demo(keys=keys, events=events, force=True)
+    vault.ctx.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     vault.close()
     marker.write_text(f"{report}\n")
     print(f"  built {keys:,} keys / {report.events:,} events in {home} ({time.perf_counter() - started:.0f} s)")
@@ -147,6 +145,7 @@ def rows_shown(app) -> bool:
 
 async def console_figures(home: Path, runs: int) -> dict[str, float]:
     from keytui.app import KeytuiApp
+    from keytui.screens.registry import fetch_window
 
     vault = open_vault(home, read_only=True)
     out: dict[str, list[float]] = {"registry": [], "filter": [], "filter_work": [], "analytics": []}
@@ -160,9 +159,10 @@ async def console_figures(home: Path, runs: int) -> dict[str, float]:
             for ch in FILTER_TEXT:
                 typed += ch
                 await asyncio.sleep(TYPING_GAP_S)
-                out["filter"].append(await press_until(pilot, ch, lambda: screen.search == typed))
+                out["filter"].append(await press_until(
+                    pilot, ch, lambda: screen.shown_listing and screen.shown_listing.key_filter.search == typed))
                 t = time.perf_counter()
-                screen.refresh_data(cursor=0)  # the work after the debounce: window and table (count: worker)
+                fetch_window(vault, screen.listing(), 0)  # the worker's part after the debounce (count: another)
                 out["filter_work"].append(time.perf_counter() - t)
             await pilot.press("enter")  # leave the filter box
             out["analytics"].append(await press_until(
@@ -206,6 +206,8 @@ async def screenshots(home: Path, out: Path) -> None:
     vault = open_vault(home, operator="alice")
     app = KeytuiApp(vault, watch_interval=0)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # every page loads in workers
         await pilot.pause()
         (out / "overview.svg").write_text(app.export_screenshot(title="keytui: Overview"))
         await pilot.press("2")
@@ -254,7 +256,8 @@ def main() -> None:
         header += f"{'large/demo':>12}"
     print(header)
     measures = [("start", "start to first rendered Overview"), ("registry", "open Registry (2) to rows shown"),
-                ("filter", "filter keystroke to updated table*"), ("filter_work", "  of which query+table (no debounce)"),
+                ("filter", "filter keystroke to updated table*"),
+                ("filter_work", "  of which the window query (worker)"),
                 ("analytics", "open Analytics (6) to charts shown")]
     for key, label in measures:
         line = f"  {label:<44}" + "".join(f"{rows[n][key] * 1000:27.1f} ms" for n in names)

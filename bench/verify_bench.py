@@ -37,7 +37,8 @@ from keytui import tokens
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope, format_permissions
 from keytui.store.models import ApiKey, KeySecret
-from keytui.vault import Vault, new_key_id
+from keytui.service import Vault
+from keytui.service.keys import new_key_id
 
 HOUR_MS = 3_600_000
 CHUNK = 500
@@ -51,7 +52,7 @@ def build(home: Path, n_keys: int) -> list[tuple[str, str]]:
     scopes, envs = list(Scope), list(Environment)
     perm_sets = [[Permission.READ], [Permission.READ, Permission.WRITE], [Permission.EXECUTE], [Permission.ADMIN]]
     issued: list[tuple[str, str]] = []
-    with vault.db.atomic():
+    with vault.ctx.transaction():
         for start in range(0, n_keys, CHUNK):
             keys, secrets_ = [], []
             for i in range(start, min(start + CHUNK, n_keys)):
@@ -68,10 +69,10 @@ def build(home: Path, n_keys: int) -> list[tuple[str, str]]:
             ApiKey.insert_many(keys).execute()
             ids = dict(ApiKey.select(ApiKey.key_id, ApiKey.id).where(
                 ApiKey.key_id.in_([k for k, _ in secrets_])).tuples())
-            KeySecret.insert_many([{"key": ids[k], "digest": vault.keyring.digest(t),
-                                    "ciphertext": vault.keyring.encrypt(t, k), "hint": tokens.hint(t),
+            KeySecret.insert_many([{"key": ids[k], "digest": vault.ctx.keyring.digest(t),
+                                    "ciphertext": vault.ctx.keyring.encrypt(t, k), "hint": tokens.hint(t),
                                     "origin": "create", "created_at": now} for k, t in secrets_]).execute()
-    vault.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    vault.ctx.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     vault.close()
     return issued
 
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         issued = build(kt_home, args.keys)
         print(f"built {args.keys:,} keys in {time.perf_counter() - t0:.1f} s")
         shutil.copytree(kt_home, raw_home)
-        pepper = Vault.open(kt_home, operator="bench").keyring.pepper
+        pepper = Vault.open(kt_home, operator="bench").ctx.keyring.pepper
         kt, raw, ratios = race(kt_home, raw_home, pepper, workload(issued, args.calls), args.batch)
         ratio = kt / raw
         print(f"keytui Vault.verify: {kt:,.0f} verifications/s")

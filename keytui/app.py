@@ -2,8 +2,10 @@
 
 Seven pages are Textual modes (keys 1-7); per-key screens and dialogs are pushed on top. Every
 write goes through `perform`, which refuses in read-only mode, asks for a TOTP code when the
-service says MFA is needed, reports the service's one-line refusal, and tells every page that
-data changed. The watch pass runs in a thread worker on a timer so the UI never waits for it.
+service raises `MfaRequired`, reports the service's one-line refusal, and publishes
+`data_changed_signal` so the pages re-read (each in its own worker, see screens/loading.py).
+The registry's highlighted key is the app's `selected_key_id`, which other pages read. The
+watch pass runs in a thread worker on a timer so the UI never waits for it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import Any, Callable
 
 from textual import work
 from textual.app import App
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from keytui.commands import KeytuiCommands
-from keytui.domain import InputError, NotFoundError, ReadOnlyError, RuleError
-from keytui.keymap import APP_BINDINGS, PAGES, load_user_keymap
-from keytui.screens.page import DataChanged
+from keytui.domain import InputError, NotFoundError, RuleError
+from keytui.keymap import APP_BINDINGS, load_user_keymap, unknown_ids
+from keytui.service.mfa import MfaRequired
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
@@ -40,7 +44,7 @@ def _page(module: str, cls: str) -> Callable[[], Screen]:
 
 class KeytuiApp(App):
     TITLE = "keytui"
-    CSS_PATH = [HERE / "app.tcss", HERE / "screens" / "pages.tcss"]  # absolute: subclasses live elsewhere
+    CSS_PATH = [HERE / "app.tcss", HERE / "widgets" / "widgets.tcss"]  # absolute: subclasses live elsewhere
     BINDINGS = APP_BINDINGS
     MODES = {
         "overview": _page("overview", "OverviewScreen"),
@@ -55,12 +59,17 @@ class KeytuiApp(App):
 
     COMMANDS = App.COMMANDS | {KeytuiCommands}
 
+    selected_key_id: reactive[str | None] = reactive(None, init=False)
+    """The key highlighted in the registry (the Permissions page picks it up)."""
+
     def __init__(self, vault, *, watch_interval: float = 60.0, **kwargs):
         super().__init__(**kwargs)
         self.vault = vault
         self.watch_interval = watch_interval
         self.watch_passes = 0
         self.page_history: list[str] = []
+        self.keymap: dict[str, str] = {}  # the user's rebindings in force (binding id -> keys)
+        self.data_changed_signal: Signal[None] = Signal(self, "data-changed")
         self.sub_title = f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
 
     @property
@@ -78,10 +87,17 @@ class KeytuiApp(App):
         try:
             keymap = load_user_keymap(home)
         except ValueError as exc:  # tomllib.TOMLDecodeError
-            self.notify(f"keymap.toml ignored: {exc}", severity="warning")
+            self.notify(f"keymap.toml ignored: {exc}", severity="warning", markup=False)
             return
-        if keymap:
-            self.set_keymap(keymap)
+        unknown = unknown_ids(keymap)
+        if unknown:
+            self.notify(f"keymap.toml: no binding has the id {', '.join(unknown)}; see keytui/keymap.py",
+                        severity="warning", markup=False)
+        self.keymap = {k: v for k, v in keymap.items() if k not in unknown}
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        if "app.command_palette" in self.keymap:  # the footer shows the palette's key by this name
+            self.COMMAND_PALETTE_BINDING = self.keymap["app.command_palette"].split(",")[0].strip()
 
     # ------------------------------------------------------------------ navigation
     def switch_mode(self, mode: str):
@@ -112,13 +128,9 @@ class KeytuiApp(App):
         self._show_page("activity").filter_by_key(key_id)
 
     def show_key(self, key_id: str) -> None:
+        """Open a key's detail (which closes itself, saying so, when there is no such key)."""
         from keytui.screens.key_detail import KeyDetailScreen
 
-        try:
-            self.vault.get(key_id)
-        except NotFoundError as exc:
-            self.notify(str(exc), severity="error")
-            return
         self.push_screen(KeyDetailScreen(key_id))
 
     def run_key_action(self, action: str, key_id: str | None) -> None:
@@ -137,10 +149,8 @@ class KeytuiApp(App):
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def data_changed(self) -> None:
-        """Tell every screen of every page that the store changed (hidden ones also re-read when shown)."""
-        for mode, _ in PAGES:
-            for screen in self._screen_stacks.get(mode, []):
-                screen.post_message(DataChanged())
+        """Tell every screen that the store changed: the one in sight re-reads now, the others when shown."""
+        self.data_changed_signal.publish(None)
 
     # ------------------------------------------------------------------ writes
     def refuse_read_only(self, what: str) -> bool:
@@ -169,19 +179,19 @@ class KeytuiApp(App):
             return
         try:
             result = call(totp)
-        except WRITE_ERRORS as exc:
-            if isinstance(exc, RuleError) and exc.field == "totp" and not isinstance(exc, ReadOnlyError):
-                def retry(code: str | None) -> None:
-                    if code is None:
-                        self.notify(f"{what} cancelled: no MFA code given; nothing was changed", severity="warning")
-                    else:
-                        self.perform(what, call, on_done, totp=code, on_error=on_error)
+        except MfaRequired as exc:
+            def retry(code: str | None) -> None:
+                if code is None:
+                    self.notify(f"{what} cancelled: no MFA code given; nothing was changed", severity="warning")
+                else:
+                    self.perform(what, call, on_done, totp=code, on_error=on_error)
 
-                self.ask_totp(f"{what} needs your TOTP code (execute/admin permission).", retry,
-                              error=str(exc) if totp else None)
-                return
+            self.ask_totp(f"{what} needs your TOTP code (execute/admin permission).", retry,
+                          error=str(exc) if totp else None)
+            return
+        except WRITE_ERRORS as exc:
             if not (on_error and on_error(exc)):
-                self.notify(str(exc), severity="error", title=f"{what} refused")
+                self.notify(str(exc), severity="error", title=f"{what} refused", markup=False)
             return
         self.data_changed()
         if on_done:
@@ -190,7 +200,7 @@ class KeytuiApp(App):
     def action_show_alerts(self) -> None:
         from keytui.screens.alerts import AlertsScreen
 
-        self.push_screen(AlertsScreen(), lambda _: self.data_changed())
+        self.push_screen(AlertsScreen())  # the page under it re-reads when it is shown again
 
     def action_create_key(self) -> None:
         if self.refuse_read_only("Create Key"):
@@ -213,31 +223,28 @@ class KeytuiApp(App):
 
     # ------------------------------------------------------------------ watch worker
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
-    def run_watch_pass(self) -> None:
-        from keytui import watch
-
-        with self.vault.db.connection_context():
-            result = watch.run_pass(self.vault)
-        self.call_from_thread(self._watch_done, result)
+    def run_watch_pass(self) -> tuple:
+        """One pass, and the first new alerts to tell the operator about (read here, not on the UI thread)."""
+        report = self.vault.run_watch_pass()
+        return report, [self.vault.alert(alert_id) for alert_id in report.alerts[:WATCH_NOTIFY_MAX]]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The next pass is timed from the end of this one, so passes never overlap; a failed
         pass is said, not swallowed, and the next one tries again."""
         if event.worker.group != "watch" or not event.worker.is_finished:
             return
-        if event.state is WorkerState.ERROR:
-            self.notify(f"The watch pass failed: {event.worker.error}", title="Watch", severity="error")
+        if event.state is WorkerState.SUCCESS:
+            self._watch_done(*event.worker.result)
+        elif event.state is WorkerState.ERROR:
+            self.notify(f"The watch pass failed: {event.worker.error}", title="Watch", severity="error", markup=False)
         self.set_timer(self.watch_interval, self.run_watch_pass)
 
-    def _watch_done(self, report) -> None:
+    def _watch_done(self, report, alerts) -> None:
         """New alerts become notifications; rotations and expiries reach every page."""
-        from keytui import alerts
-
         self.watch_passes += 1
-        for alert_id in report.alerts[:WATCH_NOTIFY_MAX]:
-            alert = alerts.get(self.vault, alert_id)
+        for alert in alerts:
             self.notify(alert.message, title=f"Alert ({alert.severity})",
-                        severity="error" if alert.severity == "high" else "warning")
+                        severity="error" if alert.severity == "high" else "warning", markup=False)
         if len(report.alerts) > WATCH_NOTIFY_MAX:
             self.notify(f"{len(report.alerts) - WATCH_NOTIFY_MAX} more new alerts: see the Overview",
                         title="Alerts", severity="warning")
@@ -248,17 +255,16 @@ class KeytuiApp(App):
 
 def run_console(args) -> int:
     """`keytui` with no command: open the console (on the demo database with --demo)."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     home = args.home
     if args.demo:
-        from keytui import demo
         from keytui.config import demo_home
 
         home = demo_home()
         builder = Vault.open(home, operator=args.operator)
         if builder.count_keys() == 0:
-            demo.build(builder)
+            builder.build_demo()
         builder.close()
     vault = Vault.open(home, operator=args.operator, read_only=args.read_only, mfa_window_seconds=300)
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+
 
 def utc(dt: datetime) -> datetime:
     """Aware UTC datetime from any datetime (naive ones are taken as UTC)."""

@@ -94,7 +94,8 @@ PERMISSION_CAPABILITIES = {
     Permission.ADMIN: "Full control",
 }
 PERMISSION_ORDER = [Permission.READ, Permission.WRITE, Permission.EXECUTE, Permission.ADMIN]
-MFA_PERMISSIONS = frozenset({Permission.EXECUTE, Permission.ADMIN})
+# Privileged permissions: granting or copying them needs MFA, and they weigh on scope risk.
+PRIVILEGED = frozenset({Permission.EXECUTE, Permission.ADMIN})
 
 
 class Environment(StrEnum):
@@ -128,6 +129,34 @@ class Status(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
+
+
+def effective_status(stored: Status | str, expires_at, now) -> Status:
+    """What a key is now: an active key past its expiry is expired, whether or not the watch
+    has recorded it yet. `expires_at` and `now` are both datetimes or both epoch ms."""
+    status = Status(stored)
+    if status is Status.ACTIVE and expires_at is not None and expires_at <= now:
+        return Status.EXPIRED
+    return status
+
+
+def is_live(stored: Status | str, expires_at, now) -> bool:
+    """May the key's tokens work (before their own validity windows are judged)?"""
+    return effective_status(stored, expires_at, now) is Status.ACTIVE
+
+
+def status_sql(status: Status, now_ms: int, prefix: str = "") -> str:
+    """The SQL form of `effective_status(...) is status` over a key row (`prefix` is "k." in joins)."""
+    st, exp, now = f"{prefix}status", f"{prefix}expires_at", int(now_ms)
+    if status is Status.ACTIVE:
+        return f"({st} = '{Status.ACTIVE.value}' AND ({exp} IS NULL OR {exp} > {now}))"
+    if status is Status.EXPIRED:
+        return f"({st} = '{Status.EXPIRED.value}' OR ({st} = '{Status.ACTIVE.value}' AND {exp} <= {now}))"
+    return f"({st} = '{Status.REVOKED.value}')"
+
+
+def live_sql(now_ms: int, prefix: str = "") -> str:
+    return status_sql(Status.ACTIVE, now_ms, prefix)
 
 
 class VerifyCode(StrEnum):
@@ -191,7 +220,12 @@ def effective_permissions(perms: Iterable[Permission]) -> frozenset[Permission]:
 
 
 def needs_mfa(perms: Iterable[Permission]) -> bool:
-    return bool(MFA_PERMISSIONS & frozenset(perms))
+    return bool(PRIVILEGED & frozenset(perms))
+
+
+def privileged_sql(column: str) -> str:
+    """The SQL form of `needs_mfa` over a stored permissions list ("read,execute")."""
+    return "(" + " OR ".join(f"{column} LIKE '%{p.value}%'" for p in PERMISSION_ORDER if p in PRIVILEGED) + ")"
 
 
 def format_permissions(perms: Iterable[Permission | str]) -> str:
@@ -220,6 +254,15 @@ def validate_owner(value: str) -> str:
     if not owner or len(owner) > NAME_MAX or not owner.isprintable():
         raise InputError("owner", "must be 1-64 printable characters")
     return owner
+
+
+def split_list(text: str | None) -> tuple[str, ...]:
+    """A stored comma-separated list (IP allowlists) as its items."""
+    return tuple(x for x in (text or "").split(",") if x)
+
+
+def join_list(items: Iterable[str]) -> str:
+    return ",".join(items)
 
 
 def parse_ip_allowlist(values: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -270,6 +313,12 @@ class Expiry:
         if self.at is not None:
             return self.at.isoformat()
         return f"{self.days} days"
+
+
+def require_expiry(env: Environment, expiry: Expiry) -> None:
+    """Production keys must expire."""
+    if env is Environment.PRODUCTION and expiry.never:
+        raise InputError("expiry", "production keys must expire; choose 30, 60 or 90 days or a date")
 
 
 def parse_expiry(days: int | str | None = None, at: str | datetime | None = None, never: bool = False,

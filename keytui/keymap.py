@@ -1,7 +1,8 @@
 """Every key binding of the console in one place, each with an id, so a user keymap can rebind it.
 
 A user keymap is a TOML file `keymap.toml` in the keytui home: `[keymap]` mapping a binding id
-to keys, e.g. `"key.revoke" = "delete"`. Ids are stable; descriptions are what the footer shows.
+to keys, e.g. `"key.revoke" = "delete"` (several keys: `"table.down" = "j,n"`). Ids are stable;
+descriptions are what the footer and help (`?`) show. Screens take their bindings from here.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def page_bindings() -> list[Binding]:
             for n, (mode, label) in enumerate(PAGES, start=1)]
 
 
+PAGE_BINDINGS = page_bindings()
 APP_BINDINGS: list[Binding] = [
-    *page_bindings(),
+    *PAGE_BINDINGS,
     Binding("q", "app.quit", "Quit", id="app.quit", tooltip="Leave keytui"),
     Binding("question_mark", "app.help", "Help", key_display="?", id="app.help",
             tooltip="List every key binding"),
@@ -37,7 +39,11 @@ APP_BINDINGS: list[Binding] = [
             tooltip="Load an org policy TOML, review its violations, then apply it"),
     Binding("t", "app.toggle_theme", "Theme", show=False, id="app.toggle_theme",
             tooltip="Switch between the dark and the light theme"),
+    Binding("ctrl+p", "app.command_palette", "palette", show=False, priority=True, id="app.command_palette",
+            tooltip="Command palette: every action, and jump to a key by name or id"),
 ]
+BACK = Binding("escape", "app.back", "Back", show=False, id="app.back",
+               tooltip="Close a dialog or the screen on top, else back to the page shown before")
 
 # Per-key actions: the registry (on the highlighted row) and key detail (on its key).
 KEY_BINDINGS: list[Binding] = [
@@ -57,6 +63,12 @@ TABLE_BINDINGS: list[Binding] = [
     Binding("g", "scroll_top", "Top", show=False, id="table.top", tooltip="First row"),
     Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom", tooltip="Last row"),
 ]
+# Forms of toggles (Permissions, Policies): j/k move between fields; space/enter toggles one.
+FORM_BINDINGS: list[Binding] = [
+    Binding("j,down", "app.focus_next", "Next", show=False, id="form.next", tooltip="Next field"),
+    Binding("k,up", "app.focus_previous", "Previous", show=False, id="form.previous", tooltip="Previous field"),
+]
+TOGGLE = Binding("space,enter", "toggle", "Toggle", id="form.toggle", tooltip="Switch the focused setting")
 
 REGISTRY_BINDINGS: list[Binding] = [
     Binding("slash", "filter", "Filter", key_display="/", id="registry.filter",
@@ -65,15 +77,96 @@ REGISTRY_BINDINGS: list[Binding] = [
             tooltip="Cycle All / Development / Sandbox / Staging / Production"),
     Binding("s", "next_sort", "Sort", id="registry.sort", tooltip="Sort by the next column"),
     Binding("S", "reverse_sort", "Reverse", show=False, id="registry.reverse", tooltip="Reverse the sort order"),
+    Binding("escape", "leave_filter", "Back", show=False, id="registry.back",
+            tooltip="Leave the filter box; from the table, back to the page shown before"),
+]
+OVERVIEW_BINDINGS = [Binding("A", "app.show_alerts", "Alerts", id="overview.alerts",
+                             tooltip="Review and acknowledge the open alerts")]
+SCOPES_BINDINGS = [
+    Binding("left,h", "move(0, -1)", "Left", show=False, id="scopes.left", tooltip="Card to the left"),
+    Binding("right,l", "move(0, 1)", "Right", show=False, id="scopes.right", tooltip="Card to the right"),
+    Binding("up,k", "move(-1, 0)", "Up", show=False, id="scopes.up", tooltip="Card above"),
+    Binding("down,j", "move(1, 0)", "Down", show=False, id="scopes.down", tooltip="Card below"),
+    Binding("enter", "open_scope", "Keys of scope", id="scopes.open",
+            tooltip="Open the registry filtered to this scope"),
+]
+PERMISSIONS_BINDINGS = [
+    Binding("slash", "pick_key", "Pick key", key_display="/", id="permissions.pick",
+            tooltip="Type a key's name or id to show its permissions"),
+    *FORM_BINDINGS,
+]
+POLICIES_BINDINGS = [
+    Binding("o", "apply_org_policy", "Apply Org Policy", id="policies.apply_org_policy",
+            tooltip="Load an org policy TOML, review its violations, then apply it"),
+    *FORM_BINDINGS,
+]
+ANALYTICS_BINDINGS = [
+    Binding("d", "range('24h')", "24 h", id="analytics.24h", tooltip="Figures of the last 24 hours"),
+    Binding("w", "range('7d')", "7 d", id="analytics.7d", tooltip="Figures of the last 7 days"),
+    Binding("m", "range('30d')", "30 d", id="analytics.30d", tooltip="Figures of the last 30 days"),
+    Binding("j", "cursor('down')", "Down", show=False, id="table.down", tooltip="Next row"),
+    Binding("k", "cursor('up')", "Up", show=False, id="table.up", tooltip="Previous row"),
+    Binding("enter", "open_activity", "Activity of key", id="analytics.activity",
+            tooltip="The activity log of the highlighted key"),
+]
+ACTIVITY_BINDINGS = [
+    Binding("space,p", "toggle_follow", "Follow/Pause", id="activity.follow",
+            tooltip="Follow new events as they arrive, or hold the view still"),
+    Binding("slash", "edit_filters", "Filter", key_display="/", id="activity.filter",
+            tooltip="Filter by key id, module, status or IP address (enter applies)"),
+    Binding("g", "newest", "Newest", show=False, id="activity.newest", tooltip="Jump to the newest events"),
+    Binding("G", "oldest", "Oldest", show=False, id="activity.oldest", tooltip="Jump to the oldest events"),
+    Binding("escape", "leave_filters", "Back to log", show=False, id="activity.back",
+            tooltip="Leave the filter boxes for the log"),
+]
+DETAIL_BINDINGS = [
+    Binding("escape", "back", "Back", id="detail.back", tooltip="Back to where you came from"),
+    *[b for b in KEY_BINDINGS if b.action != "view_details"],
+    Binding("a", "activity", "Activity log", id="detail.activity", tooltip="This key's activity log"),
+]
+ALERTS_BINDINGS = [
+    Binding("a", "acknowledge", "Acknowledge", id="alerts.ack", tooltip="Mark the selected alert as handled"),
+    Binding("A", "toggle_all", "Show handled", id="alerts.all", tooltip="Also list acknowledged alerts"),
+    Binding("escape", "dismiss", "Close", id="alerts.close", tooltip="Back to the page"),
+]
+HELP_BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close", tooltip="Close the help")]
+CREATE_BINDINGS = [
+    Binding("escape", "cancel", "Cancel", id="create.cancel", tooltip="Close the form; nothing is created"),
+    Binding("ctrl+s", "submit", "Create", id="create.submit", tooltip="Create the key"),
+]
+DIALOG_BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel",
+                           tooltip="Close without changing anything")]
+EXPORT_BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close; nothing is written")]
+REVEAL_BINDINGS = [
+    Binding("y", "copy", "Copy token", id="reveal.copy", tooltip="Copy the token to the clipboard"),
+    Binding("escape", "close", "Close", id="reveal.close", tooltip="Close; the token is not shown again"),
+]
+TOTP_BINDINGS = [Binding("escape", "cancel", "Cancel", id="totp.cancel", tooltip="Cancel; nothing changes")]
+
+ALL_BINDINGS: list[Binding] = [
+    *APP_BINDINGS, BACK, *KEY_BINDINGS, *TABLE_BINDINGS, *FORM_BINDINGS, TOGGLE, *REGISTRY_BINDINGS,
+    *OVERVIEW_BINDINGS, *SCOPES_BINDINGS, *PERMISSIONS_BINDINGS, *POLICIES_BINDINGS, *ANALYTICS_BINDINGS,
+    *ACTIVITY_BINDINGS, *DETAIL_BINDINGS, *ALERTS_BINDINGS, *HELP_BINDINGS, *CREATE_BINDINGS, *DIALOG_BINDINGS,
+    *EXPORT_BINDINGS, *REVEAL_BINDINGS, *TOTP_BINDINGS,
 ]
 
 
+def binding_ids() -> set[str]:
+    return {b.id for b in ALL_BINDINGS if b.id}
+
+
 def load_user_keymap(home: Path | None) -> dict[str, str]:
-    """The user's rebindings, or {} when there is no keymap file; a broken file is reported by the caller."""
+    """The user's rebindings (binding id -> keys), or {} when there is no keymap file; a file that
+    is not TOML raises ValueError (tomllib.TOMLDecodeError), which the caller reports."""
     if home is None:
         return {}
     path = Path(home) / KEYMAP_FILE
     if not path.exists():
         return {}
     data = tomllib.loads(path.read_text())
-    return {str(k): str(v) for k, v in data.get("keymap", {}).items()}
+    return {str(k): v if isinstance(v, str) else ",".join(map(str, v)) for k, v in data.get("keymap", {}).items()}
+
+
+def unknown_ids(keymap: dict[str, str]) -> list[str]:
+    """Ids in a user keymap that no binding has (a typo, or a binding that was renamed)."""
+    return sorted(set(keymap) - binding_ids())

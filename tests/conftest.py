@@ -61,7 +61,7 @@ def home(tmp_path) -> Path:
 def vault(home, clock, monkeypatch):
     """With KEYTUI_TEST_DATABASE_URL=postgresql://… the service tests run on an emptied PostgreSQL
     database instead of SQLite (the portability check; CI runs SQLite)."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     url = TEST_DATABASE_URL
     if url:
@@ -71,6 +71,14 @@ def vault(home, clock, monkeypatch):
     v = Vault.open(home, operator="alice", clock=clock)
     yield v
     v.close()
+
+
+@pytest.fixture
+def store(vault):
+    """The vault's database in use for the models, for tests that read or tamper with rows
+    directly (the service puts its own database in use for each call)."""
+    with vault.ctx.bound():
+        yield
 
 
 def _empty_database(url: str) -> None:

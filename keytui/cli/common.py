@@ -34,7 +34,7 @@ def common_parent() -> argparse.ArgumentParser:
 
 
 def open_vault(args, **kwargs):
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     return Vault.open(args.home, operator=args.operator, read_only=args.read_only, **kwargs)
 

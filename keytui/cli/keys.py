@@ -11,7 +11,12 @@ from keytui.domain import EXPIRY_CHOICES
 def register(sub, parent) -> None:
     keys = sub.add_parser("keys", help="create, list, rotate, revoke and copy API keys", parents=[parent])
     ks = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    _register_create(ks, parent)
+    _register_reads(ks, parent)
+    _register_changes(ks, parent)
 
+
+def _register_create(ks, parent) -> None:
     p = ks.add_parser("create", parents=[parent], help="issue a new key and print its token once")
     p.add_argument("--name", required=True)
     p.add_argument("--scope", required=True, help="agents, workflows, governance, sandbox, demo-builds, integrations, monitoring")
@@ -26,6 +31,8 @@ def register(sub, parent) -> None:
     p.add_argument("--totp", metavar="CODE", help="operator's TOTP code (needed for execute/admin)")
     p.set_defaults(handler=cmd_create)
 
+
+def _register_reads(ks, parent) -> None:
     p = ks.add_parser("list", parents=[parent], help="the registry")
     p.add_argument("--status", help="active, expired, revoked")
     p.add_argument("--environment")
@@ -39,6 +46,13 @@ def register(sub, parent) -> None:
     p.add_argument("key_id")
     p.set_defaults(handler=cmd_show)
 
+    p = ks.add_parser("export", parents=[parent], help="export the registry (never tokens)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv")
+    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(handler=cmd_export)
+
+
+def _register_changes(ks, parent) -> None:
     p = ks.add_parser("rotate", parents=[parent], help="new token; the old one works for a grace period")
     p.add_argument("key_id")
     p.add_argument("--grace-hours", default=None, help="hours the old token keeps working (default 24, 0 allowed)")
@@ -71,11 +85,6 @@ def register(sub, parent) -> None:
     p.add_argument("key_id")
     p.add_argument("--totp", metavar="CODE", help="needed for production keys with execute/admin")
     p.set_defaults(handler=cmd_copy)
-
-    p = ks.add_parser("export", parents=[parent], help="export the registry (never tokens)")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--output", metavar="FILE", help="write here instead of stdout")
-    p.set_defaults(handler=cmd_export)
 
 
 def _vault(args):
@@ -115,7 +124,7 @@ KEY_HEADERS = ["NAME", "KEY ID", "SCOPE", "OWNER", "CREATED", "EXPIRES", "STATUS
 
 
 def cmd_list(args) -> int:
-    from keytui.registry import KeyFilter
+    from keytui.service import KeyFilter
 
     vault = _vault(args)
     f = KeyFilter.parse(args.status, args.environment, args.scope, args.search)
@@ -182,14 +191,12 @@ def cmd_copy(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from keytui.export import export_registry
-
     vault = _vault(args)
     if args.output:
         n = _export_to_file(vault, args.format, args.output)
         print(f"Exported {n} keys to {args.output} ({args.format}).", file=sys.stderr)
     else:
-        export_registry(vault, args.format, sys.stdout, destination="stdout")
+        vault.export_registry(args.format, sys.stdout, destination="stdout")
     return EXIT_OK
 
 
@@ -199,8 +206,6 @@ def _export_to_file(vault, fmt: str, output: str) -> int:
     import os
     import tempfile
 
-    from keytui.export import export_registry
-
     target = os.path.abspath(output)
     fd, draft = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".part")
     try:
@@ -208,7 +213,7 @@ def _export_to_file(vault, fmt: str, output: str) -> int:
         os.umask(umask)
         os.chmod(draft, 0o666 & ~umask)  # the mode open() would have given it
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            n = export_registry(vault, fmt, fh, destination=output)
+            n = vault.export_registry(fmt, fh, destination=output)
         os.replace(draft, target)
     except BaseException:
         if os.path.exists(draft):

@@ -44,16 +44,16 @@ def register(sub, parent) -> None:
 
 
 def cmd_policy_show(args) -> int:
-    from keytui import orgpolicy, policies
+    from keytui.service.policies import format_value
 
-    open_vault(args)
-    views = policies.settings_view()
-    org = orgpolicy.active_record()
+    vault = open_vault(args)
+    views = vault.policy_views()
+    org = vault.org_policy_record()
     data = {"settings": {v.name: v.value for v in views},
             "org_policy": org}
 
     def human():
-        table([(v.name, v.text, policies.format_value(v.default), short_time(v.updated_at), v.updated_by, v.help)
+        table([(v.name, v.text, format_value(v.default), short_time(v.updated_at), v.updated_by, v.help)
                for v in views], ["POLICY", "VALUE", "DEFAULT", "CHANGED", "BY", "MEANING"])
         print()
         if org:
@@ -67,16 +67,14 @@ def cmd_policy_show(args) -> int:
 
 
 def cmd_policy_set(args) -> int:
-    from keytui import policies
+    from keytui.service.policies import format_value
 
     name, value = open_vault(args).set_policy(args.name, args.value)
-    emit(args, {"name": name, "value": value}, f"{name} = {policies.format_value(value)}")
+    emit(args, {"name": name, "value": value}, f"{name} = {format_value(value)}")
     return EXIT_OK
 
 
 def cmd_policy_apply(args) -> int:
-    from keytui import orgpolicy
-
     if args.file == "-":
         text = sys.stdin.read()
     else:
@@ -85,8 +83,7 @@ def cmd_policy_apply(args) -> int:
                 text = fh.read()
         except OSError as exc:
             raise InputError("file", f"cannot read {args.file}: {exc.strerror}") from None
-    vault = open_vault(args)
-    report = orgpolicy.apply(vault, text, dry_run=args.dry_run)
+    report = open_vault(args).apply_org_policy(text, dry_run=args.dry_run)
 
     def human():
         verb = "Would apply" if report.dry_run else "Applied"
@@ -102,8 +99,6 @@ def cmd_policy_apply(args) -> int:
 
 
 def cmd_watch(args) -> int:
-    from keytui import watch
-
     if args.interval <= 0:
         raise InputError("interval", f"{args.interval:g} is not allowed; give a number of seconds above 0")
     vault = open_vault(args)
@@ -113,23 +108,21 @@ def cmd_watch(args) -> int:
         sys.stdout.flush()
 
     if args.once:
-        show(watch.run_pass(vault))
+        show(vault.run_watch_pass())
         return EXIT_OK
-    passes = watch.watch_loop(vault, interval=args.interval, on_report=show, handle_signals=True)
+    passes = vault.watch_loop(interval=args.interval, on_report=show, handle_signals=True)
     print(f"watch stopped after {passes} passes", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_alerts(args) -> int:
-    from keytui import alerts
-
     vault = open_vault(args)
     if args.ack:
-        done = [alerts.acknowledge(vault, a) for a in args.ack]
+        done = [vault.acknowledge_alert(a) for a in args.ack]
         emit(args, [a.as_dict() for a in done],
              "\n".join(f"Acknowledged alert {a.id} ({a.kind}) by {a.acknowledged_by}." for a in done))
         return EXIT_OK
-    found = alerts.list_alerts(vault, include_acknowledged=args.all, key_id=args.key, limit=args.limit)
+    found = vault.alerts(include_acknowledged=args.all, key_id=args.key, limit=args.limit)
 
     def human():
         if not found:
@@ -144,10 +137,8 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from keytui import demo
-
     vault = open_vault(args)
-    report = demo.build(vault, keys=args.keys, events=args.events, seed=args.seed, force=args.force)
+    report = vault.build_demo(keys=args.keys, events=args.events, seed=args.seed, force=args.force)
     home = vault.settings.home if vault.settings else "-"
     data = dict(report.__dict__, home=str(home))
 

@@ -2,9 +2,9 @@
 database connections and the group commit.
 
 The group commit checks each batch of calls and writes their events on the event loop's own
-thread, in well under a millisecond a batch (see dbthreads.OnLoop for why not a thread); a
-maintenance thread answers /healthz (so health is reported even while the writer waits for a
-lock) and checkpoints the SQLite log. Every response goes through `_answer`, which
+thread, in well under a millisecond a batch (see keytui.store.connections.OnLoop for why not a
+thread); the service's maintenance thread answers /healthz (so health is reported even while
+the writer waits for a lock) and checkpoints the SQLite log. Every response goes through `_answer`, which
 turns input errors into 400s, a stuck activity log into 503, anything unexpected into a
 bare 500 (logged as one line, without the message, which could quote the request), and
 writes an access line that holds no query string, header or token.
@@ -29,10 +29,10 @@ from keytui.gateway import inputs
 from keytui.gateway.batcher import CommitTimeout, GroupCommit
 from keytui.gateway.clientip import client_ip
 from keytui.gateway.cooling import Cooling
-from keytui.gateway.dbthreads import CHECKPOINT_INTERVAL_S, DatabaseThreads, OnLoop, checkpoint
 from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
-from keytui.verification import Event, VerifyResult
+from keytui.service import Event, VerifyResult
+from keytui.service.backend import CHECKPOINT_INTERVAL_S, VerificationBackend
 
 log = logging.getLogger("keytui.gateway")
 access = logging.getLogger("keytui.gateway.access")
@@ -64,15 +64,9 @@ class Gateway:
     # ------------------------------------------------------------------ lifespan
     @asynccontextmanager
     async def lifespan(self, app):
-        from keytui.vault import Vault
-
-        vault = Vault.open(self.options.home, operator=OPERATOR)
-        vault.db.close()  # reopened on the loop thread by OnLoop, with its own settings
-        self.db = vault.db
-        self.verifier = vault.verifier
-        self.maintenance = DatabaseThreads(vault.db, 1, "keytui-maintenance")
-        self.writer = OnLoop(vault.db)
-        self.batcher = GroupCommit(self.verifier.record, self.writer, self.metrics, prepare=self._check_all,
+        self.backend = VerificationBackend(self.options.home, operator=OPERATOR)
+        self.verifier = self.backend.verifier
+        self.batcher = GroupCommit(self.verifier.record, self.backend.on_loop, self.metrics, prepare=self._check_all,
                                    commit_timeout_s=self.options.commit_timeout_s)
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints(), name="keytui-checkpoints")
         try:
@@ -81,8 +75,7 @@ class Gateway:
             await self.batcher.close(DRAIN_TIMEOUT_S)
             checkpoints.cancel()
             await self._checkpoint()
-            self.maintenance.close()
-            self.writer.close()
+            self.backend.close()
 
     async def _checkpoints(self) -> None:
         while True:
@@ -91,7 +84,7 @@ class Gateway:
 
     async def _checkpoint(self) -> None:
         try:
-            await self.maintenance.run(checkpoint, self.db)
+            await self.backend.checkpoint()
         except Exception as exc:  # noqa: BLE001 — a busy checkpoint is simply tried again next time
             log.debug("checkpoint skipped: %s", type(exc).__name__)
 
@@ -130,7 +123,7 @@ class Gateway:
             self.metrics.cooling_started += 1
             log.warning("address %s answered 429 for %g s after %d bad tokens in %g s", ip,
                         self.options.cooldown_s, self.options.fail_limit, self.options.fail_window_s)
-            await self.batcher.submit(Event(self.verifier.vault.clock.now_ms(), None, None, "gateway", "access",
+            await self.batcher.submit(Event(self.backend.now_ms(), None, None, "gateway", "access",
                                             "failed", RATE_LIMITED, ip, parse_environment(call.environment).value))
         self.metrics.verified(result.code.value, time.perf_counter() - started)
         request.state.code = result.code.value
@@ -163,7 +156,7 @@ class Gateway:
 
     async def healthz(self, request: Request) -> Response:
         try:
-            await self.maintenance.run(lambda: self.db.execute_sql("SELECT 1").fetchone())
+            await self.backend.health()
         except Exception as exc:  # noqa: BLE001 — health reports, never raises
             return _error(503, f"database unreachable ({type(exc).__name__})")
         if self.batcher.failing:

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
-from keytui.gateway.dbthreads import OnLoop
 from keytui.gateway.metrics import Metrics
-from keytui.verification import Event
+from keytui.service import Event
 
 log = logging.getLogger("keytui.gateway")
 
 MAX_BATCH = 1000
 RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
-# prepare(items) -> (outcome per item, events to record); runs where the writer runs its calls.
+# prepare(items) -> (outcome per item, events to record); runs where the database calls run.
 Prepare = Callable[[Sequence[Any]], tuple[list[Any], list[Event]]]
+# run_db(fn, *args): runs fn where the database calls belong (the service backend's on_loop).
+RunDb = Callable[..., Awaitable[Any]]
 
 
 def events_only(items: Sequence[Event]) -> tuple[list[Any], list[Event]]:
@@ -47,11 +48,11 @@ def _time_out(done: asyncio.Future) -> None:
 
 
 class GroupCommit:
-    def __init__(self, record: Callable[[Sequence[Event]], None], writer: OnLoop, metrics: Metrics,
+    def __init__(self, record: Callable[[Sequence[Event]], None], run_db: RunDb, metrics: Metrics,
                  *, commit_timeout_s: float, prepare: Prepare = events_only):
         self._prepare = prepare
         self._record = record
-        self._writer = writer
+        self._run_db = run_db
         self._metrics = metrics
         self._timeout = commit_timeout_s
         self._pending: list[tuple[Any, asyncio.Future]] = []
@@ -112,7 +113,7 @@ class GroupCommit:
         return outcomes, events, None
 
     async def _write(self, items: list) -> list:
-        outcomes, events, error = await self._writer.run(self._prepare_and_record, items)
+        outcomes, events, error = await self._run_db(self._prepare_and_record, items)
         attempt = 0
         while error is not None:
             delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
@@ -127,7 +128,7 @@ class GroupCommit:
                             len(events), type(error).__name__, error, attempt, delay)
             await asyncio.sleep(delay)
             try:
-                await self._writer.run(self._record, events)
+                await self._run_db(self._record, events)
                 error = None
             except Exception as exc:  # noqa: BLE001 — any failure is retried; the message carries no token
                 error = exc

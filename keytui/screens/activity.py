@@ -2,26 +2,27 @@
 
 The screen holds a window of at most WINDOW events (newest first) and moves it by id
 (keyset pages), so the millionth event is as cheap to reach as the first. Following is
-on by default: a thread worker asks the service every second for what other processes
-wrote since the newest id seen, so an event written by `keytui verify` in another
-terminal appears within two seconds without a key press. Scrolling past the window
-pauses following, because a log that moves under the reader cannot be read.
+on by default: a worker asks the service every second for what other processes wrote
+since the newest id seen, so an event written by `keytui verify` in another terminal
+appears within two seconds without a key press. Scrolling past the window pauses
+following, because a log that moves under the reader cannot be read. Every read runs in a
+worker (see screens/loading.py); a refused filter is named on the status line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import Input, Static
 
-from keytui import analytics
 from keytui.domain import InputError
-from keytui.screens.page import PageScreen
+from keytui.keymap import ACTIVITY_BINDINGS
+from keytui.screens.page import PageScreen, tcss
+from keytui.service.analytics import COUNT_CAP
+from keytui.widgets import tones
 from keytui.widgets.log_view import LogView
 
 PAGE = 100
@@ -37,17 +38,32 @@ class Fetched:
     events: list
     latest: int
     total: int | None = None
+    filters: dict = field(default_factory=dict)
+
+
+def fetch_newest(vault, filters: dict) -> Fetched:
+    latest = vault.latest_event_id()
+    return Fetched(vault.events(before_id=latest + 1, limit=PAGE, **filters), latest, vault.count_events(**filters),
+                   filters)
+
+
+def fetch_since(vault, tail_id: int, filters: dict) -> Fetched:
+    latest = vault.latest_event_id()
+    new = vault.events(after_id=tail_id, before_id=latest + 1, limit=WINDOW, **filters) if latest > tail_id else []
+    return Fetched(new, latest, None, filters)
+
+
+def fetch_older(vault, before_id: int, filters: dict) -> tuple[list, int | None]:
+    """The page before `before_id`, and the id of the newest event of all (is the window still at it?)."""
+    newest = vault.events(limit=1, **filters)
+    return vault.events(before_id=before_id, limit=PAGE, **filters), newest[0].id if newest else None
 
 
 class ActivityScreen(PageScreen):
     PAGE = "activity"
-    BINDINGS = [
-        Binding("space,p", "toggle_follow", "Follow/Pause"),
-        Binding("slash", "edit_filters", "Filter", key_display="/"),
-        Binding("g", "newest", "Newest", show=False),
-        Binding("G", "oldest", "Oldest", show=False),
-        Binding("escape", "leave_filters", "Back to log", show=False),
-    ]
+    LOAD_WHAT = "the activity log"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = ACTIVITY_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -58,7 +74,6 @@ class ActivityScreen(PageScreen):
         self.tail_id = 0  # the newest event id (of all events) already looked at
         self.pending = 0  # new events not shown while paused
         self.total: int | None = None
-        self._polling = False
 
     def compose_page(self) -> ComposeResult:
         with Horizontal(id="activity-filters"):
@@ -93,47 +108,44 @@ class ActivityScreen(PageScreen):
         for name, _ in FILTERS:
             self.query_one(f"#filter-{name}", Input).value = self.filters.get(name, "")
 
-    def load_newest(self) -> None:
-        self._fetch_newest()
+    def load_newest(self, filters: dict | None = None, *, focus_log: bool = False) -> None:
+        """The newest page under `filters` (default: the ones in force); a refused filter is named and
+        the filters in force stay."""
+        vault, filters = self.app.vault, dict(self.filters if filters is None else filters)
+        self.load(lambda: fetch_newest(vault, filters), lambda got: self._show_newest(got, focus_log),
+                  on_error=self._refused_filter)
 
-    @work(thread=True, exclusive=True, group="activity-load", exit_on_error=False)
-    def _fetch_newest(self) -> None:
-        vault = self.app.vault
-        with vault.db.connection_context():
-            latest = analytics.latest_event_id(vault)
-            events = analytics.events(vault, before_id=latest + 1, limit=PAGE, **self.filters)
-            total = analytics.count_events(vault, **self.filters)
-        self.app.call_from_thread(self._show_newest, Fetched(events, latest, total))
+    def _refused_filter(self, exc: Exception) -> bool:
+        if isinstance(exc, InputError):
+            self._status(error=str(exc))
+            return True
+        return False
 
-    def _show_newest(self, got: Fetched) -> None:
+    def _show_newest(self, got: Fetched, focus_log: bool = False) -> None:
+        self.filters = got.filters
         self.window = got.events
         self.tail_id = got.latest
         self.total = got.total
         self.at_newest = True
         self.pending = 0
         self.log_view.show_events(self.window, cursor=0)
+        if focus_log:
+            self.log_view.focus()
         self._status()
 
     def _tick(self) -> None:
-        if self._polling or not self.is_current or not self.window and self.tail_id == 0 and self.total is None:
+        if not self.is_current or self.loading("poll") or self.loading():
             return
-        self._polling = True
-        self._poll(self.tail_id, dict(self.filters))
+        if self.load_failed_now:  # try the page again; the notification is not repeated
+            self.load_newest()
+            return
+        if not self.window and self.tail_id == 0 and self.total is None:
+            return
+        vault, tail_id, filters = self.app.vault, self.tail_id, dict(self.filters)
+        self.load(lambda: fetch_since(vault, tail_id, filters), self._merge, group="poll")
 
-    @work(thread=True, exclusive=True, group="activity-poll", exit_on_error=False)
-    def _poll(self, tail_id: int, filters: dict) -> None:
-        vault = self.app.vault
-        try:
-            with vault.db.connection_context():
-                latest = analytics.latest_event_id(vault)
-                new = (analytics.events(vault, after_id=tail_id, before_id=latest + 1, limit=WINDOW, **filters)
-                       if latest > tail_id else [])
-            self.app.call_from_thread(self._merge, Fetched(new, latest), filters)
-        finally:
-            self._polling = False
-
-    def _merge(self, got: Fetched, filters: dict) -> None:
-        if filters != self.filters or got.latest <= self.tail_id:
+    def _merge(self, got: Fetched) -> None:
+        if got.filters != self.filters or got.latest <= self.tail_id:
             return
         self.tail_id = got.latest
         if not got.events:
@@ -155,38 +167,50 @@ class ActivityScreen(PageScreen):
 
     # ------------------------------------------------------------------ paging
     def on_log_view_edge_reached(self, message: LogView.EdgeReached) -> None:
-        if not self.window:
+        """Past the window's end: the page before it; past its start (scrolled back): the page after."""
+        if not self.window or self.loading("scroll"):
             return
+        vault, filters = self.app.vault, dict(self.filters)
         if message.direction == "older":
-            older = analytics.events(self.app.vault, before_id=self.window[-1].id, limit=PAGE, **self.filters)
-            if not older:
-                self.notify("This is the oldest event.", timeout=2)
-                return
-            keep = self.window[-1].id
-            self.window = (self.window + older)[-WINDOW:]
-            if self.window[0].id != self._newest_id():
-                self.at_newest = False
-                self.following = False
-            self.log_view.show_events(self.window, keep_id=keep)
-            self.log_view.action_cursor_down()
+            before = self.window[-1].id
+            self.load(lambda: fetch_older(vault, before, filters), lambda got: self._show_older(before, *got),
+                      group="scroll")
         elif not self.at_newest:
-            newer = analytics.events(self.app.vault, after_id=self.window[0].id, limit=PAGE, **self.filters)
-            keep = self.window[0].id
-            self.window = (list(reversed(newer)) + self.window)[:WINDOW]
-            self.at_newest = len(newer) < PAGE
-            self.log_view.show_events(self.window, keep_id=keep)
-            self.log_view.action_cursor_up()
+            after = self.window[0].id
+            self.load(lambda: vault.events(after_id=after, limit=PAGE, **filters),
+                      lambda newer: self._show_newer(after, newer), group="scroll")
+
+    def _show_older(self, before: int, older: list, newest_id: int | None) -> None:
+        if not self.window or self.window[-1].id != before:  # the window moved meanwhile
+            return
+        if not older:
+            self.notify("This is the oldest event.", timeout=2)
+            return
+        self.window = (self.window + older)[-WINDOW:]
+        if self.window[0].id != newest_id:
+            self.at_newest = False
+            self.following = False
+        self.log_view.show_events(self.window, keep_id=before)
+        self.log_view.action_cursor_down()
         self._status()
 
-    def _newest_id(self) -> int | None:
-        newest = analytics.events(self.app.vault, limit=1, **self.filters)
-        return newest[0].id if newest else None
+    def _show_newer(self, after: int, newer: list) -> None:
+        if not self.window or self.window[0].id != after:
+            return
+        self.window = (list(reversed(newer)) + self.window)[:WINDOW]
+        self.at_newest = len(newer) < PAGE
+        self.log_view.show_events(self.window, keep_id=after)
+        self.log_view.action_cursor_up()
+        self._status()
 
     def action_newest(self) -> None:
         self.load_newest()
 
     def action_oldest(self) -> None:
-        oldest = analytics.events(self.app.vault, after_id=0, limit=PAGE, **self.filters)
+        vault, filters = self.app.vault, dict(self.filters)
+        self.load(lambda: vault.events(after_id=0, limit=PAGE, **filters), self._show_oldest, group="scroll")
+
+    def _show_oldest(self, oldest: list) -> None:
         if not oldest:
             return
         self.window = list(reversed(oldest))
@@ -210,30 +234,20 @@ class ActivityScreen(PageScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         filters = {name: self.query_one(f"#filter-{name}", Input).value.strip() for name, _ in FILTERS}
-        filters = {k: v for k, v in filters.items() if v}
-        try:
-            analytics.events(self.app.vault, limit=1, **filters)
-        except InputError as exc:
-            self._status(error=str(exc))
-            return
-        self.filters = filters
-        self.log_view.focus()
-        self.load_newest()
+        self.load_newest({k: v for k, v in filters.items() if v}, focus_log=True)
 
     def _status(self, error: str | None = None) -> None:
-        text = Text()
-        if self.following and self.at_newest:
-            text.append(" ● FOLLOWING ", style="bold black on green")
-        else:
-            text.append(" ❚❚ PAUSED ", style="bold black on yellow")
-            if self.pending:
-                text.append(f" {self.pending:,} new", style="bold")
-        if self.total is not None:
-            shown = f"{len(self.window):,} shown of {self.total:,}"
-            text.append(f"  {shown}{'+' if self.total >= analytics.COUNT_CAP else ''}")
-        if self.filters:
-            text.append("  filter: " + ", ".join(f"{k}={v}" for k, v in self.filters.items()), style="cyan")
-        text.append("  space/p follow·pause  / filter  g/G newest/oldest", style="dim")
+        status = self.query_one("#activity-status", Static)
         if error:
-            text = Text(error, style="bold red")
-        self.query_one("#activity-status", Static).update(text)
+            status.update(tones.toned(error, tones.BAD))
+            return
+        parts = [(" ● FOLLOWING ", tones.BADGE_OK) if self.following and self.at_newest
+                 else (" ❚❚ PAUSED ", tones.BADGE_WARN)]
+        if self.pending and not (self.following and self.at_newest):
+            parts.append((f" {self.pending:,} new", tones.STRONG))
+        if self.total is not None:
+            parts.append(f"  {len(self.window):,} shown of {self.total:,}{'+' if self.total >= COUNT_CAP else ''}")
+        if self.filters:
+            parts.append(("  filter: " + ", ".join(f"{k}={v}" for k, v in self.filters.items()), tones.INFO))
+        parts.append(("  space/p follow·pause  / filter  g/G newest/oldest", tones.MUTED))
+        status.update(Content.assemble(*parts))

@@ -3,34 +3,37 @@ and acknowledge it, so the Overview's count means "still needs a look"."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from keytui import alerts
+from keytui.keymap import ALERTS_BINDINGS
+from keytui.screens.dialogs import DIALOG_CSS
+from keytui.screens.loading import Refreshing
+from keytui.screens.page import tcss
+from keytui.widgets import tones
+from keytui.widgets.load_error import LoadError
 from keytui.widgets.nav_table import NavTable
 
-SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
+EVIDENCE_SHOWN = 12
 
 
-class AlertsScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("a", "acknowledge", "Acknowledge", id="alerts.ack", tooltip="Mark the selected alert as handled"),
-        Binding("A", "toggle_all", "Show handled", id="alerts.all", tooltip="Also list acknowledged alerts"),
-        Binding("escape", "dismiss", "Close", id="alerts.close", tooltip="Back to the page"),
-    ]
+class AlertsScreen(Refreshing, ModalScreen[None]):
+    LOAD_WHAT = "the alerts"
+    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
+    BINDINGS = ALERTS_BINDINGS
 
     def __init__(self) -> None:
         super().__init__()
         self.include_acknowledged = False
-        self._views: dict[str, alerts.AlertView] = {}
+        self._views: dict = {}  # row key -> AlertView
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide-dialog"):
             yield Label("Alerts", classes="dialog-title")
+            yield LoadError()
             yield Static(id="alerts-summary")
             table = NavTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
             for label, key, width in (("Severity", "severity", 8), ("Raised", "raised", 11),
@@ -42,17 +45,20 @@ class AlertsScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_rows()
         self.query_one(DataTable).focus()
 
-    def refresh_rows(self) -> None:
-        views = alerts.list_alerts(self.app.vault, include_acknowledged=self.include_acknowledged)
+    def refresh_data(self) -> None:
+        vault, include = self.app.vault, self.include_acknowledged
+        self.load(lambda: vault.alerts(include_acknowledged=include), self._show)
+
+    def _show(self, views: list) -> None:
         table = self.query_one(DataTable)
         table.clear()
         for a in views:
             state = f"ack by {a.acknowledged_by}" if a.acknowledged_at else "open"
-            table.add_row(Text(a.severity, style=SEVERITY_STYLE.get(a.severity, "")), f"{a.created_at:%m-%d %H:%M}",
-                          a.key_name or a.key_id or a.ip or "-", a.message, a.kind, state, key=str(a.id))
+            table.add_row(tones.severity_word(a.severity), f"{a.created_at:%m-%d %H:%M}",
+                          tones.plain(a.key_name or a.key_id or a.ip or "-"), tones.plain(a.message),
+                          tones.plain(a.kind), tones.plain(state), key=str(a.id))
         self._views = {str(a.id): a for a in views}
         self._show_detail()
         shown = "open and acknowledged" if self.include_acknowledged else "open"
@@ -66,12 +72,13 @@ class AlertsScreen(ModalScreen[None]):
     def _show_detail(self) -> None:
         """The whole message and its evidence: the table cuts long messages at 80 columns."""
         alert = self._views.get(self._selected_id() or "")
-        text = Text()
+        text = Content("")
         if alert:
-            text.append(f"{alert.kind} ", style="bold").append(alert.message)
+            text = Content.assemble((f"{alert.kind} ", tones.STRONG), alert.message)
             if alert.evidence:
-                shown = ", ".join(map(str, alert.evidence[:12])) + (" …" if len(alert.evidence) > 12 else "")
-                text.append(f"\nevidence: activity events {shown}", style="dim")
+                shown = ", ".join(map(str, alert.evidence[:EVIDENCE_SHOWN]))
+                more = " …" if len(alert.evidence) > EVIDENCE_SHOWN else ""
+                text = Content.assemble(text, (f"\nevidence: activity events {shown}{more}", tones.MUTED))
         self.query_one("#alert-detail", Static).update(text)
 
     def _selected_id(self) -> str | None:
@@ -88,10 +95,9 @@ class AlertsScreen(ModalScreen[None]):
 
         def done(view) -> None:
             self.notify(f"Alert {view.id} acknowledged", title="Alerts")
-            self.refresh_rows()
 
-        self.app.perform("Acknowledge alert", lambda totp: alerts.acknowledge(self.app.vault, alert_id), done)
+        self.app.perform("Acknowledge alert", lambda totp: self.app.vault.acknowledge_alert(alert_id), done)
 
     def action_toggle_all(self) -> None:
         self.include_acknowledged = not self.include_acknowledged
-        self.refresh_rows()
+        self.refresh_data()

@@ -7,15 +7,14 @@ in the table opens the activity log filtered to it (the spec's link into executi
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
+from textual.content import Content
 from textual.widgets import DataTable, Static, Tab, Tabs
 
-from keytui import analytics
-from keytui.screens.page import PageScreen
+from keytui.keymap import ANALYTICS_BINDINGS
+from keytui.screens.page import PageScreen, tcss
+from keytui.widgets import tones
 from keytui.widgets.usage_chart import UsageChart
 
 RANGES = (("24h", "24 h"), ("7d", "7 d"), ("30d", "30 d"))
@@ -24,19 +23,14 @@ CHART_BARS = 6  # one bar per text row in a chart of the page's height; the tabl
 
 class AnalyticsScreen(PageScreen):
     PAGE = "analytics"
-    BINDINGS = [
-        Binding("d", "range('24h')", "24 h"),
-        Binding("w", "range('7d')", "7 d"),
-        Binding("m", "range('30d')", "30 d"),
-        Binding("j", "cursor('down')", "Down", show=False),
-        Binding("k", "cursor('up')", "Up", show=False),
-        Binding("enter", "open_activity", "Activity of key"),
-    ]
+    LOAD_WHAT = "the analytics"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = ANALYTICS_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.window = "24h"
-        self.usage: analytics.Usage | None = None
+        self.usage = None  # analytics.Usage once loaded
 
     def compose_page(self) -> ComposeResult:
         with VerticalScroll(id="analytics-page", classes="page-body"):
@@ -69,23 +63,21 @@ class AnalyticsScreen(PageScreen):
             self.window = window
             self._load(window)
 
-    @work(thread=True, exclusive=True, group="analytics", exit_on_error=False)
     def _load(self, window: str) -> None:
         vault = self.app.vault
-        with vault.db.connection_context():
-            usage = analytics.usage(vault, window)
-        self.app.call_from_thread(self._show, usage)
+        self.load(lambda: vault.usage(window), self._show)
 
-    def _show(self, usage: analytics.Usage) -> None:
+    def _show(self, usage) -> None:
         if usage.window != self.window:
             return
         self.usage = usage
         label = dict(RANGES)[usage.window]
         attempts = usage.total_ok + usage.total_failed
         rate = f" ({usage.total_failed / attempts:.1%})" if attempts else ""
-        self.query_one("#analytics-summary", Static).update(Text.assemble(
-            (f"Last {label}: ", "bold"), f"{attempts:,} verifications · ", (f"{usage.total_failed:,} failed", "red"),
-            rate, f" · {sum(usage.agent_calls):,} agent-triggered calls"))
+        self.query_one("#analytics-summary", Static).update(Content.assemble(
+            (f"Last {label}: ", tones.STRONG), f"{attempts:,} verifications · ",
+            (f"{usage.total_failed:,} failed", tones.ERROR), rate,
+            f" · {sum(usage.agent_calls):,} agent-triggered calls"))
         executions = usage.executions_per_key[:CHART_BARS]
         self.query_one("#chart-executions", UsageChart).show_bars(
             "Executions per key", [k.name for k in executions], [k.total for k in executions])
@@ -94,14 +86,14 @@ class AnalyticsScreen(PageScreen):
         most = usage.most_used
         self.query_one("#chart-most-used", UsageChart).show_bars(
             "Most used keys (successful)", [k.name for k in most[:CHART_BARS]], [k.ok for k in most[:CHART_BARS]],
-            color="green")
+            color="success")
         self.query_one("#chart-agents", UsageChart).show_timeline(
-            "Agent-triggered API calls", usage.buckets, {"agents": usage.agent_calls}, colors={"agents": "cyan"})
+            "Agent-triggered API calls", usage.buckets, {"agents": usage.agent_calls}, colors={"agents": "primary"})
         table = self.query_one("#most-used", DataTable)
         table.clear()
         for rank, k in enumerate(most, start=1):
-            table.add_row(str(rank), k.key_id, k.name, f"{k.ok:,}", Text(f"{k.failed:,}", style="red" if k.failed
-                                                                           else ""), key=k.key_id)
+            table.add_row(str(rank), tones.plain(k.key_id), tones.plain(k.name), f"{k.ok:,}",
+                          tones.toned(f"{k.failed:,}", tones.ERROR if k.failed else ""), key=k.key_id)
 
     def action_cursor(self, direction: str) -> None:
         table = self.query_one("#most-used", DataTable)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from keytui import orgpolicy
-from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, InputError, RuleError, Scope,
-                           parse_environment, parse_ip_allowlist, parse_permissions, validate_name)
+from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, Expiry, InputError, RuleError, Scope,
+                           parse_environment, parse_ip_allowlist, parse_permissions, require_expiry, validate_name)
+from keytui.keymap import CREATE_BINDINGS
+from keytui.screens.dialogs import DIALOG_CSS
+from keytui.screens.page import tcss
 
 NEVER = "never"
 DEFAULT_EXPIRY_DAYS = 60
@@ -25,10 +27,8 @@ FIELDS = ("name", "scope", "permission", "expiry", "ip", "environment", "totp")
 
 
 class CreateKeyScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="create.cancel", tooltip="Close the form; nothing is created"),
-        Binding("ctrl+s", "submit", "Create", id="create.submit", tooltip="Create the key"),
-    ]
+    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
+    BINDINGS = CREATE_BINDINGS
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="create-form"):
@@ -102,8 +102,11 @@ class CreateKeyScreen(ModalScreen[None]):
         env = self._select("environment")
         if complete and not env:
             out["environment"] = "environment: choose development, sandbox, staging or production"
-        if env and parse_environment(env) is Environment.PRODUCTION and self._select("expiry") == NEVER:
-            out["expiry"] = "expiry: production keys must expire; choose 30, 60 or 90 days"
+        if env and self._select("expiry") == NEVER:
+            try:
+                require_expiry(parse_environment(env), Expiry(never=True))
+            except InputError as exc:
+                out["expiry"] = str(exc)
         try:
             parse_ip_allowlist(self.query_one("#ip", Input).value)
         except InputError as exc:
@@ -117,7 +120,7 @@ class CreateKeyScreen(ModalScreen[None]):
     def _say(self, field: str, message: str) -> None:
         """An error line appears under its field only while there is something to say."""
         line = self.query_one(f"#{field}-error", Static)
-        line.update(message)
+        line.update(Content(message))
         line.display = bool(message)
 
     @on(Select.Changed, "#environment")
@@ -125,7 +128,7 @@ class CreateKeyScreen(ModalScreen[None]):
         """The active org policy's default expiry for the environment, unless the operator chose one."""
         if event.select.is_blank() or "expiry" in self.touched:
             return
-        days = orgpolicy.default_expiry_days(Environment(str(event.value)))
+        days = self.app.vault.default_expiry_days(Environment(str(event.value)))
         if days:
             self.preset_expiry = str(days)
             self.query_one("#expiry", Select).value = self.preset_expiry

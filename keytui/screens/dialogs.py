@@ -10,20 +10,29 @@ from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from keytui.domain import InputError
+from keytui.keymap import DIALOG_BINDINGS
+from keytui.screens.page import tcss
+from keytui.widgets import tones
 
-CANCEL = Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close without changing anything")
+DIALOG_CSS = tcss(__file__)  # every dialog's look: dialogs.tcss
+
+
+def text(value: str | Content) -> Content:
+    """A dialog's words as they are: titles and messages hold key names, which are never markup."""
+    return value if isinstance(value, Content) else Content(value)
 
 
 class TextPrompt(ModalScreen[str | None]):
     """Dismisses with the text when `validate` accepts it (InputError shown under the field), None on cancel."""
 
-    BINDINGS = [CANCEL]
+    CSS_PATH = [DIALOG_CSS]
+    BINDINGS = DIALOG_BINDINGS
 
     def __init__(self, title: str, question: str, *, default: str = "",
                  validate: Callable[[str], object] | None = None):
@@ -35,8 +44,8 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.question)
+            yield Label(text(self.title_text), classes="dialog-title")
+            yield Static(text(self.question))
             yield Input(self.default, id="prompt-input")
             yield Static("", id="prompt-error", classes="field-error")
             with Horizontal(classes="buttons"):
@@ -54,17 +63,17 @@ class TextPrompt(ModalScreen[str | None]):
 
     @on(Input.Changed, "#prompt-input")
     def check(self, event: Input.Changed) -> None:
-        self.query_one("#prompt-error", Static).update(self._error(event.value) or "")
+        self.query_one("#prompt-error", Static).update(text(self._error(event.value) or ""))
 
     @on(Input.Submitted, "#prompt-input")
     @on(Button.Pressed, "#ok")
     def submit(self) -> None:
-        text = self.query_one("#prompt-input", Input).value
-        error = self._error(text)
+        value = self.query_one("#prompt-input", Input).value
+        error = self._error(value)
         if error:
-            self.query_one("#prompt-error", Static).update(error)
+            self.query_one("#prompt-error", Static).update(text(error))
             return
-        self.dismiss(text)
+        self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -74,9 +83,10 @@ class TextPrompt(ModalScreen[str | None]):
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses True on confirm; with `type_to_confirm`, only after that exact text is typed."""
 
-    BINDINGS = [CANCEL]
+    CSS_PATH = [DIALOG_CSS]
+    BINDINGS = DIALOG_BINDINGS
 
-    def __init__(self, title: str, message: str, *, confirm_label: str = "Confirm",
+    def __init__(self, title: str, message: str | Content, *, confirm_label: str = "Confirm",
                  type_to_confirm: str | None = None):
         super().__init__()
         self.title_text = title
@@ -86,10 +96,11 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.message)
+            yield Label(text(self.title_text), classes="dialog-title")
+            yield Static(text(self.message))
             if self.type_to_confirm:
-                yield Static(f"Type the key name [b]{self.type_to_confirm}[/b] to confirm:")
+                yield Static(Content.assemble("Type the key name ", (self.type_to_confirm, tones.STRONG),
+                                              " to confirm:"))
                 yield Input(id="confirm-input")
                 yield Static("", id="confirm-error", classes="field-error")
             with Horizontal(classes="buttons"):
@@ -104,7 +115,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def confirm(self) -> None:
         if self.type_to_confirm and self.query_one("#confirm-input", Input).value != self.type_to_confirm:
             self.query_one("#confirm-error", Static).update(
-                f"confirmation: type {self.type_to_confirm!r} exactly to confirm")
+                text(f"confirmation: type {self.type_to_confirm!r} exactly to confirm"))
             return
         self.dismiss(True)
 

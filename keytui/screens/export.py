@@ -6,16 +6,18 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from keytui.export import export_registry
+from keytui.keymap import EXPORT_BINDINGS
+from keytui.screens.dialogs import DIALOG_CSS
 
 
 class ExportDialog(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel", tooltip="Close; nothing is written")]
+    CSS_PATH = [DIALOG_CSS]
+    BINDINGS = EXPORT_BINDINGS
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -50,24 +52,24 @@ class ExportDialog(ModalScreen[None]):
         path = Path(self.query_one("#path", Input).value.strip()).expanduser()
         error = self.query_one("#path-error", Static)
         if not path.name or path.is_dir():
-            error.update("path: give a file name to write, e.g. ./keytui-registry.csv")
+            error.update(Content("path: give a file name to write, e.g. ./keytui-registry.csv"))
             return
         if not path.parent.is_dir():
-            error.update(f"path: the folder {str(path.parent)!r} does not exist")
+            error.update(Content(f"path: the folder {str(path.parent)!r} does not exist"))
             return
 
         def write(totp):
             with path.open("w", newline="") as out:
-                return export_registry(self.app.vault, fmt, out, destination=str(path))
+                return self.app.vault.export_registry(fmt, out, destination=str(path))
 
         def done(count: int) -> None:
             self.dismiss(None)
-            self.app.notify(f"Exported {count:,} keys to {path}", title="Export Registry")
+            self.app.notify(f"Exported {count:,} keys to {path}", title="Export Registry", markup=False)
 
         try:
             self.app.perform("Export Registry", write, done)
         except OSError as exc:
-            error.update(f"path: cannot write {str(path)!r}: {exc.strerror}")
+            error.update(Content(f"path: cannot write {str(path)!r}: {exc.strerror}"))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -1,34 +1,50 @@
 """Overview: the four key counts, keys per environment, open alerts and the latest activity.
 
 It is the first screen, so it asks only for aggregates (one GROUP BY, one count, a short
-page of events): opening the console costs the same on 24 keys or 100,000.
+page of events): opening the console costs the same on 24 keys or 100,000. Every 2 s a worker
+asks for the newest event id, and the page re-reads when another process wrote something.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
-from keytui import alerts, analytics
 from keytui.domain import Environment, Status
-from keytui.screens.page import PageScreen
+from keytui.keymap import OVERVIEW_BINDINGS
+from keytui.screens.page import PageScreen, tcss
+from keytui.widgets import tones
 from keytui.widgets.metric_card import MetricCard
 from keytui.widgets.nav_table import NavTable
 
 RECENT_EVENTS = 30
 POLL_S = 2.0
 ALERT_LINES = 5
-SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
-STATUS_STYLE = {"success": "green", "failed": "bold red"}
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    """What the page shows, read in one worker."""
+
+    latest_event: int
+    overview: object  # analytics.Overview
+    alerts: list
+    events: list
 
 
 class OverviewScreen(PageScreen):
     PAGE = "overview"
-    BINDINGS = [Binding("A", "alerts", "Alerts", id="overview.alerts",
-                tooltip="Review and acknowledge the open alerts")]
+    LOAD_WHAT = "the Overview"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = OVERVIEW_BINDINGS
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.latest_event: int | None = None
 
     def compose_page(self) -> ComposeResult:
         with Vertical(id="overview"):
@@ -45,66 +61,70 @@ class OverviewScreen(PageScreen):
             yield recent
 
     def on_mount(self) -> None:
-        self.latest_event = 0
         self.set_interval(POLL_S, self._poll)
         recent = self.query_one("#recent", DataTable)
         for label, key, width in (("Time", "ts", 16), ("Key", "key", 24), ("Module", "module", 12),
                                   ("Status", "status", 8), ("IP", "ip", 15), ("Code", "code", 22)):
             recent.add_column(label, key=key, width=width)
 
-    def action_alerts(self) -> None:
-        from keytui.screens.alerts import AlertsScreen
-
-        self.app.push_screen(AlertsScreen(), lambda _: self.refresh_data())
-
     def _poll(self) -> None:
         """Traffic from other processes (the gateway, `keytui verify`) shows up without a key press."""
-        if self.is_current and analytics.latest_event_id(self.app.vault) != self.latest_event:
+        if self.is_current and not (self.loading("poll") or self.loading()):
+            self.load(self.app.vault.latest_event_id, self._polled, group="poll")
+
+    def _polled(self, latest: int) -> None:
+        if latest != self.latest_event or self.load_failed_now:  # a failed read is tried again
             self.refresh_data()
 
     def refresh_data(self) -> None:
         vault = self.app.vault
-        self.latest_event = analytics.latest_event_id(vault)
-        ov = analytics.overview(vault)
+        self.load(lambda: OverviewData(vault.latest_event_id(), vault.overview(), vault.alerts(limit=ALERT_LINES),
+                                       vault.events(limit=RECENT_EVENTS)), self._show)
+
+    def _show(self, data: OverviewData) -> None:
+        self.latest_event = data.latest_event
+        ov = data.overview
         pct = lambda n: f"{n / ov.total:.0%} of all" if ov.total else ""  # noqa: E731
         self.query_one("#card-total", MetricCard).show(ov.total, "keys")
         self.query_one("#card-active", MetricCard).show(ov.active, pct(ov.active))
         self.query_one("#card-expired", MetricCard).show(ov.expired, pct(ov.expired))
         self.query_one("#card-revoked", MetricCard).show(ov.revoked, pct(ov.revoked))
-        env_text = Text()
-        for env in Environment:
-            split = ov.by_environment_status[env]
-            env_text.append(f"{env.label:<12}", style="bold").append(f"{ov.by_environment[env]:>6,}")
-            env_text.append(f" {split[Status.ACTIVE]:,}", style="green").append(" act")
-            env_text.append(f" {split[Status.EXPIRED]:,}", style="yellow").append(" exp")
-            env_text.append(f" {split[Status.REVOKED]:,}", style="red").append(" rev\n")
-        if not ov.total:
-            env_text.append("No keys yet: press c to create one, or run keytui --demo to explore demo data.\n",
-                            style="italic")
-        env_text.rstrip()
         env_panel = self.query_one("#environments", Static)
         env_panel.border_title = "Keys per environment"
-        env_panel.update(env_text)
-        self._show_alerts(ov.open_alerts, alerts.list_alerts(vault, limit=ALERT_LINES))
-        self._show_recent(analytics.events(vault, limit=RECENT_EVENTS))
+        env_panel.update(environments_text(ov))
+        self._show_alerts(ov.open_alerts, data.alerts)
+        self._show_recent(data.events)
 
     def _show_alerts(self, count: int, newest) -> None:
         panel = self.query_one("#alerts", Static)
         panel.border_title = f"Open alerts ({count:,})"
         if not count:
-            panel.update(Text("No open alerts", style="green"))
+            panel.update(tones.toned("No open alerts", tones.OK))
             return
-        text = Text()
-        for alert in newest:
-            text.append(f"{alert.severity:<6} ", style=SEVERITY_STYLE.get(alert.severity, ""))
-            subject = f"{alert.key_name}: " if alert.key_name else ""
-            text.append(f"{alert.created_at:%m-%d %H:%M} {subject}{alert.message}\n")
-        text.rstrip()
-        panel.update(text)
+        lines = [Content.assemble(tones.severity_word(alert.severity, 6), " ",
+                                  f"{alert.created_at:%m-%d %H:%M} ",
+                                  f"{alert.key_name}: " if alert.key_name else "", alert.message)
+                 for alert in newest]
+        panel.update(Content("\n").join(lines))
 
     def _show_recent(self, events) -> None:
         table = self.query_one("#recent", DataTable)
         table.clear()
         for e in events:
-            table.add_row(f"{e.ts:%m-%d %H:%M:%S}", e.key_name or e.key_id or "-", e.module,
-                          Text(e.status, style=STATUS_STYLE.get(e.status, "")), e.ip or "-", e.code)
+            table.add_row(f"{e.ts:%m-%d %H:%M:%S}", tones.plain(e.key_name or e.key_id or "-"), tones.plain(e.module),
+                          tones.outcome_word(e.status), tones.plain(e.ip or "-"), tones.plain(e.code))
+
+
+def environments_text(ov) -> Content:
+    """Per environment: total, then active / expired / revoked in their colours."""
+    lines = []
+    for env in Environment:
+        split = ov.by_environment_status[env]
+        lines.append(Content.assemble(
+            (f"{env.label:<12}", tones.STRONG), f"{ov.by_environment[env]:>6,}",
+            (f" {split[Status.ACTIVE]:,}", tones.OK), " act", (f" {split[Status.EXPIRED]:,}", tones.WARN), " exp",
+            (f" {split[Status.REVOKED]:,}", tones.ERROR), " rev"))
+    if not ov.total:
+        lines.append(tones.toned("No keys yet: press c to create one, or run keytui --demo to explore demo data.",
+                                 "italic"))
+    return Content("\n").join(lines)

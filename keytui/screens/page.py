@@ -1,45 +1,42 @@
-"""What every page of the console shares: the tab bar, the footer, and staying current.
+"""What every page of the console shares: the tab bar, the error line, the footer, staying current.
 
 A page shows data other processes change too (the CLI, the gateway, the watch worker), so it
-re-reads the service each time it is shown and whenever the app announces a change.
+re-reads the service each time it is shown and whenever the app announces a change (see
+`keytui.screens.loading`), always in a worker.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from keytui.keymap import BACK
+from keytui.screens.loading import Refreshing
+from keytui.widgets.load_error import LoadError
 from keytui.widgets.page_bar import PageBar
 
 
-class DataChanged(Message):
-    """Something was written (by this app or its watch worker): pages re-read what they show."""
+def tcss(module_file: str) -> Path:
+    """The style sheet beside a screen's module: overview.py -> overview.tcss."""
+    return Path(module_file).with_suffix(".tcss")
 
 
-class PageScreen(Screen):
+class PageScreen(Refreshing, Screen):
     """Base of the seven pages: subclasses set PAGE (the mode name), compose_page() and refresh_data()."""
 
     PAGE = ""
-    BINDINGS = [Binding("escape", "app.back", "Back", show=False, id="app.back",
-                        tooltip="Back to the page shown before")]
+    CSS_PATH = [tcss(__file__)]
+    BINDINGS = [BACK]
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
         yield PageBar(self.PAGE)
+        yield LoadError(id="load-error")
         yield from self.compose_page()
         yield Footer()
 
     def compose_page(self) -> ComposeResult:
         yield from ()
-
-    def refresh_data(self) -> None:
-        """Re-read from the service what this page shows."""
-
-    def on_screen_resume(self) -> None:
-        self.refresh_data()
-
-    def on_data_changed(self, message: DataChanged) -> None:
-        self.refresh_data()

@@ -7,16 +7,16 @@ revoked keys, read-only mode and org policy are refused with the service's own w
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from keytui.domain import MFA_PERMISSIONS, PERMISSION_ORDER, NotFoundError, Permission, effective_permissions
-from keytui.screens.page import PageScreen
+from keytui.domain import PRIVILEGED, PERMISSION_ORDER, NotFoundError, Permission, effective_permissions
+from keytui.keymap import PERMISSIONS_BINDINGS
+from keytui.screens.page import PageScreen, tcss
+from keytui.widgets import tones
 from keytui.widgets.toggle_row import ToggleRow
 
 # Where the platform uses each capability (spec section 5, "Used for") and the permission it takes.
@@ -25,39 +25,47 @@ USES = (("Agent\nruns", Permission.EXECUTE), ("Deployment\ntriggers", Permission
 PICK_LIMIT = 6
 
 
-def matrix_table() -> Table:
+def _centre(text: str, width: int) -> str:
+    left = (width - len(text)) // 2
+    return " " * left + text + " " * (width - len(text) - left)
+
+
+def matrix_content() -> Content:
     """Permissions against capabilities and uses; admin implies the other three."""
-    table = Table(expand=False, show_edge=False, pad_edge=False, header_style="bold", box=None, padding=(0, 1, 0, 0))
-    table.add_column("\nPermission", style="bold")
-    for perm in PERMISSION_ORDER:
-        table.add_column(perm.capability.replace(" ", "\n"), justify="center")
-    for use, _ in USES:
-        table.add_column(use, justify="center")
-    table.add_column("\nMFA", justify="center")
+    heads = ([("", "Permission")] + [tuple(p.capability.split(" ", 1)) for p in PERMISSION_ORDER]
+             + [tuple(use.split("\n")) for use, _ in USES] + [("", "MFA")])
+    widths = [max(map(len, head)) for head in heads]
+
+    def line(cells) -> Content:
+        return Content(" ").join(Content.styled(text.ljust(w) if n == 0 else _centre(text, w), style)
+                                 for n, ((text, style), w) in enumerate(zip(cells, widths)))
+
+    lines = [line([(head[row], tones.STRONG) for head in heads]) for row in (0, 1)]
     for perm in PERMISSION_ORDER:
         granted = effective_permissions({perm})
-        marks = [Text("✓", style="green") if cap in granted else Text("·", style="dim") for cap in PERMISSION_ORDER]
-        marks += [Text("✓", style="green") if need in granted else Text("·", style="dim") for _, need in USES]
-        mfa = Text("TOTP", style="magenta") if perm in MFA_PERMISSIONS else Text("-", style="dim")
-        table.add_row(perm.value.capitalize(), *marks, mfa)
-    return table
+        marks = [cap in granted for cap in PERMISSION_ORDER] + [need in granted for _, need in USES]
+        lines.append(line([(perm.value.capitalize(), tones.STRONG)]
+                          + [("✓", tones.OK) if mark else ("·", tones.MUTED) for mark in marks]
+                          + [("TOTP", tones.NOTE) if perm in PRIVILEGED else ("-", tones.MUTED)]))
+    return Content("\n").join(lines)
 
 
 class PermissionsScreen(PageScreen):
     PAGE = "permissions"
-    BINDINGS = [Binding("slash", "pick_key", "Pick key", key_display="/"),
-                Binding("j,down", "app.focus_next", "Next", show=False),
-                Binding("k,up", "app.focus_previous", "Previous", show=False)]
+    LOAD_WHAT = "the key's permissions"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = PERMISSIONS_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.key = None
         self._registry_seen: str | None = None
+        self._matches_for: str | None = None  # the text the listed matches were found for
 
     def compose_page(self) -> ComposeResult:
         with VerticalScroll(id="permissions-page", classes="page-body"):
             yield Static("Permission matrix", classes="section-title")
-            yield Static(matrix_table(), id="matrix")
+            yield Static(matrix_content(), id="matrix")
             yield Static("Key permissions", classes="section-title")
             with Horizontal(classes="field-row"):
                 yield Static("Key ", classes="field-label")
@@ -65,26 +73,22 @@ class PermissionsScreen(PageScreen):
             yield OptionList(id="key-matches")
             yield Static("No key selected: press / and type a key's name or id.", id="key-summary")
             for perm in PERMISSION_ORDER:
-                note = "needs TOTP" if perm in MFA_PERMISSIONS else ""
+                note = "needs TOTP" if perm in PRIVILEGED else ""
                 yield ToggleRow(perm.value.capitalize(), perm.capability, note=note, on_word="granted",
                                 off_word="-", label_width=10, id=f"perm-{perm.value}", classes="perm-toggle")
-            yield Static("", id="perm-message")
+            yield Static("", id="perm-message", classes="message")
 
     def on_mount(self) -> None:
         self.query_one("#key-matches", OptionList).display = False
 
     def refresh_data(self) -> None:
         """Re-read the key; a key newly highlighted in the registry since last time is picked instead."""
-        selected = self._registry_selection()
+        selected = self.app.selected_key_id
         if selected and selected != self._registry_seen:
             self._registry_seen = selected
             self.pick(selected)
         elif self.key is not None:
             self.pick(self.key.key_id)
-
-    def _registry_selection(self) -> str | None:
-        stack = self.app._screen_stacks.get("registry")  # the app keeps one stack per page (mode)
-        return stack[0].selected_key_id() if stack else None
 
     # ------------------------------------------------------------------ picking a key
     def action_pick_key(self) -> None:
@@ -93,24 +97,35 @@ class PermissionsScreen(PageScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "key-search":
             return
+        text = event.value.strip()
+        if not text:
+            self._show_matches(text, [])
+            return
+        vault = self.app.vault
+        self.load(lambda: vault.find(text, limit=PICK_LIMIT), lambda found: self._show_matches(text, found),
+                  group="find")
+
+    def _show_matches(self, text: str, found: list) -> None:
         matches = self.query_one("#key-matches", OptionList)
         matches.clear_options()
-        text = event.value.strip()
-        found = self.app.vault.find(text, limit=PICK_LIMIT) if text else []
-        matches.add_options([Option(f"{k.name}  {k.key_id}  {k.environment.value}  {k.status.value}", id=k.key_id)
-                             for k in found])
+        matches.add_options([Option(Content(f"{k.name}  {k.key_id}  {k.environment.value}  {k.status.value}"),
+                                    id=k.key_id) for k in found])
         matches.display = bool(found)
         if found:
             matches.highlighted = 0
+        self._matches_for = text
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "key-search":
             return
+        text = event.value.strip()
         matches = self.query_one("#key-matches", OptionList)
-        if matches.option_count and matches.highlighted is not None:
+        if text == self._matches_for and matches.option_count and matches.highlighted is not None:
             self.pick(matches.get_option_at_index(matches.highlighted).id)
-        elif event.value.strip():
-            self.pick(event.value.strip())
+        elif text:  # typed faster than the matches came: the first match, else an exact key id
+            vault = self.app.vault
+            self.load(lambda: next(iter(vault.find(text, limit=1)), None) or vault.get(text), self._picked,
+                      on_error=self._not_found)
 
     def on_key(self, event) -> None:
         """Up/down in the search box move through the matches, as in a command palette."""
@@ -125,13 +140,18 @@ class PermissionsScreen(PageScreen):
         self.pick(event.option.id)
 
     def pick(self, key_id: str) -> None:
-        try:
-            self.key = self.app.vault.get(key_id)
-        except NotFoundError as exc:
+        vault = self.app.vault
+        self.load(lambda: vault.get(key_id), self._picked, on_error=self._not_found)
+
+    def _not_found(self, exc: Exception) -> bool:
+        if isinstance(exc, NotFoundError):
             self._message(str(exc), error=True)
-            return
-        matches = self.query_one("#key-matches", OptionList)
-        matches.display = False
+            return True
+        return False
+
+    def _picked(self, key) -> None:
+        self.key = key
+        self.query_one("#key-matches", OptionList).display = False
         self._show_key()
         if self.query_one("#key-search", Input).has_focus:
             self.query_one(f"#perm-{PERMISSION_ORDER[0].value}", ToggleRow).focus()
@@ -144,14 +164,14 @@ class PermissionsScreen(PageScreen):
                 row.value = False
             return
         k = self.key
-        status_style = {"active": "green", "expired": "yellow", "revoked": "red"}[k.status.value]
-        summary.update(Text.assemble((k.name, "bold"), f"  {k.key_id}  {k.environment.label}  {k.scope.label}  ",
-                                     (k.status.value, status_style)))
+        summary.update(Content.assemble((k.name, tones.STRONG),
+                                        f"  {k.key_id}  {k.environment.label}  {k.scope.label}  ",
+                                        tones.status_word(k.status)))
         effective = effective_permissions(k.permissions)
         for perm, row in zip(PERMISSION_ORDER, rows):
             row.value = perm in k.permissions
             implied = perm in effective and perm not in k.permissions
-            row.note = "implied by admin" if implied else ("needs TOTP" if perm in MFA_PERMISSIONS else "")
+            row.note = "implied by admin" if implied else ("needs TOTP" if perm in PRIVILEGED else "")
             row.refresh()
 
     # ------------------------------------------------------------------ changing permissions
@@ -178,4 +198,7 @@ class PermissionsScreen(PageScreen):
         return True
 
     def _message(self, text: str, *, error: bool = False) -> None:
-        self.query_one("#perm-message", Static).update(Text(text, style="bold red" if error else "green"))
+        message = self.query_one("#perm-message", Static)
+        message.update(Content(text))
+        message.set_class(error, "-error")
+        message.set_class(not error, "-ok")

@@ -1,6 +1,6 @@
 """Security & rotation policies (spec section 6): each policy a toggle with its thresholds.
 
-Every value is parsed by ``keytui.policies.parse_setting`` as it is typed, so a bad threshold
+Every value is parsed by ``keytui.service.policies.parse_setting`` as it is typed, so a bad threshold
 is named next to its field before anything is saved; saving goes through the app's
 ``perform`` (read-only refusal, audit in the service). The active org policy is shown below,
 with "Apply Org Policy" loading a TOML file and showing its violation report first.
@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
-from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Static
 
-from keytui import orgpolicy
 from keytui.domain import Environment, InputError
-from keytui.policies import POLICIES, parse_setting
+from keytui.keymap import POLICIES_BINDINGS
+from keytui.service.orgpolicy import EnvRules
+from keytui.service.policies import POLICIES, parse_setting
 from keytui.screens.dialogs import ConfirmDialog, TextPrompt
-from keytui.screens.page import PageScreen
+from keytui.screens.page import PageScreen, tcss
+from keytui.widgets import tones
 from keytui.widgets.toggle_row import ToggleRow
 
 # (policy, label, thresholds as (setting, words before the field, words after))
@@ -43,10 +43,9 @@ def _dom_id(setting: str) -> str:
 
 class PoliciesScreen(PageScreen):
     PAGE = "policies"
-    BINDINGS = [Binding("o", "apply_org_policy", "Apply Org Policy", id="policies.apply_org_policy",
-                        tooltip="Load an org policy TOML, review its violations, then apply it"),
-                Binding("j,down", "app.focus_next", "Next", show=False),
-                Binding("k,up", "app.focus_previous", "Previous", show=False)]
+    LOAD_WHAT = "the policies"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = POLICIES_BINDINGS
 
     def compose_page(self) -> ComposeResult:
         with VerticalScroll(id="policies-page", classes="page-body"):
@@ -71,30 +70,24 @@ class PoliciesScreen(PageScreen):
                                 on_word="required", off_word="optional")
             yield Static("Active org policy", classes="section-title")
             yield Static("", id="org-policy")
-            yield Static("", id="policy-message")
+            yield Static("", id="policy-message", classes="message")
 
     def on_mount(self) -> None:
         for error in self.query(".threshold-error"):
             error.display = False
 
     def refresh_data(self) -> None:
-        values = self.app.vault.policy_settings()
+        vault = self.app.vault
+        self.load(lambda: (vault.policy_settings(), vault.org_policy()), self._show)
+
+    def _show(self, loaded: tuple) -> None:
+        values, doc = loaded
         for row in self.query(ToggleRow).results(ToggleRow):
             row.value = values[row.name] in (True, "required")
         for field in self.query(".threshold").results(Input):
             if not field.has_focus:
                 field.value = str(values[field.name])
-        self.query_one("#org-policy", Static).update(self._org_policy_text())
-
-    def _org_policy_text(self) -> Text:
-        doc = orgpolicy.active()
-        if doc is None:
-            return Text("None applied. Press o to load an org policy TOML file, review its violations, then apply it.",
-                        style="dim")
-        text = Text.assemble((doc.name, "bold"), (f"  sha256 {doc.digest[:12]}", "dim"))
-        for env, rules in doc.environments.items():
-            text.append(f"\n  {env.label:<12}{describe_rules(rules)}")
-        return text
+        self.query_one("#org-policy", Static).update(org_policy_text(doc))
 
     # ------------------------------------------------------------------ changes
     def on_toggle_row_toggled(self, event: ToggleRow.Toggled) -> None:
@@ -118,7 +111,7 @@ class PoliciesScreen(PageScreen):
         try:
             parse_setting(field.name, field.value)
         except InputError as exc:
-            error.update(f"    {exc}")
+            error.update(Content(f"    {exc}"))
             error.display = True
             field.add_class("-invalid")
             return False
@@ -139,7 +132,10 @@ class PoliciesScreen(PageScreen):
         return True
 
     def _message(self, text: str, *, error: bool = False) -> None:
-        self.query_one("#policy-message", Static).update(Text(text, style="bold red" if error else "green"))
+        message = self.query_one("#policy-message", Static)
+        message.update(Content(text))
+        message.set_class(error, "-error")
+        message.set_class(not error, "-ok")
 
     # ------------------------------------------------------------------ org policy
     def action_apply_org_policy(self) -> None:
@@ -154,16 +150,16 @@ class PoliciesScreen(PageScreen):
             return
         text = read_policy_file(path)
         try:
-            report = orgpolicy.preview(self.app.vault, text)
+            report = self.app.vault.preview_org_policy(text)
         except InputError as exc:
             self._message(str(exc), error=True)
             return
-        self.app.push_screen(ConfirmDialog(f"Apply org policy {report.policy.name!r}?", report_markup(report),
+        self.app.push_screen(ConfirmDialog(f"Apply org policy {report.policy.name!r}?", report_content(report),
                                            confirm_label="Apply"),
                              lambda ok: self._apply(text) if ok else self._message("Org policy not applied."))
 
     def _apply(self, text: str) -> None:
-        self.app.perform("Apply Org Policy", lambda _code: orgpolicy.apply(self.app.vault, text), self._applied,
+        self.app.perform("Apply Org Policy", lambda _code: self.app.vault.apply_org_policy(text), self._applied,
                          on_error=self._refused)
 
     def _applied(self, report) -> None:
@@ -182,7 +178,16 @@ def read_policy_file(path: str) -> str:
         raise InputError("file", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def describe_rules(rules: orgpolicy.EnvRules) -> str:
+def org_policy_text(doc) -> Content:
+    if doc is None:
+        return tones.toned("None applied. Press o to load an org policy TOML file, review its violations, then apply "
+                           "it.", tones.MUTED)
+    lines = [Content.assemble((doc.name, tones.STRONG), (f"  sha256 {doc.digest[:12]}", tones.MUTED))]
+    lines += [Content(f"  {env.label:<12}{describe_rules(rules)}") for env, rules in doc.environments.items()]
+    return Content("\n").join(lines)
+
+
+def describe_rules(rules: EnvRules) -> str:
     parts = []
     if rules.max_expiry_days:
         parts.append(f"expiry at most {rules.max_expiry_days} days")
@@ -197,12 +202,12 @@ def describe_rules(rules: orgpolicy.EnvRules) -> str:
     return "; ".join(parts) or "no rules"
 
 
-def report_markup(report, shown: int = REPORT_LINES) -> str:
-    """The violation report for the confirmation dialog (key names escaped: they are user text)."""
-    lines = [f"Checked {report.checked} live keys: [b]{len(report.violations)}[/b] violate this policy "
-             "and will be flagged in the registry."]
+def report_content(report, shown: int = REPORT_LINES) -> Content:
+    """The violation report for the confirmation dialog (key names are user text: never markup)."""
+    lines = [Content.assemble(f"Checked {report.checked} live keys: ", (f"{len(report.violations)}", tones.STRONG),
+                              " violate this policy and will be flagged in the registry.")]
     for v in report.violations[:shown]:
-        lines.append(f"  ⚑ {escape(v.name)} ({v.environment}, {v.key_id}): {escape('; '.join(v.reasons))}")
+        lines.append(Content(f"  ⚑ {v.name} ({v.environment}, {v.key_id}): {'; '.join(v.reasons)}"))
     if len(report.violations) > shown:
-        lines.append(f"  … and {len(report.violations) - shown} more")
-    return "\n".join(lines)
+        lines.append(Content(f"  … and {len(report.violations) - shown} more"))
+    return Content("\n").join(lines)

@@ -7,17 +7,19 @@ scrolling cost the same on any registry size.
 
 from __future__ import annotations
 
-from textual import on, work
+from dataclasses import dataclass
+
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from keytui.domain import Environment, parse_environment, parse_scope
 from keytui.keymap import KEY_BINDINGS, REGISTRY_BINDINGS
-from keytui.registry import KeyFilter
+from keytui.service import KeyFilter
 from keytui.screens.key_actions import KeyActions
-from keytui.screens.page import PageScreen
+from keytui.screens.page import PageScreen, tcss
 from keytui.widgets.key_table import COLUMNS, KeyTable
 
 WINDOW = 100
@@ -27,11 +29,40 @@ COUNT_AFTER_TYPING_S = 0.4
 ENV_TABS = [("all", "All")] + [(env.value, env.label) for env in Environment]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Which keys, in which order: what a window is a window of."""
+
+    key_filter: KeyFilter
+    sort: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Window:
+    listing: Listing
+    start: int
+    views: list
+    total: int | None = None  # known when the window was asked for from the end
+
+
+def fetch_window(vault, listing: Listing, start: int, from_end: bool = False) -> Window:
+    """One window of keys (worker side); a window past the end (the registry shrank) starts again at the top."""
+    total = vault.count_keys(listing.key_filter) if from_end else None
+    first = max(0, total - WINDOW) if total is not None else start
+    views = vault.list_keys(listing.key_filter, sort=listing.sort, descending=listing.descending, limit=WINDOW,
+                            offset=first)
+    if not views and first:
+        first = 0
+        views = vault.list_keys(listing.key_filter, sort=listing.sort, descending=listing.descending, limit=WINDOW)
+    return Window(listing, first, views, total)
+
+
 class RegistryScreen(KeyActions, PageScreen):
     PAGE = "registry"
-    BINDINGS = [*REGISTRY_BINDINGS, *KEY_BINDINGS,
-                Binding("escape", "leave_filter", "Back", show=False, id="registry.back",
-                        tooltip="Leave the filter box; from the table, back to the page shown before")]
+    LOAD_WHAT = "the registry"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = [*REGISTRY_BINDINGS, *KEY_BINDINGS]
 
     def __init__(self):
         super().__init__()
@@ -42,6 +73,7 @@ class RegistryScreen(KeyActions, PageScreen):
         self.descending = True
         self.window_start = 0
         self.shown = 0
+        self.shown_listing: Listing | None = None  # what the rows on screen are a window of
         self.total: int | None = None  # None while the worker counts
         self._debounce = None
         self._count_timer = None
@@ -64,6 +96,9 @@ class RegistryScreen(KeyActions, PageScreen):
     def key_filter(self) -> KeyFilter:
         return KeyFilter(environment=self.environment, scope=self.scope, search=self.search or None)
 
+    def listing(self) -> Listing:
+        return Listing(self.key_filter(), self.sort, self.descending)
+
     def set_filter(self, scope=None, environment=None, search=None) -> None:
         """Show the registry narrowed to a scope, environment and/or search text (None clears each)."""
         self.scope = parse_scope(scope) if scope else None
@@ -73,40 +108,43 @@ class RegistryScreen(KeyActions, PageScreen):
         if self.is_mounted:
             self.query_one("#registry-filter", Input).value = self.search
             self.query_one("#env-tabs", Tabs).active = f"env-{self.environment.value if self.environment else 'all'}"
-            self.refresh_data()
+            self.refresh_data(start=0)
 
-    def refresh_data(self, cursor: int | None = None, count_after: float = 0.0) -> None:
-        """Show the current window now; the total (a full count on 100,000 keys) follows from a
-        worker, started `count_after` seconds later so counts for half-typed filters are skipped."""
-        vault = self.app.vault
-        f = self.key_filter()
-        views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW, offset=self.window_start)
-        if not views and self.window_start:  # the registry shrank under the window: start again at the top
-            self.window_start = 0
-            views = vault.list_keys(f, sort=self.sort, descending=self.descending, limit=WINDOW)
+    def refresh_data(self, cursor: int | None = None, count_after: float = 0.0, *, start: int | None = None,
+                     from_end: bool = False) -> None:
+        """Show the window at `start` (default: the current one; `from_end`: the last) from a worker; the
+        total (a full count on 100,000 keys) follows from another, started `count_after` seconds after
+        the rows are shown, so counts for half-typed filters are skipped."""
+        vault, listing = self.app.vault, self.listing()
+        start = self.window_start if start is None else start
+        self.load(lambda: fetch_window(vault, listing, start, from_end),
+                  lambda window: self._show_window(window, cursor, count_after))
+
+    def _show_window(self, window: Window, cursor: int | None, count_after: float) -> None:
+        self.window_start = window.start
+        self.shown_listing = window.listing
         table = self.table
-        table.show(views, cursor=table.cursor_row if cursor is None else cursor, sort=self.sort,
-                   descending=self.descending)
-        self.shown = len(views)
-        self.total = None
+        table.show(window.views, cursor=table.cursor_row if cursor is None else cursor, sort=window.listing.sort,
+                   descending=window.listing.descending)
+        self.shown = len(window.views)
+        self.total = window.total
         self._show_status()
         if self._count_timer is not None:
             self._count_timer.stop()
             self._count_timer = None
-        if count_after:
-            self._count_timer = self.set_timer(count_after, lambda: self._count(f))
-        else:
-            self._count(f)
+        if window.total is None:
+            key_filter = window.listing.key_filter
+            if count_after:
+                self._count_timer = self.set_timer(count_after, lambda: self._count(key_filter))
+            else:
+                self._count(key_filter)
 
-    @work(thread=True, exclusive=True, group="registry-count", exit_on_error=False)
     def _count(self, key_filter: KeyFilter) -> None:
         vault = self.app.vault
-        with vault.db.connection_context():
-            total = vault.count_keys(key_filter)
-        self.app.call_from_thread(self._counted, key_filter, total)
+        self.load(lambda: vault.count_keys(key_filter), lambda total: self._counted(key_filter, total), group="count")
 
     def _counted(self, key_filter: KeyFilter, total: int) -> None:
-        if key_filter == self.key_filter():
+        if self.shown_listing and key_filter == self.shown_listing.key_filter:
             self.total = total
             self._show_status()
 
@@ -121,29 +159,30 @@ class RegistryScreen(KeyActions, PageScreen):
         label = next(c[0] for c in COLUMNS if c[1] == self.sort)
         parts.append(f"sorted by {label} {'▼' if self.descending else '▲'}")
         parts.append("⚑ violates the org policy")
-        self.query_one("#registry-status", Static).update("  ·  ".join(parts))
+        self.query_one("#registry-status", Static).update(Content("  ·  ".join(parts)))
 
     def selected_key_id(self) -> str | None:
         return self.table.selected_key()
 
+    @on(DataTable.RowHighlighted, "#keys")
+    def key_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Other pages (Permissions) start from the key highlighted here."""
+        self.app.selected_key_id = event.row_key.value
+
     # ------------------------------------------------------------------ paging
     @on(KeyTable.EdgeReached)
     def page(self, event: KeyTable.EdgeReached) -> None:
+        """Ask for the neighbouring window; pressing on while it loads asks for the same one again."""
         row = self.table.cursor_row
         if event.direction == "down" and self.shown == WINDOW:
-            self.window_start += STEP
-            self.refresh_data(cursor=row - STEP + 1)
+            self.refresh_data(cursor=row - STEP + 1, start=self.window_start + STEP)
         elif event.direction == "up" and self.window_start > 0:
             step = min(STEP, self.window_start)
-            self.window_start -= step
-            self.refresh_data(cursor=row + step - 1)
+            self.refresh_data(cursor=row + step - 1, start=self.window_start - step)
         elif event.direction == "top":
-            self.window_start = 0
-            self.refresh_data(cursor=0)
+            self.refresh_data(cursor=0, start=0)
         elif event.direction == "bottom":
-            total = self.total if self.total is not None else self.app.vault.count_keys(self.key_filter())
-            self.window_start = max(0, total - WINDOW)
-            self.refresh_data(cursor=WINDOW)
+            self.refresh_data(cursor=WINDOW, from_end=True)
 
     # ------------------------------------------------------------------ filter, environment, sort
     def action_filter(self) -> None:
@@ -169,8 +208,7 @@ class RegistryScreen(KeyActions, PageScreen):
     def _apply_search(self, text: str) -> None:
         if text.strip() != self.search:
             self.search = text.strip()
-            self.window_start = 0
-            self.refresh_data(cursor=0, count_after=COUNT_AFTER_TYPING_S)
+            self.refresh_data(cursor=0, count_after=COUNT_AFTER_TYPING_S, start=0)
 
     @on(Tabs.TabActivated, "#env-tabs")
     def environment_chosen(self, event: Tabs.TabActivated) -> None:
@@ -178,8 +216,7 @@ class RegistryScreen(KeyActions, PageScreen):
         env = None if value == "all" else Environment(value)
         if env != self.environment:
             self.environment = env
-            self.window_start = 0
-            self.refresh_data(cursor=0)
+            self.refresh_data(cursor=0, start=0)
 
     def action_next_environment(self) -> None:
         self.query_one("#env-tabs", Tabs).action_next_tab()
@@ -190,8 +227,7 @@ class RegistryScreen(KeyActions, PageScreen):
 
     def action_reverse_sort(self) -> None:
         self.descending = not self.descending
-        self.window_start = 0
-        self.refresh_data(cursor=0)
+        self.refresh_data(cursor=0, start=0)
 
     @on(DataTable.HeaderSelected, "#keys")
     def header_clicked(self, event: DataTable.HeaderSelected) -> None:
@@ -203,8 +239,7 @@ class RegistryScreen(KeyActions, PageScreen):
     def _sort_by(self, key: str) -> None:
         self.sort = key
         self.descending = key in ("created_at", "expires_at", "last_used_at")
-        self.window_start = 0
-        self.refresh_data(cursor=0)
+        self.refresh_data(cursor=0, start=0)
 
     @on(DataTable.RowSelected, "#keys")
     def row_chosen(self, event: DataTable.RowSelected) -> None:

@@ -6,28 +6,22 @@ Cards sit in a grid whose column count follows the terminal width, and the arrow
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid
 
-from keytui import analytics
 from keytui.domain import SCOPE_USAGE, Scope
-from keytui.screens.page import PageScreen
+from keytui.keymap import SCOPES_BINDINGS
+from keytui.screens.page import PageScreen, tcss
 from keytui.widgets.scope_card import ScopeCard
 
 CARD_MIN_WIDTH = 38
 
+
 class ScopesScreen(PageScreen):
     PAGE = "scopes"
-    BINDINGS = [
-        Binding("left,h", "move(0, -1)", "Left", show=False, id="scopes.left", tooltip="Card to the left"),
-        Binding("right,l", "move(0, 1)", "Right", show=False, id="scopes.right", tooltip="Card to the right"),
-        Binding("up,k", "move(-1, 0)", "Up", show=False, id="scopes.up", tooltip="Card above"),
-        Binding("down,j", "move(1, 0)", "Down", show=False, id="scopes.down", tooltip="Card below"),
-        Binding("enter", "open_scope", "Keys of scope", id="scopes.open",
-                tooltip="Open the registry filtered to this scope"),
-    ]
+    LOAD_WHAT = "the scope cards"
+    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
+    BINDINGS = SCOPES_BINDINGS
 
     def compose_page(self) -> ComposeResult:
         with Grid(id="scope-grid", classes="page-body"):
@@ -46,17 +40,12 @@ class ScopesScreen(PageScreen):
         self.query_one("#scope-grid", Grid).styles.grid_size_columns = columns
 
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="scopes", exit_on_error=False)
-    def _load(self) -> None:
         """Per-scope aggregates take ~0.1 s on 100,000 keys: off the UI thread."""
         vault = self.app.vault
-        with vault.db.connection_context():
-            summaries = analytics.scope_summaries(vault)
-        self.app.call_from_thread(self._show, summaries, vault.now())
+        self.load(lambda: (vault.scope_summaries(), vault.now()), self._show)
 
-    def _show(self, summaries: list[analytics.ScopeSummary], now) -> None:
+    def _show(self, loaded: tuple) -> None:
+        summaries, now = loaded
         for summary in summaries:
             card = self.query_one(f"#scope-{summary.scope.value}", ScopeCard)
             card.show(key_count=summary.keys, last_execution=summary.last_execution, risk=summary.risk,

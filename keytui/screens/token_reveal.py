@@ -10,17 +10,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from keytui import clipboard
+from keytui.keymap import REVEAL_BINDINGS
+from keytui.screens.dialogs import DIALOG_CSS
+from keytui.screens.page import tcss
 
 
 class TokenRevealScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("y", "copy", "Copy token", id="reveal.copy", tooltip="Copy the token to the clipboard"),
-        Binding("escape", "close", "Close", id="reveal.close", tooltip="Close; the token is not shown again"),
-    ]
+    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
+    BINDINGS = REVEAL_BINDINGS
 
     def __init__(self, key, token: str, what: str):
         super().__init__()
@@ -30,9 +32,9 @@ class TokenRevealScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="reveal"):
-            yield Label(f"Token {self.what}: {self.key.name}", classes="dialog-title")
-            yield Static(f"{self.key.key_id} · {self.key.environment.value} · {self.key.permissions_text}")
-            yield Static(self._token, id="reveal-token")
+            yield Label(Content(f"Token {self.what}: {self.key.name}"), classes="dialog-title")
+            yield Static(Content(f"{self.key.key_id} · {self.key.environment.value} · {self.key.permissions_text}"))
+            yield Static(Content(self._token), id="reveal-token")
             yield Static("You will not see this token again. Copy it now and store it in your secret manager.",
                          id="reveal-notice")
             with Horizontal(classes="buttons"):

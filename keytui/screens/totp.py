@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from keytui.domain import RuleError
+from keytui.keymap import TOTP_BINDINGS
+from keytui.screens.dialogs import DIALOG_CSS
 
 
 class TotpPrompt(ModalScreen[str | None]):
     """Dismisses with the code typed, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="totp.cancel", tooltip="Cancel; nothing changes")]
+    CSS_PATH = [DIALOG_CSS]
+    BINDINGS = TOTP_BINDINGS
 
     def __init__(self, reason: str, *, enrolled: bool, error: str | None = None):
         super().__init__()
@@ -31,11 +34,11 @@ class TotpPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="totp-box", classes="dialog"):
             yield Label("MFA required", classes="dialog-title")
-            yield Static(self.reason, id="totp-reason")
+            yield Static(Content(self.reason), id="totp-reason")
             yield Static("", id="totp-enrolment")
             yield Input(placeholder="6-digit code", max_length=6, restrict=r"[0-9]*", id="totp-code",
                         disabled=not self.enrolled)
-            yield Static(self.error or "", id="totp-error", classes="field-error")
+            yield Static(Content(self.error or ""), id="totp-error", classes="field-error")
             yield Button("Enrol an authenticator now", id="totp-enrol", variant="warning")
 
     def on_mount(self) -> None:
@@ -53,13 +56,13 @@ class TotpPrompt(ModalScreen[str | None]):
         try:
             secret, uri = self.app.vault.enroll_mfa()
         except RuleError as exc:
-            self.query_one("#totp-error", Static).update(str(exc))
+            self.query_one("#totp-error", Static).update(Content(str(exc)))
             return
         self.enrolled = True
         self.query_one("#totp-enrol", Button).display = False
-        self.query_one("#totp-enrolment", Static).update(
+        self.query_one("#totp-enrolment", Static).update(Content(
             "Add this to your authenticator app now; it is shown only once.\n"
-            f"Secret: {secret}\nURI: {uri}")
+            f"Secret: {secret}\nURI: {uri}"))
         code = self.query_one("#totp-code", Input)
         code.disabled = False
         code.focus()

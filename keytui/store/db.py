@@ -14,7 +14,8 @@ from peewee import Database, SqliteDatabase
 
 from keytui.config import ConfigError, Settings, create_private_file
 from keytui.store import migrations
-from keytui.store.models import Meta, database
+from keytui.store.binding import using
+from keytui.store.models import Meta
 
 BUSY_TIMEOUT_S = 60
 MASTER_KEY_CHECK = "master_key_check"
@@ -37,24 +38,21 @@ def open_database(settings: Settings) -> Database:
         create_private_file(settings.db_path)
         db = SqliteDatabase(str(settings.db_path), pragmas=SQLITE_PRAGMAS, timeout=BUSY_TIMEOUT_S,
                             lock_type="IMMEDIATE", check_same_thread=False)
-    database.initialize(db)
     db.connect(reuse_if_open=True)
-    migrations.migrate(db)
+    with using(db):
+        migrations.migrate(db)
     return db
 
 
-def bind_master_key(check_value: str) -> None:
+def bind_master_key(db: Database, check_value: str) -> None:
     """The first master key to open the database is the only one it accepts: a wrong key would
     otherwise issue tokens that the other processes cannot verify and cannot decrypt."""
-    stored = Meta.get_or_none(Meta.name == MASTER_KEY_CHECK)
-    if stored is None:
-        with database.atomic():
-            Meta.insert(name=MASTER_KEY_CHECK, value=check_value).on_conflict_ignore().execute()
-            stored = Meta.get(Meta.name == MASTER_KEY_CHECK)
+    with using(db):
+        stored = Meta.get_or_none(Meta.name == MASTER_KEY_CHECK)
+        if stored is None:
+            with db.atomic():
+                Meta.insert(name=MASTER_KEY_CHECK, value=check_value).on_conflict_ignore().execute()
+                stored = Meta.get(Meta.name == MASTER_KEY_CHECK)
     if not hmac.compare_digest(stored.value, check_value):
         raise ConfigError("master key: this database was created with a different master key "
                           "(check KEYTUI_MASTER_KEY or the master.key file in the home)")
-
-
-def is_sqlite(db: Database) -> bool:
-    return isinstance(db, SqliteDatabase)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from playhouse.migrate import SchemaMigrator, migrate as run_migrations  # noqa: F401  (used by future steps)
 
+from keytui.store.binding import using
 from keytui.store.models import MODELS, Meta
 
 SCHEMA_VERSION = 1
@@ -17,12 +18,13 @@ MIGRATIONS: dict[int, callable] = {}
 
 
 def current_version(db) -> int:
-    row = Meta.get_or_none(Meta.name == "schema_version")
+    with using(db):
+        row = Meta.get_or_none(Meta.name == "schema_version")
     return int(row.value) if row else 0
 
 
 def migrate(db) -> None:
-    with db.atomic():
+    with using(db), db.atomic():
         db.create_tables(MODELS, safe=True)
         version = current_version(db)
         if version == 0:

@@ -3,12 +3,11 @@ hourly buckets are plain integer arithmetic on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-from peewee import (BigIntegerField, BlobField, BooleanField, CharField, DatabaseProxy, ForeignKeyField,
-                    IntegerField, Model, TextField, AutoField)
+from peewee import (AutoField, BigIntegerField, BlobField, BooleanField, CharField, ForeignKeyField, IntegerField,
+                    Model, TextField)
 
 from keytui.clock import from_ms, to_ms
-
-database = DatabaseProxy()
+from keytui.store.binding import database
 
 
 class EpochField(BigIntegerField):
@@ -119,7 +118,7 @@ class UsageRollup(BaseModel):
 
 
 class UsageDaily(BaseModel):
-    """The hourly counters folded into days once a day is over (keytui.rollup): per key
+    """The hourly counters folded into days once a day is over (keytui.service.rollup): per key
     (module '*') and per calling module (key_id '*'), so a 30-day chart reads one row per
     key-day instead of one per key-hour."""
 

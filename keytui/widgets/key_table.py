@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from rich.text import Text
+from textual.content import Content
 from textual.message import Message
 
-from keytui.domain import Status
+from keytui.widgets import tones
 from keytui.widgets.nav_table import NavTable
 
 # (label, sort key in registry.SORTABLE, width): the first four fit an 80-column terminal.
@@ -22,7 +23,6 @@ COLUMNS = (
     ("Created Date", "created_at", 12), ("Expiry Date", "expires_at", 11), ("Last Used", "last_used_at", 16),
     ("Permissions", "permissions", 24),
 )
-STATUS_STYLES = {Status.ACTIVE: "green", Status.EXPIRED: "yellow", Status.REVOKED: "red"}
 VIOLATION_MARK = "⚑ "
 
 
@@ -32,13 +32,12 @@ def _date(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
 
 def key_cells(view) -> tuple:
     """One key as table cells: status is a word in a colour; an org-policy violator is flagged."""
-    name = Text(view.name)
+    name = tones.plain(view.name)
     if view.policy_violation:
-        name = Text.assemble((VIOLATION_MARK, "bold magenta"), view.name)
-    return (name, Text(view.status.value, style=STATUS_STYLES[view.status]), view.environment.value,
-            view.scope.label, view.key_id, view.owner, _date(view.created_at),
-            _date(view.expires_at) if view.expires_at else "never", _date(view.last_used_at, "%Y-%m-%d %H:%M"),
-            view.permissions_text)
+        name = Content.assemble((VIOLATION_MARK, tones.FLAG), view.name)
+    return (name, tones.status_word(view.status), view.environment.value, view.scope.label, tones.plain(view.key_id),
+            tones.plain(view.owner), _date(view.created_at), _date(view.expires_at) if view.expires_at else "never",
+            _date(view.last_used_at, "%Y-%m-%d %H:%M"), view.permissions_text)
 
 
 class KeyTable(NavTable):

@@ -9,26 +9,26 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-STATUS_STYLES = {"success": "green", "failed": "bold red"}
+from keytui.keymap import TABLE_BINDINGS
+from keytui.widgets import tones
+
 COLUMNS = (("Key ID", "key_id", 20), ("Module", "module", 10), ("Action", "action", 9),
            ("Status", "status", 7), ("Timestamp", "ts", 19), ("IP Address", "ip", 15), ("Code", "code", 23))
 
 
 def event_cells(event) -> tuple:
     """One event as table cells; status is a word in a colour, never colour alone."""
-    return (event.key_id or Text("-", style="dim"), event.module, event.action,
-            Text(event.status, style=STATUS_STYLES.get(event.status, "")),
-            f"{event.ts:%Y-%m-%d %H:%M:%S}", event.ip or Text("-", style="dim"),
-            Text(event.code, style="" if event.code == "VALID" else "red"))
+    return (tones.plain(event.key_id) if event.key_id else tones.toned("-", tones.MUTED), tones.plain(event.module),
+            tones.plain(event.action), tones.outcome_word(event.status), f"{event.ts:%Y-%m-%d %H:%M:%S}",
+            tones.plain(event.ip) if event.ip else tones.toned("-", tones.MUTED),
+            tones.toned(event.code, "" if event.code == "VALID" else tones.ERROR))
 
 
 class LogView(DataTable):
-    BINDINGS = [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+    BINDINGS = TABLE_BINDINGS[:2]  # j/k; g/G belong to the Activity page (newest/oldest)
 
     class EdgeReached(Message):
         """The cursor was pushed past the window: ``direction`` is "older" or "newer"."""

@@ -8,12 +8,6 @@ from textual.widgets import Static
 
 
 class MetricCard(Vertical):
-    DEFAULT_CSS = """
-    MetricCard { width: 1fr; height: 5; border: round $primary; padding: 0 1; }
-    MetricCard .value { text-style: bold; text-align: center; width: 100%; }
-    MetricCard .label { color: $text-muted; text-align: center; width: 100%; }
-    MetricCard .note { color: $text-muted; text-align: center; width: 100%; }
-    """
 
     def __init__(self, label: str, *, id: str | None = None, classes: str = ""):
         super().__init__(id=id, classes=classes)

@@ -9,9 +9,6 @@ from keytui.keymap import PAGES
 
 
 class PageBar(Static):
-    DEFAULT_CSS = """
-    PageBar { height: 1; background: $panel; color: $text-muted; }
-    """
 
     def __init__(self, current: str):
         super().__init__(self.render_tabs(current))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.text import Text
+from textual.content import Content
 from textual.widget import Widget
 
-RISK_STYLES = {"low": "bold green", "medium": "bold yellow", "high": "bold red"}
+from keytui.widgets import tones
 
 
 def when_text(moment: datetime | None, now: datetime) -> str:
@@ -25,13 +25,6 @@ def when_text(moment: datetime | None, now: datetime) -> str:
 
 
 class ScopeCard(Widget, can_focus=True):
-    DEFAULT_CSS = """
-    ScopeCard {
-        height: 9; border: round $primary 60%; padding: 0 1; border-title-style: bold;
-        border-subtitle-color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
-    }
-    ScopeCard:focus { border: heavy $accent; background: $accent 10%; }
-    """
 
     def __init__(self, scope: str, label: str, usage: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -53,20 +46,12 @@ class ScopeCard(Widget, can_focus=True):
         self.now = now
         self.refresh()
 
-    def render(self) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Keys      ", style="dim")
-        text.append(f"{self.key_count}\n", style="bold")
-        text.append("Risk      ", style="dim")
-        text.append(self.risk.upper(), style=RISK_STYLES.get(self.risk, "bold"))
-        for reason in self.reasons[:2]:
-            text.append(f"\n  · {reason}", style="italic")
-        if not self.reasons:
-            text.append("\n  · no risk factors", style="dim italic")
-        if len(self.reasons) > 2:
-            text.append(f" (+{len(self.reasons) - 2} more)", style="dim")
-        text.append("\nLast execution\n  ", style="dim")
-        text.append(when_text(self.last_execution, self.now) if self.now else "…")
-        text.append("\nUsed for  ", style="dim")
-        text.append(self.usage)
-        return text
+    def render(self) -> Content:
+        reasons = [(f"\n  · {reason}", "italic") for reason in self.reasons[:2]] or [
+            ("\n  · no risk factors", f"italic {tones.MUTED}")]
+        more = [(f" (+{len(self.reasons) - 2} more)", tones.MUTED)] if len(self.reasons) > 2 else []
+        return Content.assemble(
+            ("Keys      ", tones.MUTED), (f"{self.key_count}\n", tones.STRONG),
+            ("Risk      ", tones.MUTED), (self.risk.upper(), tones.RISK.get(self.risk, tones.STRONG)), *reasons, *more,
+            ("\nLast execution\n  ", tones.MUTED), when_text(self.last_execution, self.now) if self.now else "…",
+            ("\nUsed for  ", tones.MUTED), self.usage)

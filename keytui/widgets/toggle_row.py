@@ -7,20 +7,17 @@ change. A refused change (MFA, read-only, revoked key) therefore never shows as 
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from keytui.keymap import TOGGLE
+from keytui.widgets import tones
+
 
 class ToggleRow(Widget, can_focus=True):
-    DEFAULT_CSS = """
-    ToggleRow { height: 1; width: 1fr; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    ToggleRow:focus { background: $accent 30%; text-style: bold; }
-    ToggleRow.-disabled-look { color: $text-muted; }
-    """
-    BINDINGS = [Binding("space,enter", "toggle", "Toggle", show=True)]
+    BINDINGS = [TOGGLE]
 
     value: reactive[bool] = reactive(False)
     on_word: reactive[str] = reactive("on")
@@ -50,15 +47,12 @@ class ToggleRow(Widget, can_focus=True):
         self.set_reactive(ToggleRow.on_word, on_word)
         self.set_reactive(ToggleRow.off_word, off_word)
 
-    def render(self) -> Text:
-        mark = Text("[x] " if self.value else "[ ] ", style="bold green" if self.value else "dim")
-        state = Text(f"{(self.on_word if self.value else self.off_word):<9}",
-                     style="green" if self.value else "yellow")
-        text = Text.assemble(mark, Text(f"{self.label:<{self.label_width}}", style="bold"), state,
-                             Text(self.description))
-        if self.note:
-            text.append(f"  {self.note}", style="italic magenta")
-        return text
+    def render(self) -> Content:
+        word = self.on_word if self.value else self.off_word
+        return Content.assemble(
+            ("[x] ", f"bold {tones.OK}") if self.value else ("[ ] ", tones.MUTED),
+            (f"{self.label:<{self.label_width}}", tones.STRONG), (f"{word:<9}", tones.OK if self.value else tones.WARN),
+            self.description, *([(f"  {self.note}", tones.NOTE)] if self.note else []))
 
     def action_toggle(self) -> None:
         self.post_message(self.Toggled(self, not self.value))

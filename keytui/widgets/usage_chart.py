@@ -1,9 +1,16 @@
-"""A plotext chart that draws the figures it is handed: bars per key, or counts over time."""
+"""A plotext chart that draws the figures it is handed: bars per key, or counts over time.
+
+Colours are named by theme variable ("success", "error", ...) and looked up in the app's
+theme when drawn, so switching between the dark and the light theme redraws the chart in the
+new theme's colours.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Callable
 
+from textual.color import Color
 from textual_plotext import PlotextPlot
 
 DATE_FORM = "d/m H:M"
@@ -15,35 +22,55 @@ def short_label(text: str) -> str:
 
 
 class UsageChart(PlotextPlot):
-    DEFAULT_CSS = """
-    UsageChart { height: 1fr; min-height: 10; border: round $primary 50%; }
-    """
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._draw: Callable[[], None] | None = None
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._redraw())
+
+    def _color(self, variable: str) -> tuple[int, int, int]:
+        return Color.parse(self.app.theme_variables.get(variable, "white")).rgb
+
+    def _redraw(self) -> None:
+        if self._draw is not None:
+            self._draw()
+            self.refresh()
 
     def _start(self, title: str) -> None:
         plt = self.plt
         plt.clear_figure()
         plt.title(title)
 
-    def show_bars(self, title: str, labels: list[str], values: list[int], *, color: str = "cyan") -> None:
+    def show_bars(self, title: str, labels: list[str], values: list[int], *, color: str = "primary") -> None:
         """Horizontal bars in the order given from the top, labels shortened so key names fit the width."""
-        self._start(title)
-        if values:
-            self.plt.bar([short_label(x) for x in reversed(labels)], list(reversed(values)),
-                         orientation="horizontal", color=color, width=0.6)
-        else:
-            self.plt.title(f"{title} — no data in this range")
-        self.refresh()
+
+        def draw() -> None:
+            self._start(title)
+            if values:
+                self.plt.bar([short_label(x) for x in reversed(labels)], list(reversed(values)),
+                             orientation="horizontal", color=self._color(color), width=0.6)
+            else:
+                self.plt.title(f"{title} — no data in this range")
+
+        self._draw = draw
+        self._redraw()
 
     def show_timeline(self, title: str, moments: list[datetime], series: dict[str, list[int]],
                       colors: dict[str, str] | None = None) -> None:
-        """One line per series over the same buckets (hours or days)."""
-        self._start(title)
-        plt = self.plt
-        if not moments or not any(any(v) for v in series.values()):
-            plt.title(f"{title} — none in this range")
-        plt.date_form(DATE_FORM)
-        if moments:
-            xs = plt.datetimes_to_strings(moments)
-            for name, values in series.items():
-                plt.plot(xs, values, label=name, color=(colors or {}).get(name, "red"), marker="braille")
-        self.refresh()
+        """One line per series over the same buckets (hours or days); colours are theme variables."""
+
+        def draw() -> None:
+            self._start(title)
+            plt = self.plt
+            if not moments or not any(any(v) for v in series.values()):
+                plt.title(f"{title} — none in this range")
+            plt.date_form(DATE_FORM)
+            if moments:
+                xs = plt.datetimes_to_strings(moments)
+                for name, values in series.items():
+                    plt.plot(xs, values, label=name, color=self._color((colors or {}).get(name, "error")),
+                             marker="braille")
+
+        self._draw = draw
+        self._redraw()

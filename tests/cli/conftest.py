@@ -70,7 +70,7 @@ def totp(kt, clock):
 
 
 @pytest.fixture
-def store(kt, vault, tmp_path):
+def populated(kt, vault, tmp_path):
     """A home with something for every writing command to act on: a live key, one that expires in
     30 days, a revoked key whose use raised an alert, an org policy file; their ids and paths by name."""
     def create(name: str, *expiry: str) -> str:

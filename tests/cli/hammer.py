@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from keytui.domain import VerifyCode
-from keytui.vault import Vault
+from keytui.service import Vault
 
 
 def main() -> int:

@@ -62,9 +62,9 @@ WRITING_COMMANDS = {
 
 
 @pytest.mark.parametrize("args", WRITING_COMMANDS.values(), ids=WRITING_COMMANDS.keys())
-def test_read_only_refuses_every_writing_command_and_writes_nothing(kt, store, db_dump, tmp_path, args):
+def test_read_only_refuses_every_writing_command_and_writes_nothing(kt, populated, db_dump, tmp_path, args):
     before, files = db_dump(), sorted(tmp_path.rglob("*"))
-    refused = kt("--read-only", *[a.format(**store) for a in args])
+    refused = kt("--read-only", *[a.format(**populated) for a in args])
     assert refused.code == 2, refused
     assert len(refused.err.strip().splitlines()) == 1 and refused.out == "", refused
     if args[:2] != ("keys", "restore"):  # restoring is refused anyway: revoked is final
@@ -73,10 +73,10 @@ def test_read_only_refuses_every_writing_command_and_writes_nothing(kt, store, d
     assert sorted(tmp_path.rglob("*")) == files
 
 
-def test_read_only_still_reads(kt, store):
-    for args in (("keys", "list"), ("keys", "show", store["live"]), ("audit", "list"), ("audit", "verify"),
+def test_read_only_still_reads(kt, populated):
+    for args in (("keys", "list"), ("keys", "show", populated["live"]), ("audit", "list"), ("audit", "verify"),
                  ("alerts",), ("policy", "show"),
-                 ("policy", "apply", store["policy"], "--dry-run")):
+                 ("policy", "apply", populated["policy"], "--dry-run")):
         assert kt("--read-only", *args, "--json").code == 0, args
 
 

@@ -123,7 +123,7 @@ def test_copy_prints_the_current_token_and_is_audited(kt):
 
 def test_export_never_contains_a_token_or_digest(kt, vault):
     made = create(kt, "--expires-in", "30")
-    digest = vault.keyring.digest(made["token"])
+    digest = vault.ctx.keyring.digest(made["token"])
     for fmt in ("csv", "json"):
         exported = kt("keys", "export", "--format", fmt)
         assert exported.code == 0 and made["key"]["key_id"] in exported.out

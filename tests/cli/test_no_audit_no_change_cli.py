@@ -31,9 +31,9 @@ CHANGES = {
 
 
 @pytest.fixture
-def audit_log_down(raw_sql, store):
+def audit_log_down(raw_sql, populated):
     raw_sql(BREAK_THE_AUDIT_LOG)
-    return store
+    return populated
 
 
 @pytest.mark.parametrize("args", CHANGES.values(), ids=CHANGES.keys())

@@ -80,7 +80,7 @@ def start_server(home: Path, *args: str) -> Server:
 
 def seed(home: Path) -> dict[str, str]:
     """One key per verification outcome; returns name -> token."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     now = datetime.now(timezone.utc)
     out = {}

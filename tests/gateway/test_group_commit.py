@@ -11,7 +11,7 @@ from peewee import OperationalError
 
 from keytui.gateway.batcher import CommitTimeout, GroupCommit
 from keytui.gateway.metrics import Metrics
-from keytui.verification import Event
+from keytui.service import Event
 
 
 class InlineWriter:
@@ -39,7 +39,7 @@ def event(n: int) -> Event:
 
 async def test_a_failed_batch_is_retried_until_it_commits():
     log, metrics = FlakyLog(failures=2), Metrics()
-    commit = GroupCommit(log.record, InlineWriter(), metrics, commit_timeout_s=5)
+    commit = GroupCommit(log.record, InlineWriter().run, metrics, commit_timeout_s=5)
     await asyncio.gather(*(commit.submit(event(n)) for n in range(3)))
     assert sorted(e.ts_ms for e in log.rows) == [0, 1, 2]
     assert metrics.batch_retries == 2
@@ -48,7 +48,7 @@ async def test_a_failed_batch_is_retried_until_it_commits():
 
 async def test_requests_time_out_while_the_log_is_down_but_their_events_are_still_written():
     log = FlakyLog(failures=4)  # 0.05 + 0.1 + 0.25 + 0.5 s of retries
-    commit = GroupCommit(log.record, InlineWriter(), Metrics(), commit_timeout_s=0.2)
+    commit = GroupCommit(log.record, InlineWriter().run, Metrics(), commit_timeout_s=0.2)
     with pytest.raises(CommitTimeout):
         await commit.submit(event(7))
     assert log.rows == []
@@ -66,7 +66,7 @@ async def test_a_failure_while_checking_fails_that_batch_and_the_next_one_still_
             raise RuntimeError("bug")
         return [None] * len(items), list(items)
 
-    commit = GroupCommit(log.record, InlineWriter(), Metrics(), commit_timeout_s=5, prepare=prepare)
+    commit = GroupCommit(log.record, InlineWriter().run, Metrics(), commit_timeout_s=5, prepare=prepare)
     assert isinstance(await commit.submit(event(1)), RuntimeError)
     assert await commit.submit(event(2)) is None
     assert [e.ts_ms for e in log.rows] == [2]

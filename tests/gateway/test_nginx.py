@@ -63,7 +63,7 @@ def replace_once(text: str, old: str, new: str) -> str:
 
 def seed(home: Path) -> dict[str, Token]:
     """Keys for what the snippet asks (production, execute, module agents) and its refusals."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     now = datetime.now(timezone.utc)
     tokens = {}

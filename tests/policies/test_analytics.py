@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from keytui import analytics
+from keytui.service import analytics
 from keytui.domain import Environment, InputError, Scope, Status
 from keytui.store.models import Alert
 
+
+pytestmark = pytest.mark.usefixtures("store")
 
 def make(vault, name, scope="agents", env="sandbox", perms=("read",), days=30, **kw):
     return vault.create(name, scope, list(perms), env, expires_in_days=days, **kw)
@@ -21,7 +23,7 @@ def test_overview_counts_expired_by_time_and_revoked(vault, clock):
     vault.revoke(gone.key.key_id)
     clock.advance(days=31)  # "Short" expired by time; no watch has marked it
 
-    ov = analytics.overview(vault)
+    ov = analytics.overview(vault.ctx)
 
     assert (ov.total, ov.active, ov.expired, ov.revoked) == (4, 2, 1, 1)
     assert ov.by_environment == {Environment.DEVELOPMENT: 1, Environment.SANDBOX: 1, Environment.STAGING: 1,
@@ -35,7 +37,7 @@ def test_overview_counts_only_unacknowledged_alerts(vault):
     now = vault.now()
     Alert.create(created_at=now, kind="burst", severity="high", message="m", dedupe_key="a")
     Alert.create(created_at=now, kind="burst", severity="high", message="m", dedupe_key="b", acknowledged_at=now)
-    assert analytics.overview(vault).open_alerts == 1
+    assert analytics.overview(vault.ctx).open_alerts == 1
 
 
 def test_usage_buckets_hourly_counts_failures_and_agent_calls(vault, clock):
@@ -49,7 +51,7 @@ def test_usage_buckets_hourly_counts_failures_and_agent_calls(vault, clock):
     vault.verify(busy.token, "production", module="ci")  # wrong environment: a failure
     vault.verify("kt_sbx_" + "A" * 33 + "_AAAAAA", "sandbox")  # malformed: failure, no key
 
-    u = analytics.usage(vault, "24h")
+    u = analytics.usage(vault.ctx, "24h")
 
     assert len(u.buckets) == 24 and u.buckets[-1] <= vault.now() < u.buckets[-1] + timedelta(hours=1)
     assert (u.ok[-1], u.failed[-1], u.agent_calls[-1]) == (4, 2, 3)
@@ -64,13 +66,13 @@ def test_usage_windows_and_bad_window(vault, clock):
     vault.verify(key.token, "sandbox")
     clock.advance(days=3)
     vault.verify(key.token, "sandbox")
-    assert sum(analytics.usage(vault, "24h").ok) == 1
-    week = analytics.usage(vault, "7d")
+    assert sum(analytics.usage(vault.ctx, "24h").ok) == 1
+    week = analytics.usage(vault.ctx, "7d")
     assert (len(week.buckets), week.bucket_seconds, sum(week.ok)) == (28, 6 * 3600, 2)
-    month = analytics.usage(vault, "30d")
+    month = analytics.usage(vault.ctx, "30d")
     assert (len(month.buckets), sum(month.ok)) == (30, 2)
     with pytest.raises(InputError, match="window"):
-        analytics.usage(vault, "1y")
+        analytics.usage(vault.ctx, "1y")
 
 
 def test_events_filters_newest_first_and_live_tail(vault, clock):
@@ -82,28 +84,28 @@ def test_events_filters_newest_first_and_live_tail(vault, clock):
     clock.advance(minutes=1)
     vault.verify(a.token, "sandbox", ip="10.0.0.2", module="agents")
 
-    page = analytics.events(vault)
+    page = analytics.events(vault.ctx)
     assert [(e.key_name, e.status) for e in page] == [("A", "success"), ("B", "failed"), ("A", "success")]
     assert page[1].code == "WRONG_ENVIRONMENT" and page[1].environment == "production"
-    assert [e.key_name for e in analytics.events(vault, key_id=a.key.key_id)] == ["A", "A"]
-    assert [e.key_name for e in analytics.events(vault, status="failed")] == ["B"]
-    assert [e.ip for e in analytics.events(vault, ip="10.0.0.2")] == ["10.0.0.2", "10.0.0.2"]
-    assert [e.module for e in analytics.events(vault, module="ci")] == ["ci"]
-    assert len(analytics.events(vault, since=vault.now() - timedelta(seconds=90))) == 2
-    assert len(analytics.events(vault, until=vault.now() - timedelta(seconds=90))) == 1
+    assert [e.key_name for e in analytics.events(vault.ctx, key_id=a.key.key_id)] == ["A", "A"]
+    assert [e.key_name for e in analytics.events(vault.ctx, status="failed")] == ["B"]
+    assert [e.ip for e in analytics.events(vault.ctx, ip="10.0.0.2")] == ["10.0.0.2", "10.0.0.2"]
+    assert [e.module for e in analytics.events(vault.ctx, module="ci")] == ["ci"]
+    assert len(analytics.events(vault.ctx, since=vault.now() - timedelta(seconds=90))) == 2
+    assert len(analytics.events(vault.ctx, until=vault.now() - timedelta(seconds=90))) == 1
 
     first = page[-1].id
-    assert [e.id for e in analytics.events(vault, after_id=first)] == [first + 1, first + 2]
-    assert [e.id for e in analytics.events(vault, before_id=page[0].id, limit=1)] == [page[1].id]
-    assert analytics.latest_event_id(vault) == page[0].id
-    assert analytics.count_events(vault) == 3 and analytics.count_events(vault, status="success") == 2
-    assert [e.key_id for e in analytics.key_activity(vault, b.key.key_id)] == [b.key.key_id]
+    assert [e.id for e in analytics.events(vault.ctx, after_id=first)] == [first + 1, first + 2]
+    assert [e.id for e in analytics.events(vault.ctx, before_id=page[0].id, limit=1)] == [page[1].id]
+    assert analytics.latest_event_id(vault.ctx) == page[0].id
+    assert analytics.count_events(vault.ctx) == 3 and analytics.count_events(vault.ctx, status="success") == 2
+    assert [e.key_id for e in analytics.key_activity(vault.ctx, b.key.key_id)] == [b.key.key_id]
 
 
 @pytest.mark.parametrize("bad", [{"status": "ok"}, {"ip": "nope"}, {"module": "Bad Module!"}, {"since": "yesterday"}])
 def test_events_refuse_bad_filters(vault, bad):
     with pytest.raises(InputError):
-        analytics.events(vault, **bad)
+        analytics.events(vault.ctx, **bad)
 
 
 def test_scope_summaries_last_execution_and_risk(vault, clock, mfa_code):
@@ -116,7 +118,7 @@ def test_scope_summaries_last_execution_and_risk(vault, clock, mfa_code):
     clock.advance(minutes=5)
     vault.verify(prod.token, "staging")  # a later failure is not an execution
 
-    by_scope = {s.scope: s for s in analytics.scope_summaries(vault)}
+    by_scope = {s.scope: s for s in analytics.scope_summaries(vault.ctx)}
 
     assert list(by_scope) == list(Scope)
     agents = by_scope[Scope.AGENTS]
@@ -133,12 +135,12 @@ def test_failure_rate_raises_scope_risk(vault):
         vault.verify(key.token, "sandbox")
     for _ in range(5):
         vault.verify(key.token, "production")
-    sandbox = next(s for s in analytics.scope_summaries(vault) if s.scope is Scope.SANDBOX)
+    sandbox = next(s for s in analytics.scope_summaries(vault.ctx) if s.scope is Scope.SANDBOX)
     assert sandbox.risk == "high" and sandbox.reasons == ["25% failed verifications in 24 h"]
 
 
 def test_30_day_usage_is_the_same_after_the_watch_folds_finished_days(vault, clock):
-    from keytui import rollup, watch
+    from keytui.service import rollup, watch
 
     busy = make(vault, "Busy", days=90)
     quiet = make(vault, "Quiet", days=90)
@@ -147,12 +149,12 @@ def test_30_day_usage_is_the_same_after_the_watch_folds_finished_days(vault, clo
             vault.verify(busy.token, "sandbox", module="agents")
         vault.verify(quiet.token, "production", module="ci")
         clock.advance(days=1, minutes=7)
-    before = analytics.usage(vault, "30d")
-    assert watch.run_pass(vault).days_folded == 12
-    assert rollup.folded_until() is not None
+    before = analytics.usage(vault.ctx, "30d")
+    assert watch.run_pass(vault.ctx).days_folded == 12
+    assert rollup.folded_until(vault.ctx) is not None
     vault.verify(busy.token, "sandbox", module="agents")  # today's calls still come from the hourly counters
-    after = analytics.usage(vault, "30d")
+    after = analytics.usage(vault.ctx, "30d")
     assert after.ok[:-1] == before.ok[:-1] and after.ok[-1] == before.ok[-1] + 1
     assert (after.failed, after.agent_calls[:-1]) == (before.failed, before.agent_calls[:-1])
     assert [(k.name, k.ok, k.failed) for k in after.executions_per_key] == [("Busy", 25, 0), ("Quiet", 0, 12)]
-    assert watch.run_pass(vault).days_folded == 0
+    assert watch.run_pass(vault.ctx).days_folded == 0

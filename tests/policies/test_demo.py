@@ -2,15 +2,17 @@
 
 import pytest
 
-from keytui import analytics, demo
+from keytui.service import analytics, demo
 from keytui.domain import Environment, RuleError, Scope
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret
-from keytui.vault import Vault
+from keytui.service import Vault
+
+pytestmark = pytest.mark.usefixtures("store")
 
 
 @pytest.fixture
 def built(vault):
-    return vault, demo.build(vault)
+    return vault, demo.build(vault.ctx)
 
 
 def test_default_demo_mirrors_the_spec_figures(built):
@@ -30,12 +32,12 @@ def test_default_demo_mirrors_the_spec_figures(built):
 def test_demo_activity_is_real_verification_with_failures_and_a_burst(built):
     vault, report = built
     assert report.events == ActivityEvent.select().count() > 3000
-    failed = analytics.count_events(vault, status="failed")
+    failed = analytics.count_events(vault.ctx, status="failed")
     assert 0 < failed < report.events * 0.1
-    assert analytics.count_events(vault, ip=demo.BURST_IP) == demo.BURST_ATTEMPTS
-    assert {e.code for e in analytics.events(vault, status="failed", limit=1000)} >= {
+    assert analytics.count_events(vault.ctx, ip=demo.BURST_IP) == demo.BURST_ATTEMPTS
+    assert {e.code for e in analytics.events(vault.ctx, status="failed", limit=1000)} >= {
         "WRONG_ENVIRONMENT", "IP_NOT_ALLOWED", "NOT_FOUND", "EXPIRED", "REVOKED"}
-    usage = analytics.usage(vault, "30d")
+    usage = analytics.usage(vault.ctx, "30d")
     assert sum(usage.agent_calls) > 0 and usage.most_used[0].name == "Agents Execution Key"
     # every key has a real digest and ciphertext, and every creation is in an intact audit chain
     assert KeySecret.select().count() >= 24
@@ -53,11 +55,12 @@ def test_demo_policies_are_the_spec_mock_config(built):
 def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypatch):
     def snapshot(home):
         v = Vault.open(home, operator="alice", clock=type(clock)(clock.now()))
-        demo.build(v, keys=40, events=800, seed=3)
-        keys = list(ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.status, ApiKey.expires_at,
-                                  ApiKey.last_used_at).order_by(ApiKey.id).tuples())
-        events = list(ActivityEvent.select(ActivityEvent.ts, ActivityEvent.key_id, ActivityEvent.code,
-                                           ActivityEvent.ip).order_by(ActivityEvent.id).tuples())
+        demo.build(v.ctx, keys=40, events=800, seed=3)
+        with v.ctx.bound():
+            keys = list(ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.status, ApiKey.expires_at,
+                                      ApiKey.last_used_at).order_by(ApiKey.id).tuples())
+            events = list(ActivityEvent.select(ActivityEvent.ts, ActivityEvent.key_id, ActivityEvent.code,
+                                               ActivityEvent.ip).order_by(ActivityEvent.id).tuples())
         v.close()
         return keys, events
 
@@ -72,5 +75,5 @@ def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypat
 def test_demo_refuses_a_database_that_holds_keys(vault):
     vault.create("Real Key", "agents", ["read"], "sandbox", expires_in_days=30)
     with pytest.raises(RuleError, match="already holds 1 keys"):
-        demo.build(vault)
+        demo.build(vault.ctx)
     assert ApiKey.select().count() == 1

@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-from keytui import orgpolicy
+from keytui.service import orgpolicy
 from keytui.domain import InputError
-from keytui.export import COLUMNS, export_registry
+from keytui.service.export import COLUMNS, export_registry
 from keytui.store.models import KeySecret
 
+
+pytestmark = pytest.mark.usefixtures("store")
 
 @pytest.fixture
 def registry(vault, clock, make):
@@ -20,19 +22,19 @@ def registry(vault, clock, make):
     gone = make("Leaked Key", env="development")
     vault.revoke(gone.key.key_id, "pasted in chat")
     old = make("GitHub Sync Key", scope="integrations", env="staging", days=30)
-    orgpolicy.apply(vault, '[environments.staging]\nrequire_ip_restriction = true\n')
+    orgpolicy.apply(vault.ctx, '[environments.staging]\nrequire_ip_restriction = true\n')
     clock.advance(days=31)
     return {"live": live, "gone": gone, "old": old}
 
 
 def secrets_of(vault, issued):
     ciphertexts = [bytes(s.ciphertext).hex() for s in KeySecret.select()]
-    return [i.token for i in issued.values()] + [vault.keyring.digest(i.token) for i in issued.values()] + ciphertexts
+    return [i.token for i in issued.values()] + [vault.ctx.keyring.digest(i.token) for i in issued.values()] + ciphertexts
 
 
 def test_json_export_holds_every_column_and_judged_status(vault, registry):
     out = io.StringIO()
-    assert export_registry(vault, "json", out) == 3
+    assert export_registry(vault.ctx, "json", out) == 3
     rows = {r["name"]: r for r in json.loads(out.getvalue())}
     assert all(list(r) == COLUMNS for r in rows.values())
     live = rows["Agents Execution Key"]
@@ -48,7 +50,7 @@ def test_json_export_holds_every_column_and_judged_status(vault, registry):
 
 def test_csv_export_matches_and_is_audited(vault, registry):
     out = io.StringIO()
-    export_registry(vault, "csv", out, destination="registry.csv")
+    export_registry(vault.ctx, "csv", out, destination="registry.csv")
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["name"] for r in rows] == ["Agents Execution Key", "Leaked Key", "GitHub Sync Key"]
     assert rows[0]["permissions"] == "read,write" and rows[0]["ip_allowlist"] == "10.0.0.0/8,192.168.1.7"
@@ -60,4 +62,4 @@ def test_csv_export_matches_and_is_audited(vault, registry):
 
 def test_unknown_format_is_refused(vault):
     with pytest.raises(InputError, match="allowed: csv, json"):
-        export_registry(vault, "xml", io.StringIO())
+        export_registry(vault.ctx, "xml", io.StringIO())

@@ -5,12 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from keytui import orgpolicy, watch
+import keytui
+from keytui.service import orgpolicy, watch
 from keytui.domain import Environment, InputError, RuleError
-from keytui.registry import KeyFilter
+from keytui.service import KeyFilter
 from keytui.store.models import OrgPolicy
 
-EXAMPLE = Path(orgpolicy.__file__).parent / "examples" / "org-policy.toml"
+EXAMPLE = Path(keytui.__file__).parent / "examples" / "org-policy.toml"
+
+pytestmark = pytest.mark.usefixtures("store")
 
 PROD_RULES = """
 name = "Prod rules"
@@ -55,7 +58,7 @@ def test_example_file_parses_and_documents_every_field():
 
 def test_enforced_on_create_and_rotate(vault, make, mfa_code):
     older = make("Old Prod", env="production", days=90, ip_allowlist=["10.0.0.0/8"])
-    orgpolicy.apply(vault, PROD_RULES)
+    orgpolicy.apply(vault.ctx, PROD_RULES)
     with pytest.raises(RuleError, match="allows at most 60 days in production"):
         make("Long", env="production", days=90, ip_allowlist=["10.0.0.0/8"])
     with pytest.raises(RuleError, match="requires an IP restriction") as err:
@@ -80,12 +83,12 @@ def test_apply_reports_and_flags_violators_then_clears_fixed_ones(vault, make):
     gone = make("Revoked Prod", env="production", days=90)
     vault.revoke(gone.key.key_id)
 
-    preview = orgpolicy.preview(vault, PROD_RULES)
+    preview = orgpolicy.preview(vault.ctx, PROD_RULES)
     assert [(v.name, v.reasons) for v in preview.violations] == [
         ("Open Prod", ["the org policy requires an IP restriction in production; give at least one address or CIDR"])]
     assert vault.get(bad.key.key_id).policy_violation is None and OrgPolicy.select().count() == 0
 
-    report = orgpolicy.apply(vault, PROD_RULES)
+    report = orgpolicy.apply(vault.ctx, PROD_RULES)
     assert (report.checked, len(report.violations), report.flagged, report.cleared) == (3, 1, 1, 0)
     assert [k.key_id for k in vault.list_keys(KeyFilter(violations_only=True))] == [bad.key.key_id]
     assert vault.get(ok.key.key_id).policy_violation is None
@@ -93,22 +96,22 @@ def test_apply_reports_and_flags_violators_then_clears_fixed_ones(vault, make):
     assert applied[0]["details"]["violating_keys"] == [bad.key.key_id]
 
     vault.update(bad.key.key_id, ip_allowlist=["10.1.0.0/16"])
-    watch.run_pass(vault)  # the watch re-judges flags
+    watch.run_pass(vault.ctx)  # the watch re-judges flags
     assert vault.get(bad.key.key_id).policy_violation is None
 
 
 def test_a_new_policy_replaces_the_old_one_and_its_flags(vault, make):
     key = make("Open Prod", env="production", days=30)
-    orgpolicy.apply(vault, PROD_RULES)
+    orgpolicy.apply(vault.ctx, PROD_RULES)
     assert vault.get(key.key.key_id).policy_violation
-    report = orgpolicy.apply(vault, 'name = "relaxed"\n')
+    report = orgpolicy.apply(vault.ctx, 'name = "relaxed"\n')
     assert (report.violations, report.cleared) == ([], 1)
     assert vault.get(key.key.key_id).policy_violation is None
-    assert orgpolicy.active_record()["name"] == "relaxed"
+    assert orgpolicy.active_record(vault.ctx)["name"] == "relaxed"
     assert OrgPolicy.select().where(OrgPolicy.active == True).count() == 1  # noqa: E712
 
 
 def test_default_expiry_for_the_create_form(vault):
-    orgpolicy.apply(vault, EXAMPLE.read_text())
-    assert orgpolicy.default_expiry_days(Environment.PRODUCTION) == 30
-    assert orgpolicy.default_expiry_days(Environment.SANDBOX) == 60
+    orgpolicy.apply(vault.ctx, EXAMPLE.read_text())
+    assert orgpolicy.default_expiry_days(vault.ctx, Environment.PRODUCTION) == 30
+    assert orgpolicy.default_expiry_days(vault.ctx, Environment.SANDBOX) == 60

@@ -2,7 +2,7 @@
 
 import pytest
 
-from keytui import analytics, policies
+from keytui.service import analytics, policies
 from keytui.domain import InputError, RuleError
 
 
@@ -16,10 +16,10 @@ def test_defaults_are_the_spec_mock_config(vault):
 def test_set_is_persisted_and_audited_once(vault):
     assert vault.set_policy("auto-rotation", "off") == ("auto_rotation", False)
     vault.set_policy("auto_rotation", "off")  # no change: no second audit entry
-    assert policies.read("auto_rotation") is False
+    assert policies.read(vault.ctx, "auto_rotation") is False
     entries = [e for e in vault.audit_entries() if e["action"] == "policy.set"]
     assert [e["details"] for e in entries] == [{"policy": "auto_rotation", "old": True, "new": False}]
-    view = {v.name: v for v in policies.settings_view()}["auto_rotation"]
+    view = {v.name: v for v in policies.settings_view(vault.ctx)}["auto_rotation"]
     assert (view.text, view.updated_by) == ("off", "alice")
 
 
@@ -53,6 +53,6 @@ def test_usage_monitoring_off_keeps_counters_but_no_events(vault, make):
     vault.set_policy("usage_monitoring", "off")
     vault.verifier.forget_policy_cache()
     vault.verify(key.token, "sandbox")
-    assert analytics.count_events(vault) == 0
-    assert analytics.usage(vault, "24h").total_ok == 1
+    assert analytics.count_events(vault.ctx) == 0
+    assert analytics.usage(vault.ctx, "24h").total_ok == 1
     assert vault.get(key.key.key_id).last_used_at == vault.now()

@@ -28,14 +28,15 @@ def demo_template(tmp_path_factory):
     import random
     from types import SimpleNamespace
 
-    from keytui import demo, tokens
-    from keytui.vault import Vault
+    from keytui import tokens
+    from keytui.service import demo
+    from keytui.service import Vault
 
     home = tmp_path_factory.mktemp("demo-template")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(tokens, "secrets", SimpleNamespace(token_bytes=random.Random(7).randbytes))
         vault = Vault.open(home, operator="alice", clock=FixedClock(DEMO_NOW))
-        demo.build(vault)
+        demo.build(vault.ctx)
         vault.close()
     return home
 
@@ -48,7 +49,7 @@ def tui_clock() -> FixedClock:
 @pytest.fixture
 def demo_vault(demo_template, tmp_path, tui_clock):
     """A private copy of the demo database, opened as operator alice with the console's 5-minute MFA window."""
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     home = tmp_path / "demo"
     shutil.copytree(demo_template, home)
@@ -109,7 +110,7 @@ def reviewer(demo_vault):
     opened = []
 
     def open_read_only():
-        from keytui.vault import Vault
+        from keytui.service import Vault
 
         opened.append(Vault.open(demo_vault.settings.home, operator="rita", read_only=True, clock=demo_vault.clock,
                                  mfa_window_seconds=300))

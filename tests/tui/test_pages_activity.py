@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 
-from keytui import analytics
 
 EVENT = re.compile(r"^ (key_[a-z2-7]{16}|-)\s+(\S+)\s+(access|execution)\s+(success|failed)\s+"
                    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(\S+)\s+(\S+)")
@@ -44,12 +43,12 @@ async def filter_log(c, *, key_id: str = "", module: str = "", status: str = "",
 async def test_log_shows_newest_events_first_with_every_column(demo_vault, console):
     async with console(demo_vault) as c:
         await open_log(c)
-        newest = analytics.events(demo_vault, limit=3)
+        newest = demo_vault.events(limit=3)
         shown = events(c)[:3]
         assert [row[0] for row in shown] == [e.key_id for e in newest]
         first, e = shown[0], newest[0]
         assert first == (e.key_id, e.module, e.action, e.status, f"{e.ts:%Y-%m-%d %H:%M:%S}", e.ip, e.code)
-        assert counts(c) == (100, analytics.count_events(demo_vault))
+        assert counts(c) == (100, demo_vault.count_events())
 
 
 async def test_an_event_written_by_another_process_appears_without_a_key_press(demo_vault, console, tui_clock):
@@ -95,7 +94,7 @@ async def test_filters_by_status_and_ip_and_refuses_bad_values(demo_vault, conso
 
 
 async def test_a_key_detail_opens_the_log_filtered_to_that_key(demo_vault, console):
-    most_used = analytics.usage(demo_vault, "30d").most_used[0]
+    most_used = demo_vault.usage("30d").most_used[0]
     async with console(demo_vault) as c:
         await c.press("2", "slash")
         await c.paste(most_used.name)
@@ -109,7 +108,7 @@ async def test_a_key_detail_opens_the_log_filtered_to_that_key(demo_vault, conso
 
 
 async def test_scroll_back_pages_by_id_and_keeps_a_bounded_window(demo_vault, console):
-    total = analytics.count_events(demo_vault)
+    total = demo_vault.count_events()
     async with console(demo_vault) as c:
         await open_log(c)
         newest = events(c)[0]
@@ -125,7 +124,7 @@ async def test_scroll_back_pages_by_id_and_keeps_a_bounded_window(demo_vault, co
         times = [row[4] for row in shown]
         assert times == sorted(times, reverse=True)
         await c.press("G")
-        oldest = analytics.events(demo_vault, after_id=0, limit=1)[0]
+        oldest = demo_vault.events(after_id=0, limit=1)[0]
         await c.wait_for(lambda: f"{oldest.ts:%Y-%m-%d %H:%M:%S}" in c.text(), "the oldest event")
         await c.press("g")
         await c.wait_for(lambda: events(c) and events(c)[0] == newest, "the newest events again")

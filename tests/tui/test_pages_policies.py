@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from keytui import orgpolicy
 
 
 async def open_policies(c) -> None:
@@ -113,17 +112,17 @@ async def submit_path(c, path) -> None:
 async def test_apply_org_policy_shows_the_violation_report_then_applies(demo_vault, console, tmp_path):
     file = tmp_path / "policy.toml"
     file.write_text(POLICY)
-    report = orgpolicy.preview(demo_vault, POLICY)
+    report = demo_vault.preview_org_policy(POLICY)
     assert report.violations, "the demo data should hold production keys without an IP restriction"
     async with console(demo_vault) as c:
         await submit_path(c, file)
         await c.wait_for_text("Apply org policy 'Production hardening'?",
                               f"{len(report.violations)} violate this policy", report.violations[0].key_id)
-        assert orgpolicy.active() is None, "nothing is applied before confirmation"
+        assert demo_vault.org_policy() is None, "nothing is applied before confirmation"
         await c.click("Apply")
         await c.wait_for_text("Applied 'Production hardening'")
         assert "Production hardening" in c.text().split("Active org policy")[1]
-    assert orgpolicy.active().name == "Production hardening"
+    assert demo_vault.org_policy().name == "Production hardening"
     assert demo_vault.get(report.violations[0].key_id).policy_violation
     assert demo_vault.audit_entries(limit=1)[0]["action"] == "orgpolicy.apply"
 
@@ -136,7 +135,7 @@ async def test_cancelling_the_report_applies_nothing(demo_vault, console, tmp_pa
         await c.wait_for_text("Apply org policy 'Production hardening'?")
         await c.press("escape")
         await c.wait_for_text("Org policy not applied")
-    assert orgpolicy.active() is None
+    assert demo_vault.org_policy() is None
 
 
 async def test_bad_policy_file_is_reported_and_nothing_applied(demo_vault, console, tmp_path):
@@ -151,4 +150,4 @@ async def test_bad_policy_file_is_reported_and_nothing_applied(demo_vault, conso
         await c.paste(str(tmp_path / "missing.toml"))
         await c.press("enter")
         await c.wait_for_text("file: cannot read")
-    assert orgpolicy.active() is None
+    assert demo_vault.org_policy() is None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from keytui import analytics
 from keytui.domain import Scope
-from keytui.registry import KeyFilter
+from keytui.service import KeyFilter
 
 
 async def open_scopes(c) -> None:
@@ -36,7 +35,7 @@ def focused_card(c) -> str:
 
 
 async def test_one_card_per_scope_with_count_risk_and_usage(demo_vault, console):
-    summaries = {s.scope: s for s in analytics.scope_summaries(demo_vault)}
+    summaries = {s.scope: s for s in demo_vault.scope_summaries()}
     async with console(demo_vault, size=(160, 50)) as c:  # every card whole
         await open_scopes(c)
         text = c.text()
@@ -72,8 +71,8 @@ async def open_analytics(c) -> None:
 
 
 async def test_analytics_shows_the_range_figures_and_switches_range(demo_vault, console):
-    day = analytics.usage(demo_vault, "24h")
-    month = analytics.usage(demo_vault, "30d")
+    day = demo_vault.usage("24h")
+    month = demo_vault.usage("30d")
     async with console(demo_vault, size=(120, 60)) as c:
         await open_analytics(c)
         assert f"{day.total_ok + day.total_failed:,} verifications" in c.line_with("Last 24 h:")
@@ -86,7 +85,7 @@ async def test_analytics_shows_the_range_figures_and_switches_range(demo_vault, 
 
 
 async def test_enter_on_a_most_used_key_opens_its_activity_log(demo_vault, console):
-    second = analytics.usage(demo_vault, "24h").most_used[1].key_id
+    second = demo_vault.usage("24h").most_used[1].key_id
     async with console(demo_vault) as c:
         await open_analytics(c)
         await c.press("j", "enter")

@@ -57,7 +57,7 @@ def test_demo_flag_builds_the_demo_in_its_own_home_never_the_real_one(tmp_path, 
     from argparse import Namespace
 
     from keytui import app as app_module, config
-    from keytui.vault import Vault
+    from keytui.service import Vault
 
     demo_home, real_home = tmp_path / "demo", tmp_path / "real"
     monkeypatch.setattr(config, "demo_home", lambda: demo_home)
@@ -74,7 +74,7 @@ def test_demo_flag_builds_the_demo_in_its_own_home_never_the_real_one(tmp_path, 
 
 async def test_the_watch_rotates_on_its_timer_and_the_registry_shows_it_without_a_restart(
         demo_vault, console, tui_clock):
-    from keytui.registry import KeyFilter
+    from keytui.service import KeyFilter
 
     soon = [k for k in demo_vault.list_keys(KeyFilter.parse(status="active")) if k.expires_at and k.expiry_days]
     key = min(soon, key=lambda k: k.expires_at)
@@ -101,11 +101,11 @@ async def test_new_alerts_from_the_watch_are_notified_and_shown_on_the_overview(
 
 
 async def test_the_watch_does_not_run_read_only(reviewer, console, monkeypatch):
-    """(test_a_failing_watch_pass_is_reported… shows that a writable console calls the same watch.run_pass.)"""
-    from keytui import watch
+    """(test_a_failing_watch_pass_is_reported… shows that a writable console runs the same pass.)"""
+    from keytui.service import Vault
 
     passes = []
-    monkeypatch.setattr(watch, "run_pass", lambda vault: passes.append(vault.operator))
+    monkeypatch.setattr(Vault, "run_watch_pass", lambda vault: passes.append(vault.operator))
     async with console(reviewer(), watch_interval=0.05) as c:
         assert await c.stays(lambda: not passes, seconds=1.0), "a read-only console ran the watch"
 
@@ -127,12 +127,12 @@ async def test_a_broken_keymap_is_reported_and_ignored(demo_vault, console):
 
 
 async def test_a_failing_watch_pass_is_reported_and_the_console_keeps_running(demo_vault, console, monkeypatch):
-    from keytui import watch
+    from keytui.service import Vault
 
     def broken(vault):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(watch, "run_pass", broken)
+    monkeypatch.setattr(Vault, "run_watch_pass", broken)
     async with console(demo_vault, size=(80, 24), watch_interval=0.1) as c:
         assert await c.wait_for_notification("The watch pass failed") == "The watch pass failed: disk full"
         await c.press("2")

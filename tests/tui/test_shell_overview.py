@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from keytui import alerts
 
 
 def listed(c) -> int:
@@ -15,7 +14,7 @@ def listed(c) -> int:
 
 
 async def test_acknowledging_an_alert_takes_it_off_the_open_list_and_is_audited(demo_vault, console):
-    open_before = len(alerts.list_alerts(demo_vault))
+    open_before = len(demo_vault.alerts())
     assert open_before, "the demo data raises alerts"
     async with console(demo_vault) as c:
         await c.wait_for_text(f"Open alerts ({open_before})")
@@ -28,19 +27,19 @@ async def test_acknowledging_an_alert_takes_it_off_the_open_list_and_is_audited(
         await c.wait_for_text(f"{open_before} open and acknowledged alert(s)")
         await c.press("escape")
         await c.wait_for_text(f"Open alerts ({open_before - 1})")
-    assert len(alerts.list_alerts(demo_vault)) == open_before - 1
+    assert len(demo_vault.alerts()) == open_before - 1
     assert demo_vault.audit_entries(limit=1)[0]["action"] == "alert.acknowledge"
 
 
 async def test_read_only_reviewers_cannot_acknowledge(demo_vault, reviewer, console):
-    count = len(alerts.list_alerts(demo_vault))
+    count = len(demo_vault.alerts())
     async with console(reviewer()) as c:
         await c.press("A")
         await c.wait_for_text(f"{count} open alert(s)")
         await c.press("a")
         await c.wait_for_notification("read-only")
         assert listed(c) == count
-    assert len(alerts.list_alerts(demo_vault)) == count
+    assert len(demo_vault.alerts()) == count
 
 
 async def test_an_empty_home_tells_a_new_operator_how_to_start(vault, console):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keytui.vault import NewKey
+from keytui.service import NewKey
 
 KEY_ID = re.compile(r"\bkey_[a-z2-7]{16}\b")
 WIDE = (220, 40)  # every column visible
@@ -149,9 +149,7 @@ async def test_a_large_registry_is_paged_in_windows_of_100_rows_not_loaded_whole
 
 
 async def test_org_policy_violators_are_flagged_in_the_registry(demo_vault, console):
-    from keytui import orgpolicy
-
-    orgpolicy.apply(demo_vault, "[environments.staging]\nrequire_ip_restriction = true\n")
+    demo_vault.apply_org_policy("[environments.staging]\nrequire_ip_restriction = true\n")
     async with console(demo_vault) as c:
         await open_registry(c)
         flagged = {row[:28].strip() for row in rows(c) if row.lstrip().startswith("⚑ ")}

@@ -23,7 +23,7 @@ def make_key(vault):
 def sql_trace(vault):
     """Every SQL statement SQLite executes on the vault's connection from now on."""
     statements: list[str] = []
-    conn = vault.db.connection()
+    conn = vault.ctx.db.connection()
     conn.set_trace_callback(statements.append)
     yield statements
     conn.set_trace_callback(None)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from keytui.domain import RuleError, Status, VerifyCode
-from keytui.vault import Vault
+from keytui.service import Vault
 
 
 def code(vault, token, environment="sandbox"):

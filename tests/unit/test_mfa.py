@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from keytui.domain import RuleError
-from keytui.vault import Vault
+from keytui.service import Vault
 from tests.support import START, totp_code
 
 STEP_S = 30  # RFC 6238 time step

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from keytui import audit
+from keytui.service import audit
 from keytui.config import ConfigError, load_master_key, load_settings
 from keytui.domain import ReadOnlyError, RuleError, VerifyCode
 from keytui.store.models import KeySecret
 from keytui.tokens import Keyring
-from keytui.vault import Vault
+from keytui.service import Vault
 
 
 def mode(path) -> int:
@@ -38,13 +38,13 @@ def test_no_token_or_its_random_part_is_ever_written_to_disk(vault, make_key, st
         vault.verify(token, "sandbox", "execute", module="ci")
     regenerated = vault.regenerate(issued.key.key_id)
     in_wal = store_bytes()
-    vault.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    vault.ctx.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
     on_disk = in_wal + store_bytes()
     assert copied == rotated.token
     issued_tokens = (issued.token, rotated.token, regenerated.token)
     leaks = sum(token.split("_")[2].encode() in on_disk for token in issued_tokens)  # the random part
     assert leaks == 0, "token plaintext on disk"
-    assert all(vault.keyring.digest(token).encode() in on_disk for token in issued_tokens)  # what is kept instead
+    assert all(vault.ctx.keyring.digest(token).encode() in on_disk for token in issued_tokens)  # what is kept instead
 
 
 def test_processes_starting_together_on_a_fresh_home_share_one_master_key(home, monkeypatch):
@@ -71,13 +71,13 @@ def test_a_malformed_master_key_is_a_config_error(home, monkeypatch, bad):
         Vault.open(home, operator="alice")
 
 
-def test_a_wrong_master_key_decrypts_nothing_and_is_refused_at_open(vault, make_key, home, clock, monkeypatch):
+def test_a_wrong_master_key_decrypts_nothing_and_is_refused_at_open(vault, store, make_key, home, clock, monkeypatch):
     issued = make_key()
     stored = KeySecret.get().ciphertext
     wrong = Keyring(b"w" * 32)
     with pytest.raises(RuleError, match="master key"):
         wrong.decrypt(stored, issued.key.key_id)
-    assert wrong.digest(issued.token) != vault.keyring.digest(issued.token)
+    assert wrong.digest(issued.token) != vault.ctx.keyring.digest(issued.token)
     monkeypatch.setenv("KEYTUI_MASTER_KEY", base64.b64encode(b"w" * 32).decode())
     with pytest.raises(ConfigError, match="different master key"):
         Vault.open(home, operator="alice", clock=clock)

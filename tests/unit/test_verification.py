@@ -9,6 +9,8 @@ from keytui.domain import Environment, InputError, VerifyCode
 from keytui.store.models import ActivityEvent
 
 
+pytestmark = pytest.mark.usefixtures("store")
+
 @pytest.fixture
 def agents_key(make_key):
     return make_key(permissions=("read", "write"), ip_allowlist=["10.0.0.0/8", "2001:db8::/32"])
@@ -92,7 +94,7 @@ def test_a_well_formed_token_is_looked_up_by_digest_only(vault, agents_key, sql_
     vault.verify(agents_key.token, "sandbox", ip="10.1.2.3")
     lookups = [s for s in sql_trace if "digest" in s]
     assert len(lookups) == 1
-    assert vault.keyring.digest(agents_key.token) in lookups[0]
+    assert vault.ctx.keyring.digest(agents_key.token) in lookups[0]
     assert agents_key.token not in "".join(sql_trace)
 
 

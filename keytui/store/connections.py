@@ -1,5 +1,5 @@
-"""Where the gateway's database calls run: the group commit's on the event loop's thread
-(`OnLoop`), health checks and SQLite checkpoints on a maintenance thread off the request path.
+"""Long-lived connections for a server: calls run on the event loop's own thread (`OnLoop`),
+or on a small pool of threads that each keep their connection (`DatabaseThreads`).
 
 Peewee keeps one connection per thread. Opening one per call (connection_context) costs more
 than a verification, so each of these long-lived threads opens its connection once, and
@@ -7,9 +7,9 @@ than a verification, so each of these long-lived threads opens its connection on
 
 With WAL and synchronous=NORMAL a commit does not wait for the disk, but the commit that
 crosses SQLite's auto-checkpoint threshold copies the log into the database and syncs it,
-which made one request in a few hundred wait tens of milliseconds. The gateway's writer
-(`OnLoop`) therefore does not checkpoint; a maintenance thread does, every
-CHECKPOINT_INTERVAL_S, in PASSIVE mode, which never blocks the writer.
+which made one request in a few hundred wait tens of milliseconds. A writer on the loop
+(`OnLoop`) therefore does not checkpoint; a maintenance thread does (`checkpoint`), in PASSIVE
+mode, which never blocks the writer.
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from functools import partial
 
 from peewee import Database
 
-from keytui.store.db import is_sqlite
-
-CHECKPOINT_INTERVAL_S = 1.0
+from keytui.store.sql import is_sqlite
 
 
 class DatabaseThreads:

@@ -27,12 +27,14 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime
 
-from keytui.clock import from_ms, to_ms
-from keytui.domain import Environment, InputError, Scope, Status, parse_datetime, parse_ip
-from keytui import rollup
-from keytui.store.db import is_sqlite
+from keytui.clock import DAY_MS, HOUR_MS, from_ms, to_ms
+from keytui.domain import (Environment, InputError, Scope, Status, live_sql, parse_datetime, parse_ip,
+                           privileged_sql, status_sql)
+from keytui.service import rollup
+from keytui.service.context import Context, uses_store
+from keytui.service.verification import parse_module
 from keytui.store.models import ActivityEvent, Alert, ApiKey, UsageDaily, UsageRollup
-from keytui.verification import HOUR_MS, parse_module
+from keytui.store.sql import join_hints, run, table, when
 
 COUNT_CAP = 100_000  # count_events stops counting here; faces show "100,000+"
 TOP_KEYS = 10
@@ -50,24 +52,6 @@ WINDOWS = {
 }
 
 _AGENT_CALLS = "SUM(CASE WHEN module = 'agents' THEN ok + failed ELSE 0 END)"
-_PRIVILEGED = "(k.permissions LIKE '%execute%' OR k.permissions LIKE '%admin%')"
-
-
-def _table(model) -> str:
-    return model._meta.table_name
-
-
-def _rows(vault, sql: str, params=()) -> list[tuple]:
-    """Run SQL written with `?` placeholders in the database's own parameter style (with
-    psycopg's `%s` style a literal `%`, as in LIKE patterns, must be doubled)."""
-    if vault.db.param != "?":
-        sql = sql.replace("%", "%%")
-    return vault.db.execute_sql(sql.replace("?", vault.db.param), params).fetchall()
-
-
-def _when(condition: str) -> str:
-    """A portable 0/1 of a condition, for SUM (PostgreSQL cannot sum booleans)."""
-    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
 # ---------------------------------------------------------------------------------- overview
@@ -82,19 +66,15 @@ class Overview:
     open_alerts: int
 
 
-def overview(vault) -> Overview:
-    now_ms = to_ms(vault.now())
+@uses_store
+def overview(ctx: Context) -> Overview:
+    now_ms = to_ms(ctx.now())
     grid = {env: {st: 0 for st in Status} for env in Environment}
-    # grouped in the order of the (environment, status, expires_at) index: no sort, no table reads
-    sql = (f"SELECT environment, status, COUNT(*), SUM({_when(f'expires_at <= {int(now_ms)}')}) "
-           f"FROM {_table(ApiKey)} GROUP BY environment, status")
-    for env, status, n, past_expiry in _rows(vault, sql):
-        if env not in grid or status not in grid[env]:
-            continue
-        if status == Status.ACTIVE.value:  # active but past its expiry: expired, watch or not
-            grid[Environment(env)][Status.EXPIRED] += int(past_expiry or 0)
-            n -= int(past_expiry or 0)
-        grid[Environment(env)][Status(status)] += n
+    # read in the order of the (environment, status, expires_at) index: no sort, no table reads
+    sums = ", ".join(f"SUM({when(status_sql(st, now_ms))})" for st in Status)
+    for env, *counts in run(ctx.db, f"SELECT environment, {sums} FROM {table(ApiKey)} GROUP BY environment"):
+        if env in grid:
+            grid[Environment(env)] = {st: int(n or 0) for st, n in zip(Status, counts)}
     totals = {st: sum(grid[env][st] for env in Environment) for st in Status}
     open_alerts = Alert.select().where(Alert.acknowledged_at.is_null()).count()
     return Overview(
@@ -114,21 +94,24 @@ class ScopeSummary:
     reasons: list[str]
 
 
-def scope_summaries(vault) -> list[ScopeSummary]:
-    now_ms = to_ms(vault.now())
-    k_t, r_t, a_t = _table(ApiKey), _table(UsageRollup), _table(Alert)
-    live = f"(k.status = 'active' AND (k.expires_at IS NULL OR k.expires_at > {now_ms}))"
-    open_priv = f"{live} AND k.environment = 'production' AND {_PRIVILEGED} AND k.ip_allowlist = ''"
-    restricted_priv = f"{live} AND k.environment = 'production' AND {_PRIVILEGED} AND k.ip_allowlist <> ''"
-    flagged = "k.policy_violation IS NOT NULL AND k.status <> 'revoked'"
-    counts = {row[0]: row[1:] for row in _rows(vault, (
-        f"SELECT k.scope, COUNT(*), SUM({_when(live)}), "
-        f"SUM({_when(open_priv)}), SUM({_when(restricted_priv)}), SUM({_when(flagged)}) "
+@uses_store
+def scope_summaries(ctx: Context) -> list[ScopeSummary]:
+    now_ms = to_ms(ctx.now())
+    k_t, r_t, a_t = table(ApiKey), table(UsageRollup), table(Alert)
+    live = live_sql(now_ms, "k.")
+    privileged = privileged_sql("k.permissions")
+    open_priv = f"{live} AND k.environment = '{Environment.PRODUCTION.value}' AND {privileged} AND k.ip_allowlist = ''"
+    restricted_priv = (f"{live} AND k.environment = '{Environment.PRODUCTION.value}' AND {privileged} "
+                       f"AND k.ip_allowlist <> ''")
+    flagged = f"k.policy_violation IS NOT NULL AND k.status <> '{Status.REVOKED.value}'"
+    counts = {row[0]: row[1:] for row in run(ctx.db, (
+        f"SELECT k.scope, COUNT(*), SUM({when(live)}), "
+        f"SUM({when(open_priv)}), SUM({when(restricted_priv)}), SUM({when(flagged)}) "
         f"FROM {k_t} k GROUP BY k.scope"))}
-    traffic = {row[0]: row[1:] for row in _rows(vault, (
+    traffic = {row[0]: row[1:] for row in run(ctx.db, (
         f"SELECT k.scope, SUM(r.ok), SUM(r.failed) FROM {r_t} r JOIN {k_t} k ON k.key_id = r.key_id "
         f"WHERE r.hour >= ? GROUP BY k.scope"), (now_ms - now_ms % HOUR_MS - RISK_WINDOW_MS + HOUR_MS,))}
-    alerts = {(row[0], row[1]): row[2] for row in _rows(vault, (
+    alerts = {(row[0], row[1]): row[2] for row in run(ctx.db, (
         f"SELECT k.scope, a.severity, COUNT(*) FROM {a_t} a JOIN {k_t} k ON k.key_id = a.key_id "
         f"WHERE a.acknowledged_at IS NULL GROUP BY k.scope, a.severity"))}
     out = []
@@ -157,7 +140,7 @@ def scope_summaries(vault) -> list[ScopeSummary]:
         if n_flagged:
             medium.append(f"{_plural(n_flagged, 'key')} violating the org policy")
         risk = "high" if high else "medium" if medium else "low"
-        out.append(ScopeSummary(scope, keys, active, _last_execution(vault, scope), risk, high + medium))
+        out.append(ScopeSummary(scope, keys, active, _last_execution(ctx, scope), risk, high + medium))
     return out
 
 
@@ -165,15 +148,15 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-def _last_execution(vault, scope: Scope) -> datetime | None:
+def _last_execution(ctx: Context, scope: Scope) -> datetime | None:
     """The last successful verification of a key in the scope.
 
     The newest hour with a success comes from the rollups (walked newest first on their
     index, so an active scope stops at once); the exact moment from that hour's events, or
     the hour itself when Usage Monitoring kept no event rows.
     """
-    k_t, r_t, e_t = _table(ApiKey), _table(UsageRollup), _table(ActivityEvent)
-    found = _rows(vault, (
+    k_t, r_t, e_t = table(ApiKey), table(UsageRollup), table(ActivityEvent)
+    found = run(ctx.db, (
         f"SELECT r.hour FROM {r_t} r JOIN {k_t} k ON k.key_id = r.key_id "
         f"WHERE k.scope = ? AND r.ok > 0 ORDER BY r.hour DESC LIMIT 1"), (scope.value,))
     if not found:
@@ -181,8 +164,8 @@ def _last_execution(vault, scope: Scope) -> datetime | None:
     hour = found[0][0]
     # the hour's events by their time index (on SQLite, CROSS JOIN fixes the join order and "+"
     # keeps the planner off the status index; PostgreSQL's planner needs neither hint)
-    join, plus = ("CROSS JOIN", "+") if is_sqlite(vault.db) else ("JOIN", "")
-    exact = _rows(vault, (
+    join, plus = join_hints(ctx.db)
+    exact = run(ctx.db, (
         f"SELECT MAX(e.ts) FROM {e_t} e {join} {k_t} k ON k.key_id = e.key_id "
         f"WHERE e.ts >= ? AND e.ts < ? AND {plus}e.status = 'success' AND k.scope = ?"),
         (hour, hour + HOUR_MS, scope.value))
@@ -235,21 +218,22 @@ def window_start(window: str, now: datetime) -> tuple[int, int, int]:
     return now_ms - now_ms % width - (count - 1) * width, width, count
 
 
-def usage(vault, window: str, *, top: int = TOP_KEYS) -> Usage:
+@uses_store
+def usage(ctx: Context, window: str, *, top: int = TOP_KEYS) -> Usage:
     """Charts of seed section 7 over 24h (hourly), 7d (6-hourly) or 30d (daily) buckets.
 
     executions_per_key: the top keys by verification attempts (successes and failures);
     most_used: the top keys by successful verifications; agent_calls: every verification
     whose calling module is `agents`.
     """
-    start, width, count = window_start(window, vault.now())
-    r_t, d_t = _table(UsageRollup), _table(UsageDaily)
+    start, width, count = window_start(window, ctx.now())
+    r_t, d_t = table(UsageRollup), table(UsageDaily)
     # whole days the watch has folded are read from the daily counters, the rest hourly
-    day_from = -(-start // rollup.DAY_MS) * rollup.DAY_MS
-    folded = max(rollup.folded_until() or 0, day_from)
+    day_from = -(-start // DAY_MS) * DAY_MS
+    folded = max(rollup.folded_until(ctx) or 0, day_from)
     hourly = f"(hour < {day_from} OR hour >= {folded})"
     ok, failed, agents = [0] * count, [0] * count, [0] * count
-    daily_buckets = width == rollup.DAY_MS and folded > day_from
+    daily_buckets = width == DAY_MS and folded > day_from
     parts = [(f"SELECT (hour - ?) / ? AS b, SUM(ok), SUM(failed), {_AGENT_CALLS} FROM {r_t} "
               f"WHERE hour >= ? {f'AND {hourly}' if daily_buckets else ''} GROUP BY b", (start, width, start))]
     if daily_buckets:
@@ -257,12 +241,12 @@ def usage(vault, window: str, *, top: int = TOP_KEYS) -> Usage:
                       f"WHERE day >= ? AND day < ? AND key_id = '{rollup.ALL}' GROUP BY b",
                       (start, width, day_from, folded)))
     for sql, params in parts:
-        for b, s_ok, s_failed, s_agents in _rows(vault, sql, params):
+        for b, s_ok, s_failed, s_agents in run(ctx.db, sql, params):
             if 0 <= b < count:
                 ok[b] += int(s_ok)
                 failed[b] += int(s_failed)
                 agents[b] += int(s_agents)
-    per_key = _rows(vault, (
+    per_key = run(ctx.db, (
         f"SELECT key_id, SUM(ok), SUM(failed) FROM ("
         f"SELECT key_id, ok, failed FROM {r_t} WHERE hour >= ? AND {hourly} AND key_id <> '' "
         f"UNION ALL SELECT key_id, ok, failed FROM {d_t} WHERE day >= ? AND day < ? "
@@ -332,7 +316,8 @@ def _event_filter(key_id, module, status, ip, since, until, before_id, after_id)
     return cond, params
 
 
-def events(vault, *, key_id=None, module=None, status=None, ip=None, since=None, until=None,
+@uses_store
+def events(ctx: Context, *, key_id=None, module=None, status=None, ip=None, since=None, until=None,
            before_id=None, after_id=None, limit: int = 200) -> list[EventView]:
     """One page of the activity log, newest first; with after_id, oldest first (a live tail
     asks for what came after the last id it shows). Pages by id (keyset), never OFFSET."""
@@ -341,30 +326,32 @@ def events(vault, *, key_id=None, module=None, status=None, ip=None, since=None,
         raise InputError("limit", f"{limit!r} is not allowed; give 1 to 10000")
     where = f"WHERE {' AND '.join(cond)}" if cond else ""
     order = "ASC" if after_id is not None else "DESC"
-    rows = _rows(vault, (
-        f"SELECT id, ts, key_id, module, action, status, code, ip, environment FROM {_table(ActivityEvent)} "
+    rows = run(ctx.db, (
+        f"SELECT id, ts, key_id, module, action, status, code, ip, environment FROM {table(ActivityEvent)} "
         f"{where} ORDER BY id {order} LIMIT ?"), (*params, int(limit)))
     names = _names(r[2] for r in rows)
     return [EventView(r[0], from_ms(r[1]), r[2], names.get(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
 
-def count_events(vault, *, key_id=None, module=None, status=None, ip=None, since=None, until=None,
+@uses_store
+def count_events(ctx: Context, *, key_id=None, module=None, status=None, ip=None, since=None, until=None,
                  before_id=None, after_id=None) -> int:
     """Matching events, exact up to COUNT_CAP; at the cap it returns COUNT_CAP (show "100,000+")."""
     cond, params = _event_filter(key_id, module, status, ip, since, until, before_id, after_id)
     where = f"WHERE {' AND '.join(cond)}" if cond else ""
-    rows = _rows(vault, f"SELECT COUNT(*) FROM (SELECT 1 FROM {_table(ActivityEvent)} {where} LIMIT ?) AS capped",
+    rows = run(ctx.db, f"SELECT COUNT(*) FROM (SELECT 1 FROM {table(ActivityEvent)} {where} LIMIT ?) AS capped",
                  (*params, COUNT_CAP))
     return int(rows[0][0])
 
 
-def latest_event_id(vault) -> int:
+@uses_store
+def latest_event_id(ctx: Context) -> int:
     """The newest event id (0 when there is none): where a live tail starts."""
-    rows = _rows(vault, f"SELECT MAX(id) FROM {_table(ActivityEvent)}")
+    rows = run(ctx.db, f"SELECT MAX(id) FROM {table(ActivityEvent)}")
     return int(rows[0][0] or 0)
 
 
-def key_activity(vault, key_id: str, limit: int = 50) -> list[EventView]:
+def key_activity(ctx: Context, key_id: str, limit: int = 50) -> list[EventView]:
     """The newest authentication attempts with one key (the key detail view)."""
-    return events(vault, key_id=key_id, limit=limit)
+    return events(ctx, key_id=key_id, limit=limit)
 

@@ -24,10 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from keytui import alerts, orgpolicy, policies, rollup
 from keytui.clock import from_ms, to_ms
-from keytui.domain import RuleError, Status
+from peewee import SQL
+
+from keytui.domain import RuleError, Status, live_sql
+from keytui.service import alerts, lifecycle, orgpolicy, policies, rollup
+from keytui.service.context import Context, uses_store
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
+from keytui.store.sql import chunks
 
 SYSTEM = "system"
 CURSOR = "watch_event_cursor"  # the last event id detection has looked at
@@ -71,18 +75,19 @@ def _set_meta(name: str, value: str) -> None:
     Meta.insert(name=name, value=value).on_conflict(conflict_target=[Meta.name], update={Meta.value: value}).execute()
 
 
-def run_pass(vault) -> PassReport:
+@uses_store
+def run_pass(ctx: Context) -> PassReport:
     """One idempotent pass of the watch (see the module docstring)."""
     started = time.perf_counter()
-    system = vault.as_operator(SYSTEM)
-    system._writable()
+    system = ctx.as_operator(SYSTEM)
+    system.require_writable()
     now = system.now()
     report = PassReport(now)
-    with system.db.atomic():
-        settings = policies.read_all()
+    with system.transaction():
+        settings = policies.read_all(system)
         last = _meta(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK
-        report.expired = system.expire_due()
+        report.expired = lifecycle.expire_due(system)
         if settings["auto_rotation"]:
             _auto_rotate(system, settings, report)
         if settings["expiry_alerts"]:
@@ -92,7 +97,7 @@ def run_pass(vault) -> PassReport:
         if settings["suspicious_detection"] and newest > cursor:
             report.events_scanned = _detect(system, settings, cursor, newest, report)
         _set_meta(CURSOR, str(max(cursor, newest)))
-        report.days_folded = rollup.fold_complete_days(system.db, now)
+        report.days_folded = rollup.fold_complete_days(system, now)
         _set_meta(LAST_PASS, str(to_ms(now)))
     report.flagged, report.cleared = orgpolicy.refresh_flags(system)
     report.seconds = time.perf_counter() - started
@@ -118,16 +123,15 @@ def _auto_rotate(system, settings: dict, report: PassReport) -> None:
     now = system.now()
     window = _window(settings, "auto_rotation_days")
     due = (ApiKey.select(ApiKey.id, ApiKey.key_id, ApiKey.expires_at)
-           .where((ApiKey.status == Status.ACTIVE.value) & (ApiKey.expires_at > now)
-                  & (ApiKey.expires_at <= now + window)).order_by(ApiKey.expires_at))
+           .where(SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= now + window)).order_by(ApiKey.expires_at))
     for row in due:
         newest = (KeySecret.select(KeySecret.created_at).where((KeySecret.key == row.id) & KeySecret.ended_by.is_null())
                   .order_by(KeySecret.id.desc()).scalar())
         if newest is not None and newest >= row.expires_at - window:
             continue
         try:
-            with system.db.atomic():
-                issued = system.rotate(row.key_id, origin="auto-rotate")
+            with system.transaction():
+                issued = lifecycle.rotate(system, row.key_id, origin="auto-rotate")
         except RuleError as exc:
             report.rotation_failed[row.key_id] = str(exc)
             _raise(system, report, "rotation-failed", "high", f"auto-rotation refused: {exc}",
@@ -145,7 +149,7 @@ def _expiry_alerts(system, settings: dict, since: datetime, report: PassReport) 
     now = system.now()
     soon = now + _window(settings, "expiry_alert_days")
     expiring = ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.expires_at, ApiKey.environment).where(
-        (ApiKey.status == Status.ACTIVE.value) & (ApiKey.expires_at > now) & (ApiKey.expires_at <= soon))
+        SQL(live_sql(to_ms(now))) & (ApiKey.expires_at <= soon))
     for key_id, name, expires, env in expiring.tuples():
         days = (expires - now).total_seconds() / 86400
         _raise(system, report, "expiring", "medium" if env == "production" else "low",
@@ -213,7 +217,7 @@ def _bursts(system, report: PassReport, kind: str, evs: list[tuple[int, int]], c
             window_ms: int, *, key_id: str | None = None, ip: str | None = None) -> None:
     if len(evs) < threshold or evs[-1][0] <= cursor:
         return
-    done, still_open = alerts.last_evidence(kind, key_id=key_id, ip=ip)
+    done, still_open = alerts.last_evidence(system, kind, key_id=key_id, ip=ip)
     # failures going on within the window after an open alert's evidence are the same burst
     done_ts = to_ms(ActivityEvent.get_by_id(done).ts) if still_open and done else None
     evs = [e for e in evs if e[0] > done and (done_ts is None or e[1] > done_ts + window_ms)]
@@ -238,13 +242,11 @@ def _bursts(system, report: PassReport, kind: str, evs: list[tuple[int, int]], c
 
 def _misuse_alerts(system, report: PassReport, misuse: dict[tuple, list[int]]) -> None:
     key_envs = {}
-    ids = list({k[1] for k in misuse})
-    for i in range(0, len(ids), 500):
-        key_envs.update(ApiKey.select(ApiKey.key_id, ApiKey.environment).where(
-            ApiKey.key_id.in_(ids[i:i + 500])).tuples())
+    for chunk in chunks({k[1] for k in misuse}):
+        key_envs.update(ApiKey.select(ApiKey.key_id, ApiKey.environment).where(ApiKey.key_id.in_(chunk)).tuples())
     for (code, key_id, ip, env), ev_ids in misuse.items():
         kind, severity = MISUSE[code]
-        if alerts.open_alert_exists(kind, key_id, ip):
+        if alerts.open_alert_exists(system, kind, key_id, ip):
             continue
         key_env = key_envs.get(key_id, "?")
         if code == "WRONG_ENVIRONMENT":
@@ -259,7 +261,7 @@ def _misuse_alerts(system, report: PassReport, misuse: dict[tuple, list[int]]) -
 
 
 # ---------------------------------------------------------------------------------- the loop
-def watch_loop(vault, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.Event | None = None,
+def watch_loop(ctx: Context, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.Event | None = None,
                on_report: Callable[[PassReport], None] | None = None, handle_signals: bool = False) -> int:
     """Run passes every `interval` seconds until `stop` is set; returns the number of passes.
 
@@ -272,7 +274,7 @@ def watch_loop(vault, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.E
             signal.signal(sig, lambda *_: stop.set())
     passes = 0
     while not stop.is_set():
-        report = run_pass(vault)
+        report = run_pass(ctx)
         passes += 1
         if on_report:
             on_report(report)

@@ -14,10 +14,15 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from keytui.clock import to_ms
 from keytui.store import bulk
+from keytui.store.binding import using
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
+
+if TYPE_CHECKING:  # the context appends through this module, so it is imported there, not here
+    from keytui.service.context import Context
 
 GENESIS = "0" * 64
 HEAD = "audit_head"
@@ -38,18 +43,14 @@ def _head_value(key: bytes, seq: int, mac: str) -> str:
     return f"{seq}:{mac}:{anchor}"
 
 
-def append(key: bytes, *, now: datetime, operator: str, action: str, key_id: str | None = None,
-           details: dict | None = None) -> None:
-    """Append one entry. Must run inside the write transaction of the change it records."""
-    append_many(key, now=now, operator=operator, entries=[(action, key_id, details or {})])
-
-
-def append_many(key: bytes, *, now: datetime, operator: str,
-                entries: list[tuple[str, str | None, dict]]) -> None:
-    """Append (action, key_id, details) entries in one go (bulk key creation): the same chain
-    as `append`, computed here and inserted in a few statements. Runs inside the change's transaction."""
+def append(ctx: "Context", entries: list[tuple[str, str | None, dict]], *, now: datetime | None = None) -> None:
+    """Append (action, key_id, details) entries as the context's operator, in a few statements
+    however many (bulk key creation). Must run inside the transaction of the change they record."""
     if not entries:
         return
+    key = ctx.keyring.audit_key
+    operator = ctx.operator
+    now = now or ctx.now()
     last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
     seq = last.seq if last else 0
     prev = last.mac if last else GENESIS
@@ -62,7 +63,7 @@ def append_many(key: bytes, *, now: datetime, operator: str,
         rows.append(dict(seq=seq, ts=ts_ms, operator=operator, action=action, key_id=key_id, details=text,
                          prev_mac=prev, mac=mac))
         prev = mac
-    bulk.insert_rows(AuditEntry._meta.database, AuditEntry, rows)
+    bulk.insert_rows(ctx.db, AuditEntry, rows)
     head = _head_value(key, seq, prev)
     Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
 
@@ -75,7 +76,12 @@ class ChainReport:
     seq: int | None = None
 
 
-def verify_chain(key: bytes) -> ChainReport:
+def verify_chain(ctx: "Context") -> ChainReport:
+    with using(ctx.db):
+        return _verify_chain(ctx.keyring.audit_key)
+
+
+def _verify_chain(key: bytes) -> ChainReport:
     prev = GENESIS
     expected = 1
     count = 0
@@ -103,3 +109,19 @@ def verify_chain(key: bytes) -> ChainReport:
 def _audited_state_exists() -> bool:
     """Keys and enrolments are only ever created by audited changes, so an empty log beside them was emptied."""
     return any(model.select().exists() for model in (ApiKey, Operator))
+
+
+def entries(ctx: "Context", key_id: str | None = None, limit: int | None = None) -> list[dict]:
+    """Audit entries, newest first (all, or one key's)."""
+    with using(ctx.db):
+        return _entries(key_id, limit)
+
+
+def _entries(key_id: str | None, limit: int | None) -> list[dict]:
+    q = AuditEntry.select().order_by(AuditEntry.seq.desc())
+    if key_id:
+        q = q.where(AuditEntry.key_id == key_id.strip().lower())
+    if limit:
+        q = q.limit(limit)
+    return [{"seq": e.seq, "ts": e.ts.isoformat(), "operator": e.operator, "action": e.action,
+             "key_id": e.key_id, "details": json.loads(e.details)} for e in q]

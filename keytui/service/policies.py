@@ -26,7 +26,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from keytui.domain import Environment, InputError
+from keytui.domain import Environment, InputError, parse_environment
+from keytui.service.context import Context, uses_store
 from keytui.store.models import PolicySetting
 
 
@@ -100,15 +101,14 @@ def parse_setting(name: str, value: Any) -> tuple[str, Any]:
     key = str(name).strip().lower().replace("-", "_")
     if key.startswith("ip_locking."):
         env_part = key.split(".", 1)[1]
-        from keytui.domain import parse_environment
-
         key = f"ip_locking.{parse_environment(env_part, 'policy').value}"
     if key not in POLICIES:
         raise InputError("policy", f"unknown policy {name!r}; allowed: {', '.join(POLICIES)}")
     return key, POLICIES[key].parse(value)
 
 
-def read_all() -> dict[str, Any]:
+@uses_store
+def read_all(ctx: Context) -> dict[str, Any]:
     values = {d.name: d.default for d in POLICIES.values()}
     for row in PolicySetting.select():
         if row.name in values:
@@ -116,18 +116,28 @@ def read_all() -> dict[str, Any]:
     return values
 
 
-def read(name: str) -> Any:
+@uses_store
+def read(ctx: Context, name: str) -> Any:
     row = PolicySetting.get_or_none(PolicySetting.name == name)
     return json.loads(row.value) if row else POLICIES[name].default
 
 
-def write(name: str, value: Any, *, now, operator: str) -> None:
-    """Store one parsed setting; the caller holds the transaction and writes the audit entry."""
-    text = json.dumps(value)
-    PolicySetting.insert(name=name, value=text, updated_at=now, updated_by=operator).on_conflict(
-        conflict_target=[PolicySetting.name],
-        update={PolicySetting.value: text, PolicySetting.updated_at: now, PolicySetting.updated_by: operator},
-    ).execute()
+@uses_store
+def set_policy(ctx: Context, name: str, value) -> tuple[str, Any]:
+    """Change one setting (audited when the value changes); returns the parsed (name, value)."""
+    ctx.require_writable()
+    key, parsed = parse_setting(name, value)
+    now, operator = ctx.now(), ctx.operator
+    with ctx.transaction():
+        old = read(ctx, key)
+        text = json.dumps(parsed)
+        PolicySetting.insert(name=key, value=text, updated_at=now, updated_by=operator).on_conflict(
+            conflict_target=[PolicySetting.name],
+            update={PolicySetting.value: text, PolicySetting.updated_at: now, PolicySetting.updated_by: operator},
+        ).execute()
+        if old != parsed:
+            ctx.audit("policy.set", None, policy=key, old=old, new=parsed)
+    return key, parsed
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,8 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def settings_view() -> list[SettingView]:
+@uses_store
+def settings_view(ctx: Context) -> list[SettingView]:
     rows = {row.name: row for row in PolicySetting.select()}
     out = []
     for d in POLICIES.values():

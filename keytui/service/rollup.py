@@ -12,32 +12,36 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from keytui.clock import to_ms
+from keytui.clock import DAY_MS, to_ms
+from keytui.service.context import Context, uses_store
 from keytui.store.models import Meta, UsageDaily, UsageRollup
+from keytui.store.sql import table
 
-DAY_MS = 86_400_000
 SETTLE_MS = 3_600_000  # a day is folded only this long after it ended
 FOLDED_UNTIL = "usage_daily_until"
 ALL = "*"  # key_id of the per-module rows, module of the per-key rows
 
 
-def folded_until() -> int | None:
+@uses_store
+def folded_until(ctx: Context) -> int | None:
     """Epoch ms where the folded days end (exclusive), or None when none are folded."""
     row = Meta.get_or_none(Meta.name == FOLDED_UNTIL)
     return int(row.value) if row else None
 
 
-def fold_complete_days(db, now: datetime) -> int:
+@uses_store
+def fold_complete_days(ctx: Context, now: datetime) -> int:
     """Fold every complete, settled day not yet folded; returns how many days were folded.
     Runs inside the caller's write transaction."""
+    db = ctx.db
     end = (to_ms(now) - SETTLE_MS) // DAY_MS * DAY_MS
-    start = folded_until()
+    start = folded_until(ctx)
     if start is None:
         first = UsageRollup.select(UsageRollup.hour).order_by(UsageRollup.hour).limit(1).scalar()
         if first is None:
             return 0
         start = first // DAY_MS * DAY_MS
-    r, d = UsageRollup._meta.table_name, UsageDaily._meta.table_name
+    r, d = table(UsageRollup), table(UsageDaily)
     p = db.param
     for day in range(start, end, DAY_MS):
         for group, key_col, module_col in (("key_id", "key_id", f"'{ALL}'"), ("module", f"'{ALL}'", "module")):

@@ -2,7 +2,7 @@
 org policy (a TOML file applied with `keytui policy apply`; every field is documented in
 keytui/examples/org-policy.toml).
 
-The vault calls the check_* hooks inside its own validation, so every face enforces the same
+The lifecycle calls the check_* hooks inside its own validation, so every face enforces the same
 policy; each raises RuleError naming the field and what the policy allows. `apply` validates a
 policy file, stores it as the active policy (audited), and flags the live keys that violate it
 (and clears the flags of keys that no longer do); `preview` reports the same without changing
@@ -18,10 +18,12 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from keytui import policies
-from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, RuleError, Scope, Status,
-                           format_permissions, parse_environment, parse_permission, parse_scope, split_permissions)
+from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, RuleError, Scope, format_permissions,
+                           is_live, parse_environment, parse_permission, parse_scope, split_list, split_permissions)
+from keytui.service import policies
+from keytui.service.context import Context, uses_store
 from keytui.store.models import ApiKey, OrgPolicy
+from keytui.store.sql import chunks
 
 MAX_DAYS = 3650
 FIELDS = {
@@ -160,12 +162,14 @@ class _Locator:
 
 
 # ---------------------------------------------------------------------------------- the active policy
-def active() -> OrgPolicyDoc | None:
+@uses_store
+def active(ctx: Context) -> OrgPolicyDoc | None:
     row = OrgPolicy.select().where(OrgPolicy.active == True).order_by(OrgPolicy.id.desc()).first()  # noqa: E712
     return parse(row.source) if row else None
 
 
-def active_record() -> dict | None:
+@uses_store
+def active_record(ctx: Context) -> dict | None:
     """Who applied the active org policy, when, and its name and digest (for `policy show`)."""
     row = OrgPolicy.select().where(OrgPolicy.active == True).order_by(OrgPolicy.id.desc()).first()  # noqa: E712
     if row is None:
@@ -175,15 +179,16 @@ def active_record() -> dict | None:
             "applied_by": row.applied_by}
 
 
-def current() -> Rules:
-    settings = policies.read_all()
+@uses_store
+def current(ctx: Context) -> Rules:
+    settings = policies.read_all(ctx)
     required = frozenset(env for env in Environment if settings[f"ip_locking.{env.value}"] == "required")
-    return Rules(required, active())
+    return Rules(required, active(ctx))
 
 
-def default_expiry_days(env: Environment, rules: Rules | None = None) -> int | None:
+def default_expiry_days(ctx: Context, env: Environment) -> int | None:
     """The expiry the create form should preselect in `env` (None: the form's own default)."""
-    return (rules or current()).env(env).default_expiry_days
+    return current(ctx).env(env).default_expiry_days
 
 
 # ---------------------------------------------------------------------------------- judging
@@ -231,32 +236,27 @@ def _refuse(found: list[tuple[str, str]]) -> None:
         raise RuleError(f"{field_name}: {reason}", field=field_name)
 
 
-def check_allowlist(*, env: Environment, ip_allowlist: tuple[str, ...], rules: Rules | None = None) -> None:
-    _refuse(_ip_problems(rules or current(), env, ip_allowlist))
+def check_allowlist(rules: Rules, *, env: Environment, ip_allowlist: tuple[str, ...]) -> None:
+    _refuse(_ip_problems(rules, env, ip_allowlist))
 
 
-def check_permissions(*, env: Environment, permissions: frozenset[Permission], rules: Rules | None = None) -> None:
-    _refuse(_permission_problems(rules or current(), env, permissions))
+def check_permissions(rules: Rules, *, env: Environment, permissions: frozenset[Permission]) -> None:
+    _refuse(_permission_problems(rules, env, permissions))
 
 
-def check_new_key(*, env: Environment, scope: Scope, permissions: frozenset[Permission],
+def check_new_key(rules: Rules, *, env: Environment, scope: Scope, permissions: frozenset[Permission],
                   expires_at: datetime | None, now: datetime, ip_allowlist: tuple[str, ...],
-                  expiry_days: int | None = None, rules: Rules | None = None) -> None:
-    _refuse(problems(rules or current(), env=env, scope=scope, permissions=permissions, ip_allowlist=ip_allowlist,
+                  expiry_days: int | None = None) -> None:
+    _refuse(problems(rules, env=env, scope=scope, permissions=permissions, ip_allowlist=ip_allowlist,
                      expires_at=expires_at, expiry_days=expiry_days, now=now))
 
 
-def check_rotation(*, row, now: datetime, rules: Rules | None = None) -> None:
+def check_rotation(rules: Rules, *, key, now: datetime) -> None:
     """A rotation renews the key for its expiry policy, so the renewed key must comply."""
-    expires = now + timedelta(days=row.expiry_days) if row.expiry_days else row.expires_at
-    _refuse(problems(rules or current(), **_key_facts(row), expires_at=expires, expiry_days=row.expiry_days,
-                     now=now))
-
-
-def _key_facts(row) -> dict:
-    return dict(env=Environment(row.environment), scope=Scope(row.scope),
-                permissions=split_permissions(row.permissions),
-                ip_allowlist=tuple(x for x in row.ip_allowlist.split(",") if x))
+    expires = now + timedelta(days=key.expiry_days) if key.expiry_days else key.expires_at
+    _refuse(problems(rules, env=Environment(key.environment), scope=Scope(key.scope),
+                     permissions=split_permissions(key.permissions), ip_allowlist=split_list(key.ip_allowlist),
+                     expires_at=expires, expiry_days=key.expiry_days, now=now))
 
 
 # ---------------------------------------------------------------------------------- apply
@@ -285,56 +285,58 @@ class ApplyReport:
                                 "reasons": v.reasons} for v in self.violations]}
 
 
-def preview(vault, text: str) -> ApplyReport:
+def preview(ctx: Context, text: str) -> ApplyReport:
     """What applying `text` would report; nothing is stored or flagged."""
-    return apply(vault, text, dry_run=True)
+    return apply(ctx, text, dry_run=True)
 
 
-def apply(vault, text: str, *, dry_run: bool = False) -> ApplyReport:
+@uses_store
+def apply(ctx: Context, text: str, *, dry_run: bool = False) -> ApplyReport:
     doc = parse(text)
     if dry_run:
-        return _judge_keys(vault, Rules(current().ip_required, doc), dry_run=True)[0]
-    vault._writable()
-    with vault.db.atomic():
+        return _judge_keys(ctx, Rules(current(ctx).ip_required, doc), dry_run=True)[0]
+    ctx.require_writable()
+    with ctx.transaction():
         OrgPolicy.update(active=False).where(OrgPolicy.active == True).execute()  # noqa: E712
-        OrgPolicy.create(applied_at=vault.now(), applied_by=vault.operator, source=text, active=True)
-        report, changes = _judge_keys(vault, Rules(current().ip_required, doc), dry_run=False)
+        OrgPolicy.create(applied_at=ctx.now(), applied_by=ctx.operator, source=text, active=True)
+        report, changes = _judge_keys(ctx, Rules(current(ctx).ip_required, doc), dry_run=False)
         _store_flags(changes)
-        vault._audit("orgpolicy.apply", None, name=doc.name, sha256=doc.digest, checked=report.checked,
+        ctx.audit("orgpolicy.apply", None, name=doc.name, sha256=doc.digest, checked=report.checked,
                      violations=len(report.violations), flagged=report.flagged, cleared=report.cleared,
                      violating_keys=[v.key_id for v in report.violations[:100]])
     return report
 
 
-def refresh_flags(vault) -> tuple[int, int]:
+@uses_store
+def refresh_flags(ctx: Context) -> tuple[int, int]:
     """Re-judge live keys against the active policy (the watch calls this after its pass: a fixed
     key loses its flag, a key that expired or was revoked too). Returns (flagged, cleared).
 
     Keys are judged outside any write transaction (a scan of every key must not hold the write
     lock); only the changed flags are written. A key edited in between is re-judged next pass.
     """
-    rules = current()
+    rules = current(ctx)
     if rules.org is None and not rules.ip_required:
         if not ApiKey.select().where(ApiKey.policy_violation.is_null(False)).exists():
             return 0, 0
-    report, changes = _judge_keys(vault, rules, dry_run=False)
+    report, changes = _judge_keys(ctx, rules, dry_run=False)
     if changes:
-        vault._writable()
-        with vault.db.atomic():
+        ctx.require_writable()
+        with ctx.transaction():
             _store_flags(changes)
-            vault._audit("orgpolicy.flags", None, flagged=report.flagged, cleared=report.cleared)
+            ctx.audit("orgpolicy.flags", None, flagged=report.flagged, cleared=report.cleared)
     return report.flagged, report.cleared
 
 
 def _store_flags(changes: dict[str | None, list[str]]) -> None:
     for text, ids in changes.items():
-        for i in range(0, len(ids), 500):
-            ApiKey.update(policy_violation=text).where(ApiKey.key_id.in_(ids[i:i + 500])).execute()
+        for chunk in chunks(ids):
+            ApiKey.update(policy_violation=text).where(ApiKey.key_id.in_(chunk)).execute()
 
 
-def _judge_keys(vault, rules: Rules, *, dry_run: bool) -> tuple[ApplyReport, dict[str | None, list[str]]]:
+def _judge_keys(ctx: Context, rules: Rules, *, dry_run: bool) -> tuple[ApplyReport, dict[str | None, list[str]]]:
     """The report for every live key, and the flag changes it implies (new text -> key ids)."""
-    now = vault.now()
+    now = ctx.now()
     violations: list[Violation] = []
     changes: dict[str | None, list[str]] = {}
     flagged = cleared = checked = 0
@@ -342,13 +344,12 @@ def _judge_keys(vault, rules: Rules, *, dry_run: bool) -> tuple[ApplyReport, dic
                       ApiKey.ip_allowlist, ApiKey.expires_at, ApiKey.expiry_days, ApiKey.status,
                       ApiKey.policy_violation).order_by(ApiKey.id)
     for key_id, name, env, scope, perms, allow, expires_at, expiry_days, status, flag in q.tuples().iterator():
-        live = status == Status.ACTIVE.value and (expires_at is None or expires_at > now)
         reasons = []
-        if live:
+        if is_live(status, expires_at, now):
             checked += 1
             reasons = [r for _, r in problems(
                 rules, env=Environment(env), scope=Scope(scope), permissions=split_permissions(perms),
-                ip_allowlist=tuple(x for x in allow.split(",") if x), expires_at=expires_at,
+                ip_allowlist=split_list(allow), expires_at=expires_at,
                 expiry_days=expiry_days, now=now)]
         if reasons:
             violations.append(Violation(key_id, name, env, reasons))

@@ -13,7 +13,10 @@ import shutil
 import tempfile
 from typing import TextIO
 
-from keytui.registry import KeyFilter
+from keytui.domain import InputError
+from keytui.service import registry
+from keytui.service.context import Context, uses_store
+from keytui.service.registry import KeyFilter
 
 COLUMNS = ["name", "key_id", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
            "environment", "permissions", "ip_allowlist", "policy_violation"]
@@ -21,10 +24,10 @@ PAGE = 2000
 STAGE_IN_MEMORY = 8 * 1024 * 1024  # bytes; a larger export is staged in a temporary file
 
 
-def _records(vault, key_filter: KeyFilter):
+def _records(ctx: Context, key_filter: KeyFilter):
     offset = 0
     while True:
-        page = vault.list_keys(key_filter, sort="created_at", descending=False, limit=PAGE, offset=offset)
+        page = registry.list_keys(ctx, key_filter, sort="created_at", descending=False, limit=PAGE, offset=offset)
         for view in page:
             record = view.as_dict()
             yield {c: record[c] for c in COLUMNS}
@@ -33,35 +36,35 @@ def _records(vault, key_filter: KeyFilter):
         offset += PAGE
 
 
-def export_registry(vault, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
+@uses_store
+def export_registry(ctx: Context, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
                     destination: str = "") -> int:
     """Write the registry to `out`; returns the number of keys. The export itself is audited."""
     if fmt not in ("csv", "json"):
-        from keytui.domain import InputError
-
         raise InputError("format", f"{fmt!r} is not an export format; allowed: csv, json")
-    vault._writable()
+    ctx.require_writable()
     with tempfile.SpooledTemporaryFile(max_size=STAGE_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as staged:
-        count = _write(vault, fmt, staged, key_filter or KeyFilter())
-        vault.audit_export("registry.export", format=fmt, keys=count, destination=destination)
+        count = _write(ctx, fmt, staged, key_filter or KeyFilter())
+        with ctx.transaction():
+            ctx.audit("registry.export", None, format=fmt, keys=count, destination=destination)
         staged.seek(0)
         shutil.copyfileobj(staged, out)
     return count
 
 
-def _write(vault, fmt: str, out: TextIO, key_filter: KeyFilter) -> int:
+def _write(ctx: Context, fmt: str, out: TextIO, key_filter: KeyFilter) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
         writer.writeheader()
-        for rec in _records(vault, key_filter):
+        for rec in _records(ctx, key_filter):
             rec["permissions"] = ",".join(rec["permissions"])
             rec["ip_allowlist"] = ",".join(rec["ip_allowlist"])
             writer.writerow(rec)
             count += 1
     else:
         out.write("[")
-        for rec in _records(vault, key_filter):
+        for rec in _records(ctx, key_filter):
             out.write(("," if count else "") + "\n  " + json.dumps(rec))
             count += 1
         out.write("\n]\n")

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from keytui.domain import InputError, NotFoundError
+from keytui.service.context import Context, uses_store
 from keytui.store.models import Alert, ApiKey
+from keytui.store.sql import chunks
 
 SEVERITIES = ("low", "medium", "high")
 EVIDENCE_MAX = 50  # event ids kept as evidence per alert: the newest, so the last one is always there
@@ -54,13 +56,15 @@ class AlertView:
 
 
 def _views(rows: list[Alert]) -> list[AlertView]:
-    ids = list({r.key_id for r in rows if r.key_id})
-    names = dict(ApiKey.select(ApiKey.key_id, ApiKey.name).where(ApiKey.key_id.in_(ids)).tuples()) if ids else {}
+    names = {}
+    for chunk in chunks({r.key_id for r in rows if r.key_id}):
+        names.update(ApiKey.select(ApiKey.key_id, ApiKey.name).where(ApiKey.key_id.in_(chunk)).tuples())
     return [AlertView(r.id, r.created_at, r.kind, r.severity, r.key_id, names.get(r.key_id), r.ip, r.message,
                       json.loads(r.evidence), r.acknowledged_at, r.acknowledged_by) for r in rows]
 
 
-def list_alerts(vault, *, include_acknowledged: bool = False, key_id: str | None = None,
+@uses_store
+def list_alerts(ctx: Context, *, include_acknowledged: bool = False, key_id: str | None = None,
                 limit: int = 200) -> list[AlertView]:
     """Newest first; open alerts only unless include_acknowledged."""
     q = Alert.select().order_by(Alert.id.desc()).limit(limit)
@@ -71,7 +75,8 @@ def list_alerts(vault, *, include_acknowledged: bool = False, key_id: str | None
     return _views(list(q))
 
 
-def get(vault, alert_id: int) -> AlertView:
+@uses_store
+def get(ctx: Context, alert_id: int) -> AlertView:
     row = Alert.get_or_none(Alert.id == _alert_id(alert_id))
     if row is None:
         raise NotFoundError(f"alert: no alert with id {alert_id!r}")
@@ -85,22 +90,24 @@ def _alert_id(value) -> int:
         raise InputError("alert", f"{value!r} is not an alert id (a whole number)") from None
 
 
-def acknowledge(vault, alert_id: int | str) -> AlertView:
-    """Mark an alert as seen by the vault's operator (audited); acknowledging twice changes nothing."""
-    vault._writable()
+@uses_store
+def acknowledge(ctx: Context, alert_id: int | str) -> AlertView:
+    """Mark an alert as seen by the context's operator (audited); acknowledging twice changes nothing."""
+    ctx.require_writable()
     alert_id = _alert_id(alert_id)
-    with vault.db.atomic():
+    with ctx.transaction():
         row = Alert.get_or_none(Alert.id == alert_id)
         if row is None:
             raise NotFoundError(f"alert: no alert with id {alert_id}")
         if row.acknowledged_at is None:
-            Alert.update(acknowledged_at=vault.now(), acknowledged_by=vault.operator).where(
+            Alert.update(acknowledged_at=ctx.now(), acknowledged_by=ctx.operator).where(
                 Alert.id == alert_id).execute()
-            vault._audit("alert.acknowledge", row.key_id, alert=alert_id, kind=row.kind)
-    return get(vault, alert_id)
+            ctx.audit("alert.acknowledge", row.key_id, alert=alert_id, kind=row.kind)
+    return get(ctx, alert_id)
 
 
-def raise_alert(vault, *, kind: str, severity: str, message: str, dedupe_key: str, key_id: str | None = None,
+@uses_store
+def raise_alert(ctx: Context, *, kind: str, severity: str, message: str, dedupe_key: str, key_id: str | None = None,
                 ip: str | None = None, evidence: list[int] = ()) -> int | None:
     """Store an alert unless one with the same dedupe key exists; returns its id when new.
     Runs inside the caller's write transaction (the watch pass), so the check and the insert
@@ -110,14 +117,15 @@ def raise_alert(vault, *, kind: str, severity: str, message: str, dedupe_key: st
     dedupe_key = dedupe_key[:128]
     if Alert.select().where(Alert.dedupe_key == dedupe_key).exists():
         return None
-    new_id = Alert.insert(created_at=vault.now(), kind=kind, severity=severity, key_id=key_id, ip=ip,
+    new_id = Alert.insert(created_at=ctx.now(), kind=kind, severity=severity, key_id=key_id, ip=ip,
                           message=message, evidence=json.dumps(sorted(evidence)[-EVIDENCE_MAX:]),
                           dedupe_key=dedupe_key).execute()
-    vault._audit("alert.raise", key_id, alert=new_id, kind=kind, severity=severity, ip=ip)
+    ctx.audit("alert.raise", key_id, alert=new_id, kind=kind, severity=severity, ip=ip)
     return new_id
 
 
-def open_alert_exists(kind: str, key_id: str | None, ip: str | None = None) -> bool:
+@uses_store
+def open_alert_exists(ctx: Context, kind: str, key_id: str | None, ip: str | None = None) -> bool:
     q = Alert.select().where((Alert.kind == kind) & Alert.acknowledged_at.is_null())
     q = q.where(Alert.key_id == key_id) if key_id else q.where(Alert.key_id.is_null())
     if ip:
@@ -125,7 +133,8 @@ def open_alert_exists(kind: str, key_id: str | None, ip: str | None = None) -> b
     return q.exists()
 
 
-def last_evidence(kind: str, *, key_id: str | None = None, ip: str | None = None) -> tuple[int, bool]:
+@uses_store
+def last_evidence(ctx: Context, kind: str, *, key_id: str | None = None, ip: str | None = None) -> tuple[int, bool]:
     """The newest event id used as evidence by the latest alert of this kind for this key or IP
     (0 if none), and whether that alert is still open."""
     q = (Alert.select(Alert.evidence, Alert.acknowledged_at).where(Alert.kind == kind)

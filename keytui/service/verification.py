@@ -18,18 +18,17 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
-from keytui import policies, tokens
-from keytui.clock import from_ms
-from keytui.domain import (Environment, InputError, Permission, Scope, Status, VerifyCode, effective_permissions,
-                           parse_environment, parse_ip, parse_permission, parse_scope, split_permissions)
-from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
+from keytui import tokens
+from keytui.clock import HOUR_MS, from_ms
+from keytui.domain import (PRIVILEGED, Environment, InputError, Permission, Scope, Status, VerifyCode,
+                           effective_permissions, effective_status, parse_environment, parse_ip, parse_permission,
+                           parse_scope, split_list, split_permissions)
+from keytui.service import policies
+from keytui.service.context import Context
+from keytui.store.hotpath import VerificationSQL
 
-if TYPE_CHECKING:
-    from keytui.vault import Vault
-
-HOUR_MS = 3_600_000
 MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 POLICY_TTL_S = 2.0
 
@@ -67,7 +66,7 @@ class Event:
 
 @lru_cache(maxsize=4096)
 def _networks(allowlist: str) -> tuple:
-    return tuple(ipaddress.ip_network(n, strict=False) for n in allowlist.split(",") if n)
+    return tuple(ipaddress.ip_network(n, strict=False) for n in split_list(allowlist))
 
 
 def ip_allowed(ip: str | None, allowlist: str) -> bool:
@@ -108,25 +107,11 @@ def _permission_names(perms_text: str) -> tuple[str, ...]:
 
 
 class Verifier:
-    def __init__(self, vault: "Vault"):
-        self.vault = vault
-        db = vault.db
-        p = db.param
-        k, s = ApiKey._meta.table_name, KeySecret._meta.table_name
-        e, r = ActivityEvent._meta.table_name, UsageRollup._meta.table_name
-        self._lookup = (
-            f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
-            f"k.ip_allowlist, s.valid_until, s.ended_by FROM {s} s JOIN {k} k ON k.id = s.{KeySecret.key.column_name} "
-            f"WHERE s.digest = {p}")
-        self._insert_event = (
-            f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment) "
-            f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})")
-        self._touch_key = (
-            f"UPDATE {k} SET last_used_at = {p} WHERE id = {p} AND (last_used_at IS NULL OR last_used_at < {p})")
-        self._bump_rollup = (
-            f"INSERT INTO {r} (hour, key_id, module, ok, failed) VALUES ({p}, {p}, {p}, {p}, {p}) "
-            f"ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = {r}.ok + excluded.ok, "
-            f"failed = {r}.failed + excluded.failed")
+    """Checks and records verifications for one context (its database, keyring and clock)."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.sql = VerificationSQL.for_database(ctx.db)
         self._policy_value: bool | None = None
         self._policy_read_at = 0.0
 
@@ -136,7 +121,7 @@ class Verifier:
     def _monitoring(self) -> bool:
         now = time.monotonic()
         if self._policy_value is None or now - self._policy_read_at > POLICY_TTL_S:
-            self._policy_value = bool(policies.read("usage_monitoring"))
+            self._policy_value = bool(policies.read(self.ctx, "usage_monitoring"))
             self._policy_read_at = now
         return self._policy_value
 
@@ -149,12 +134,12 @@ class Verifier:
         want_scope = _scope(scope) if scope else None
         ip = _ip(ip) if ip else None
         module = _module(module) if module else None
-        now_ms = self.vault.clock.now_ms()
-        action = "execution" if perm in (Permission.EXECUTE, Permission.ADMIN) else "access"
+        now_ms = self.ctx.clock.now_ms()
+        action = "execution" if perm in PRIVILEGED else "access"
 
         row = None
         if tokens.token_environment(token) is not None:
-            cursor = self.vault.db.execute_sql(self._lookup, (self.vault.keyring.digest(token),))
+            cursor = self.ctx.db.execute_sql(self.sql.lookup, (self.ctx.keyring.digest(token),))
             row = cursor.fetchone()
         if row is None:
             result = VerifyResult(False, VerifyCode.NOT_FOUND)
@@ -173,9 +158,10 @@ class Verifier:
     @staticmethod
     def _judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at, allowlist,
                valid_until, ended_by) -> VerifyCode:
-        if status == Status.REVOKED:
+        judged = effective_status(status, expires_at, now_ms)
+        if judged is Status.REVOKED:
             return VerifyCode.REVOKED
-        if status == Status.EXPIRED or (expires_at is not None and expires_at <= now_ms):
+        if judged is Status.EXPIRED:
             return VerifyCode.EXPIRED
         if valid_until is not None and valid_until <= now_ms:
             return VerifyCode.REVOKED if ended_by in ("regeneration", "revocation") else VerifyCode.EXPIRED
@@ -195,7 +181,7 @@ class Verifier:
         events = list(events)
         if not events:
             return
-        self.vault._writable()
+        self.ctx.require_writable()
         keep_rows = self._monitoring()
         rollups: dict[tuple[int, str, str], list[int]] = {}
         touched: dict[int, int] = {}
@@ -204,15 +190,15 @@ class Verifier:
             counts[0 if ev.status == "success" else 1] += 1
             if ev.key_row is not None and ev.ts_ms > touched.get(ev.key_row, 0):
                 touched[ev.key_row] = ev.ts_ms
-        db = self.vault.db
+        db = self.ctx.db
         with db.atomic():
             cursor = db.cursor()
             if keep_rows:
-                cursor.executemany(self._insert_event, [(ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
+                cursor.executemany(self.sql.insert_event, [(ev.ts_ms, ev.key_id, ev.module, ev.action, ev.status,
                                                          ev.code, ev.ip, ev.environment) for ev in events])
             if touched:
-                cursor.executemany(self._touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
-            cursor.executemany(self._bump_rollup, [(hour, key_id, module, ok, failed)
+                cursor.executemany(self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
+            cursor.executemany(self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
                                                    for (hour, key_id, module), (ok, failed) in rollups.items()])
 
     def verify(self, token: str, environment, permission=None, scope=None, ip=None, module=None) -> VerifyResult:

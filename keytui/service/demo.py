@@ -1,13 +1,13 @@
 """Demo and benchmark data, built through the service API like real data.
 
-Keys are issued by `Vault.create_many` (real tokens, digests, ciphertexts, audit entries, the
-same validation and MFA rule: the demo operator enrols and confirms a TOTP code), revoked by
-`Vault.revoke_many`, and 30 days of traffic goes through the verification path itself
+Keys are issued by `lifecycle.create_many` (real tokens, digests, ciphertexts, audit entries,
+the same validation and MFA rule: the demo operator enrols and confirms a TOTP code), revoked by
+`lifecycle.revoke_many`, and 30 days of traffic goes through the verification path itself
 (`Verifier.check` at each call's moment, `Verifier.record` in batches), so the activity log,
 the hourly counters and the keys' last-used times are what real use would leave. A final watch
 pass marks expiries, rotates what is due and raises the alerts.
 
-The data depends only on the seed and the clock: every time is derived from `vault.now()`, key
+The data depends only on the seed and the clock: every time is derived from `ctx.now()`, key
 ids come from the seeded generator, events are checked in time order. Tokens are random (they
 are secrets), but no figure depends on them. The default mirrors the seed's mock figures:
 24 keys (18 active, 4 expired, 2 revoked) with the five named keys of the spec.
@@ -25,13 +25,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from keytui import analytics, mfa, tokens, watch
-from keytui.clock import FixedClock, from_ms, to_ms
+from keytui import tokens, totp
+from keytui.clock import DAY_MS, FixedClock, from_ms, to_ms
 from keytui.domain import Environment, InputError, RuleError, Scope
-from keytui.store.models import ApiKey
-from keytui.vault import NewKey, Vault
+from keytui.service import analytics, lifecycle, mfa, policies, registry, watch
+from keytui.service.context import Context
+from keytui.service.verification import Verifier
+from keytui.service.views import NewKey
 
-DAY_MS = 86_400_000
 WINDOW_DAYS = 30
 DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
@@ -125,42 +126,44 @@ class DemoReport:
     named: dict[str, str]  # name -> key id of the spec's named keys
 
 
-def build(vault, *, keys: int = 24, events: int | None = None, seed: int = 7, force: bool = False) -> DemoReport:
-    """Fill the vault's database with demo data ending at `vault.now()`."""
+def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int = 7,
+          force: bool = False) -> DemoReport:
+    """Fill the context's database with demo data ending at `ctx.now()`."""
     started = time.perf_counter()
     if keys < 1 or (events is not None and events < 0):
         raise InputError("keys" if keys < 1 else "events", "must be a positive number")
-    existing = ApiKey.select().count()
+    ctx.require_writable()
+    existing = registry.count_keys(ctx)
     if existing and not force:
         raise RuleError(f"demo: this database already holds {existing} keys; demo data never mixes with real "
                         "keys (choose an empty --home, or --force)")
     rng = random.Random(f"keytui-demo:{seed}:{existing}")
-    end_ms = to_ms(vault.now())
+    end_ms = to_ms(ctx.now())
     plans = _plan_keys(rng, keys, end_ms)
     n_events = EVENTS_PER_KEY * keys if events is None else events
-    clock = FixedClock(vault.now())
-    demo = _demo_vault(vault, clock, min(p.created_ms for p in plans))
+    clock = FixedClock(ctx.now())
+    demo = _demo_context(ctx, clock, min(p.created_ms for p in plans))
     timeline = _timeline(rng, plans, n_events, end_ms)
     recorded = _play(demo, clock, plans, timeline)
-    clock.set(vault.now())
-    demo.set_policy("auto_rotation", True)
-    demo.set_policy("expiry_alerts", True)
+    clock.set(ctx.now())
+    policies.set_policy(demo, "auto_rotation", True)
+    policies.set_policy(demo, "expiry_alerts", True)
     for env in Environment:
-        demo.set_policy(f"ip_locking.{env.value}", "optional")
+        policies.set_policy(demo, f"ip_locking.{env.value}", "optional")
     watch.run_pass(demo)  # as production would run it: expiry, auto-rotation, alerts
-    ov = analytics.overview(vault)
+    ov = analytics.overview(ctx)
     named = {p.name: p.key_id for p in plans[:5]}
     return DemoReport(ov.total, ov.active, ov.expired, ov.revoked, recorded, ov.open_alerts,
                       time.perf_counter() - started, named)
 
 
-def _demo_vault(vault, clock: FixedClock, start_ms: int):
-    """The vault acting as the demo operator, MFA enrolled and confirmed once for the whole build."""
+def _demo_context(ctx: Context, clock: FixedClock, start_ms: int) -> Context:
+    """The demo operator's context, MFA enrolled and confirmed once for the whole build."""
     clock.set(from_ms(start_ms))
-    demo = Vault(vault.db, vault.keyring, clock=clock, operator=DEMO_OPERATOR, read_only=vault.read_only,
-                 mfa_window_seconds=200 * 86_400, settings=vault.settings)
-    secret, _ = demo.enroll_mfa(replace_existing=True)
-    demo.confirm_mfa(mfa.code_for(secret, demo.now()))
+    demo = Context(ctx.db, ctx.keyring, clock=clock, operator=DEMO_OPERATOR, read_only=ctx.read_only,
+                   mfa_window_seconds=200 * 86_400, settings=ctx.settings)
+    secret, _ = mfa.enroll(demo, replace_existing=True)
+    mfa.confirm(demo, totp.code_for(secret, demo.now()))
     return demo
 
 
@@ -270,7 +273,7 @@ def _scenario(rng: random.Random) -> str:
     return "normal"
 
 
-def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
+def _play(demo: Context, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
     """Walk the timeline: issue and revoke keys at their moments, check every call at its moment.
 
     Between two changes of the keys (an issue or revoke batch) nothing verification reads
@@ -284,11 +287,13 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
     ips = [_client_ips(rng, p) for p in plans]
     n_events = sum(1 for entry in timeline if entry[2] == EVENT)
     calls: list[tuple] = []
-    with _Checkers(demo, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.db.atomic() as txn:
+    verifier = Verifier(demo)
+    with _Checkers(demo, verifier, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.bound(), \
+            demo.db.atomic() as txn:
 
         def hand_over():
             """Record the stretch in flight, commit, and send the new stretch to be checked."""
-            demo.verifier.record(checkers.receive())
+            verifier.record(checkers.receive())
             if checkers.helper:
                 txn.commit()
             checkers.send(list(calls))
@@ -306,32 +311,33 @@ def _play(demo, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> 
             clock.set(from_ms(ts))
             if kind == CREATE:
                 batch = [plans[i] for i in payload]
-                for p, key in zip(batch, demo.create_many([_new_key(p) for p in batch])):
+                for p, key in zip(batch, lifecycle.create_many(demo, [_new_key(p) for p in batch])):
                     p.token = key.token
             else:
                 reason, batch = payload
-                demo.revoke_many([plans[i].key_id for i in batch], reason)
+                lifecycle.revoke_many(demo, [plans[i].key_id for i in batch], reason)
         hand_over()
-        demo.verifier.record(checkers.receive())
+        verifier.record(checkers.receive())
     return n_events
 
 
 class _Checkers:
     """Checks stretches of calls through `Verifier.check` at each call's moment: here, or on
-    large builds in a helper process running its own read-only vault on the same database (a
+    large builds in a helper process running its own read-only context on the same database (a
     plain subprocess fed over a pipe: it shares no connection with this process and needs
     nothing from the caller's main module). One stretch is in flight at a time."""
 
-    def __init__(self, demo, parallel: bool):
+    def __init__(self, demo: Context, verifier: Verifier, parallel: bool):
         self.demo = demo
+        self.verifier = verifier
         self.helper = None
         self.done: list = []
         self.in_flight = False
         if parallel and demo.settings is not None:
             self.helper = subprocess.Popen(
-                [sys.executable, "-c", "from keytui.demo import _helper_main; _helper_main()",
+                [sys.executable, "-c", "from keytui.service.demo import helper_main; helper_main()",
                  str(demo.settings.home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            pickle.load(self.helper.stdout)  # it has opened its vault before we take the write lock
+            pickle.load(self.helper.stdout)  # it has opened its context before we take the write lock
 
     def __enter__(self):
         return self
@@ -348,7 +354,7 @@ class _Checkers:
             pickle.dump(calls[split:], self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.helper.stdin.flush()
             self.in_flight = True
-        self.done = _check_calls(self.demo, calls[:split])
+        self.done = _check_calls(self.demo.clock, self.verifier, calls[:split])
 
     def receive(self) -> list:
         done, self.done = self.done, []
@@ -358,19 +364,20 @@ class _Checkers:
         return done
 
 
-def _check_calls(vault, calls: list[tuple]) -> list:
-    check = vault.verifier.check
+def _check_calls(clock: FixedClock, verifier: Verifier, calls: list[tuple]) -> list:
+    check = verifier.check
     out = []
     for ts, args in calls:
-        vault.clock.set(from_ms(ts))
+        clock.set(from_ms(ts))
         out.append(check(*args)[1])
     return out
 
 
-def _helper_main() -> None:
+def helper_main() -> None:
     """The helper process: check each batch of calls read from stdin, answer on stdout."""
-    vault = Vault.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True,
-                       clock=FixedClock(datetime.now(timezone.utc)))
+    clock = FixedClock(datetime.now(timezone.utc))
+    ctx = Context.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True, clock=clock)
+    verifier = Verifier(ctx)
     out = sys.stdout.buffer
 
     def answer(value) -> None:
@@ -383,7 +390,7 @@ def _helper_main() -> None:
             calls = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
-        answer(_check_calls(vault, calls))
+        answer(_check_calls(clock, verifier, calls))
 
 
 def _new_key(p: Plan) -> NewKey:

@@ -1,0 +1,99 @@
+"""Operators' MFA: enrolment, single-use codes with a lock-out, and the console's MFA window.
+
+The TOTP arithmetic is in keytui.totp; this module keeps the state (the encrypted secret, the
+last step used, failures and lock-out) and the rules around it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from keytui import totp
+from keytui.domain import RuleError
+from keytui.service.context import Context, uses_store
+from keytui.store.models import Operator
+
+
+@uses_store
+def has_mfa(ctx: Context, operator: str | None = None) -> bool:
+    found = Operator.get_or_none(Operator.name == (operator or ctx.operator))
+    return bool(found and found.totp_secret)
+
+
+@uses_store
+def enroll(ctx: Context, operator: str | None = None, *, replace_existing: bool = False) -> tuple[str, str]:
+    """Returns (secret, otpauth URI), shown once to the operator."""
+    ctx.require_writable()
+    name = operator or ctx.operator
+    secret = totp.new_secret()
+    with ctx.transaction():
+        found = Operator.get_or_none(Operator.name == name)
+        if found and found.totp_secret and not replace_existing:
+            raise RuleError(f"operator: {name} is already enrolled; use --replace to enrol a new device")
+        blob = ctx.keyring.encrypt_mfa(secret, name)
+        if found is None:
+            Operator.create(name=name, totp_secret=blob, enrolled_at=ctx.now())
+        else:
+            Operator.update(totp_secret=blob, enrolled_at=ctx.now(), last_totp_step=None, failed_attempts=0,
+                            locked_until=None).where(Operator.id == found.id).execute()
+        ctx.audit("mfa.enroll", None, operator=name)
+    return secret, totp.provisioning_uri(secret, name)
+
+
+def window_open(ctx: Context) -> bool:
+    return ctx.mfa_until is not None and ctx.now() < ctx.mfa_until
+
+
+class MfaRequired(RuleError):
+    """The change needs the operator's TOTP code (none given, or a wrong or used one): the
+    console asks for one and tries again."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="totp")
+
+
+@uses_store
+def confirm(ctx: Context, code: str | None) -> None:
+    """Check the operator's TOTP code (single use, rate-limited) or an open MFA window.
+
+    Failures are committed even though the caller's change will not happen, so the
+    lock-out counts them.
+    """
+    if window_open(ctx):
+        return
+    if not code:
+        raise MfaRequired("totp: execute/admin permission requires MFA; give the operator's current TOTP code")
+    now = ctx.now()
+    with ctx.transaction():
+        found = Operator.get_or_none(Operator.name == ctx.operator)
+        if found is None or not found.totp_secret:
+            raise MfaRequired(f"totp: operator {ctx.operator} has no MFA enrolled; run `keytui mfa enroll` first")
+        if found.locked_until and found.locked_until > now:
+            wait = int((found.locked_until - now).total_seconds()) + 1
+            raise MfaRequired(f"totp: too many wrong codes; try again in {wait} s")
+        failure = _record_attempt(ctx, found, code, now)
+    if failure:
+        raise MfaRequired(failure)
+    if ctx.mfa_window_seconds:
+        ctx.mfa_until = now + timedelta(seconds=ctx.mfa_window_seconds)
+
+
+def _record_attempt(ctx: Context, found: Operator, code: str, now) -> str | None:
+    """Judge the code and store the outcome (step used, or one more failure and maybe a
+    lock-out); returns why it failed, or None."""
+    step = totp.matching_step(ctx.keyring.decrypt_mfa(found.totp_secret, found.name), code, now)
+    if step is not None and found.last_totp_step is not None and step <= found.last_totp_step:
+        failure = "totp: this code was already used; wait for the next code"
+    elif step is None:
+        failure = "totp: wrong code (6 digits from the operator's authenticator)"
+    else:
+        Operator.update(last_totp_step=step, failed_attempts=0, locked_until=None).where(
+            Operator.id == found.id).execute()
+        return None
+    failures = found.failed_attempts + 1
+    locked = totp.lock_until(now) if failures >= totp.MAX_FAILURES else None
+    Operator.update(failed_attempts=0 if locked else failures, locked_until=locked).where(
+        Operator.id == found.id).execute()
+    if locked:
+        ctx.audit("mfa.lockout", None, operator=found.name, failures=failures, locked_until=locked.isoformat())
+    return failure

@@ -1,0 +1,215 @@
+"""`Vault`: the service contract the faces (CLI, console, gateway) call.
+
+A thin facade over the service modules: it holds one context and passes it to each. Every
+operation a face may perform is a method here, with plain values in and out, so the faces
+never reach into the store and the same contract can later be served to remote clients.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, TextIO
+
+from keytui.clock import Clock
+from keytui.domain import Environment, Permission, Scope
+from keytui.service import (alerts, analytics, audit, demo, export, lifecycle, mfa, orgpolicy, policies, registry,
+                            watch)
+from keytui.service.context import Context
+from keytui.service.registry import KeyFilter
+from keytui.service.verification import Verifier, VerifyResult
+from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
+
+
+class Vault:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.verifier = Verifier(ctx)
+
+    @classmethod
+    def open(cls, home=None, *, operator: str | None = None, read_only: bool = False, clock: Clock | None = None,
+             mfa_window_seconds: int = 0) -> "Vault":
+        return cls(Context.open(home, operator=operator, read_only=read_only, clock=clock,
+                                mfa_window_seconds=mfa_window_seconds))
+
+    def close(self) -> None:
+        self.ctx.close()
+
+    def as_operator(self, operator: str) -> "Vault":
+        """The same database and clock, acting as someone else."""
+        return Vault(self.ctx.as_operator(operator))
+
+    # ------------------------------------------------------------------ who and when
+    @property
+    def operator(self) -> str:
+        return self.ctx.operator
+
+    @property
+    def read_only(self) -> bool:
+        return self.ctx.read_only
+
+    @property
+    def settings(self):
+        return self.ctx.settings
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock
+
+    def now(self) -> datetime:
+        return self.ctx.now()
+
+    # ------------------------------------------------------------------ MFA
+    def has_mfa(self, operator: str | None = None) -> bool:
+        return mfa.has_mfa(self.ctx, operator)
+
+    def enroll_mfa(self, operator: str | None = None, *, replace_existing: bool = False) -> tuple[str, str]:
+        return mfa.enroll(self.ctx, operator, replace_existing=replace_existing)
+
+    def mfa_window_open(self) -> bool:
+        return mfa.window_open(self.ctx)
+
+    def confirm_mfa(self, code: str | None) -> None:
+        mfa.confirm(self.ctx, code)
+
+    # ------------------------------------------------------------------ keys: reads
+    def get(self, key_id: str) -> KeyView:
+        return registry.get(self.ctx, key_id)
+
+    def secrets(self, key_id: str) -> list[SecretView]:
+        return registry.secrets(self.ctx, key_id)
+
+    def list_keys(self, key_filter: KeyFilter | None = None, *, sort: str = "created_at", descending: bool = True,
+                  limit: int | None = None, offset: int = 0) -> list[KeyView]:
+        return registry.list_keys(self.ctx, key_filter, sort=sort, descending=descending, limit=limit, offset=offset)
+
+    def count_keys(self, key_filter: KeyFilter | None = None) -> int:
+        return registry.count_keys(self.ctx, key_filter)
+
+    def find(self, text: str, limit: int = 20) -> list[KeyView]:
+        return registry.find(self.ctx, text, limit)
+
+    # ------------------------------------------------------------------ keys: lifecycle
+    def create(self, name: str, scope: str | Scope, permissions: Iterable[str] | str, environment: str | Environment,
+               *, expires_in_days: int | str | None = None, expires_at: str | datetime | None = None,
+               no_expiry: bool = False, ip_allowlist: Iterable[str] | str | None = None, owner: str | None = None,
+               totp: str | None = None) -> IssuedKey:
+        spec = NewKey(name, scope, permissions, environment, expires_in_days=expires_in_days, expires_at=expires_at,
+                      no_expiry=no_expiry, ip_allowlist=ip_allowlist, owner=owner)
+        return self.create_many([spec], totp=totp)[0]
+
+    def create_many(self, specs: Iterable[NewKey], *, totp: str | None = None) -> list[IssuedKey]:
+        return lifecycle.create_many(self.ctx, specs, totp=totp)
+
+    def rotate(self, key_id: str, grace_hours: float | str | None = None) -> IssuedKey:
+        return lifecycle.rotate(self.ctx, key_id, grace_hours)
+
+    def regenerate(self, key_id: str) -> IssuedKey:
+        return lifecycle.regenerate(self.ctx, key_id)
+
+    def revoke(self, key_id: str, reason: str | None = None) -> KeyView:
+        lifecycle.revoke_many(self.ctx, [key_id], reason)
+        return self.get(key_id)
+
+    def revoke_many(self, key_ids: Iterable[str], reason: str | None = None) -> list[str]:
+        return lifecycle.revoke_many(self.ctx, key_ids, reason)
+
+    def restore(self, key_id: str) -> KeyView:
+        return lifecycle.restore(self.ctx, key_id)
+
+    def update(self, key_id: str, *, name: str | None = None, owner: str | None = None,
+               ip_allowlist: Iterable[str] | str | None = None, permissions: Iterable[str] | str | None = None,
+               totp: str | None = None) -> KeyView:
+        return lifecycle.update(self.ctx, key_id, name=name, owner=owner, ip_allowlist=ip_allowlist,
+                                permissions=permissions, totp=totp)
+
+    def copy_token(self, key_id: str, totp: str | None = None) -> str:
+        return lifecycle.copy_token(self.ctx, key_id, totp)
+
+    def expire_due(self) -> list[str]:
+        return lifecycle.expire_due(self.ctx)
+
+    def export_registry(self, fmt: str, out: TextIO, *, key_filter: KeyFilter | None = None,
+                        destination: str = "") -> int:
+        return export.export_registry(self.ctx, fmt, out, key_filter=key_filter, destination=destination)
+
+    # ------------------------------------------------------------------ verification
+    def verify(self, token: str, environment: str | Environment, permission: str | Permission | None = None,
+               scope: str | Scope | None = None, ip: str | None = None, module: str | None = None) -> VerifyResult:
+        return self.verifier.verify(token, environment, permission, scope, ip, module)
+
+    # ------------------------------------------------------------------ policies
+    def policy_settings(self) -> dict:
+        return policies.read_all(self.ctx)
+
+    def policy_views(self) -> list[policies.SettingView]:
+        return policies.settings_view(self.ctx)
+
+    def set_policy(self, name: str, value) -> tuple[str, object]:
+        result = policies.set_policy(self.ctx, name, value)
+        self.verifier.forget_policy_cache()
+        return result
+
+    def org_policy(self) -> orgpolicy.OrgPolicyDoc | None:
+        return orgpolicy.active(self.ctx)
+
+    def org_policy_record(self) -> dict | None:
+        return orgpolicy.active_record(self.ctx)
+
+    def preview_org_policy(self, text: str) -> orgpolicy.ApplyReport:
+        return orgpolicy.preview(self.ctx, text)
+
+    def apply_org_policy(self, text: str, *, dry_run: bool = False) -> orgpolicy.ApplyReport:
+        return orgpolicy.apply(self.ctx, text, dry_run=dry_run)
+
+    def default_expiry_days(self, environment: Environment) -> int | None:
+        return orgpolicy.default_expiry_days(self.ctx, environment)
+
+    # ------------------------------------------------------------------ audit
+    def audit_entries(self, key_id: str | None = None, limit: int | None = None) -> list[dict]:
+        return audit.entries(self.ctx, key_id, limit)
+
+    def verify_audit(self) -> audit.ChainReport:
+        return audit.verify_chain(self.ctx)
+
+    # ------------------------------------------------------------------ alerts and the watch
+    def alerts(self, *, include_acknowledged: bool = False, key_id: str | None = None,
+               limit: int = 200) -> list[alerts.AlertView]:
+        return alerts.list_alerts(self.ctx, include_acknowledged=include_acknowledged, key_id=key_id, limit=limit)
+
+    def alert(self, alert_id: int | str) -> alerts.AlertView:
+        return alerts.get(self.ctx, alert_id)
+
+    def acknowledge_alert(self, alert_id: int | str) -> alerts.AlertView:
+        return alerts.acknowledge(self.ctx, alert_id)
+
+    def run_watch_pass(self) -> watch.PassReport:
+        return watch.run_pass(self.ctx)
+
+    def watch_loop(self, **kwargs) -> int:
+        return watch.watch_loop(self.ctx, **kwargs)
+
+    # ------------------------------------------------------------------ analytics
+    def overview(self) -> analytics.Overview:
+        return analytics.overview(self.ctx)
+
+    def scope_summaries(self) -> list[analytics.ScopeSummary]:
+        return analytics.scope_summaries(self.ctx)
+
+    def usage(self, window: str) -> analytics.Usage:
+        return analytics.usage(self.ctx, window)
+
+    def events(self, **filters) -> list[analytics.EventView]:
+        return analytics.events(self.ctx, **filters)
+
+    def count_events(self, **filters) -> int:
+        return analytics.count_events(self.ctx, **filters)
+
+    def latest_event_id(self) -> int:
+        return analytics.latest_event_id(self.ctx)
+
+    def key_activity(self, key_id: str, limit: int = 50) -> list[analytics.EventView]:
+        return analytics.key_activity(self.ctx, key_id, limit)
+
+    # ------------------------------------------------------------------ demo data
+    def build_demo(self, **kwargs) -> demo.DemoReport:
+        return demo.build(self.ctx, **kwargs)

@@ -1,0 +1,39 @@
+"""The verification hot path's SQL, written once per database in its own parameter style.
+
+Building a Peewee query per call costs more than the lookup itself (see DESIGN.md), so these
+statements are plain text executed with `execute_sql` / `executemany`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import Database
+
+from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
+from keytui.store.sql import table
+
+
+@dataclass(frozen=True)
+class VerificationSQL:
+    lookup: str  # (digest) -> the key and secret fields verification judges
+    insert_event: str
+    touch_key: str  # last_used_at, only forward
+    bump_rollup: str  # the hourly counters, upserted
+
+    @classmethod
+    def for_database(cls, db: Database) -> "VerificationSQL":
+        p = db.param
+        k, s, e, r = table(ApiKey), table(KeySecret), table(ActivityEvent), table(UsageRollup)
+        return cls(
+            lookup=(f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
+                    f"k.ip_allowlist, s.valid_until, s.ended_by FROM {s} s "
+                    f"JOIN {k} k ON k.id = s.{KeySecret.key.column_name} WHERE s.digest = {p}"),
+            insert_event=(f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment) "
+                          f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
+            touch_key=(f"UPDATE {k} SET last_used_at = {p} WHERE id = {p} "
+                       f"AND (last_used_at IS NULL OR last_used_at < {p})"),
+            bump_rollup=(f"INSERT INTO {r} (hour, key_id, module, ok, failed) VALUES ({p}, {p}, {p}, {p}, {p}) "
+                         f"ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = {r}.ok + excluded.ok, "
+                         f"failed = {r}.failed + excluded.failed"),
+        )

@@ -1,0 +1,127 @@
+"""How the console is built: no Textual private attributes (tests/unit/test_layers.py checks other
+objects' privates and sizes), style sheets beside their screens, screens talking through the app's
+public Signal and reactive, MFA asked for on `MfaRequired` only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import textual
+import textual_plotext
+
+from keytui.domain import RuleError
+from keytui.service.mfa import MfaRequired
+
+KEYTUI = Path(__file__).resolve().parents[2] / "keytui"
+CONSOLE = [KEYTUI / "app.py", KEYTUI / "commands.py", KEYTUI / "clipboard.py", KEYTUI / "keymap.py",
+           *sorted((KEYTUI / "screens").glob("*.py")), *sorted((KEYTUI / "widgets").glob("*.py"))]
+TEXTUAL_CORE = ["app.py", "screen.py", "widget.py", "dom.py", "message_pump.py", "scroll_view.py",
+                "widgets/_data_table.py", "widgets/_static.py"]
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def textual_private_names() -> set[str]:
+    """Every `self._name` Textual (and textual-plotext) uses or defines in the classes screens build on."""
+    sources = [Path(textual.__file__).parent / f for f in TEXTUAL_CORE]
+    sources.append(Path(textual_plotext.__file__).parent / "plotext_plot.py")
+    names = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                names.add(node.attr)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(node.name)
+    return {n for n in names if _private(n)}
+
+
+def test_the_console_uses_no_private_attribute_of_textual_or_of_another_object():
+    textual_private = textual_private_names()
+    assert "_screen_stacks" in textual_private
+    found = []
+    for path in CONSOLE:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+                continue
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if not own or node.attr in textual_private:
+                found.append(f"{path.relative_to(KEYTUI)}:{node.lineno} {ast.unparse(node)}")
+    assert found == []
+
+
+def test_each_screen_has_its_style_sheet_beside_it_and_no_inline_css():
+    for path in CONSOLE:
+        assert "DEFAULT_CSS" not in path.read_text() and "\n    CSS = " not in path.read_text(), path.name
+    for name in ("overview", "registry", "scopes", "permissions", "policies", "analytics", "activity", "key_detail",
+                 "alerts", "dialogs"):
+        assert (KEYTUI / "screens" / f"{name}.tcss").exists(), name
+    assert "#" not in (KEYTUI / "app.tcss").read_text().split("*/")[-1], "app.tcss holds app-wide rules only"
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_a_burst_of_data_changes_is_one_read_and_hidden_pages_read_when_shown(demo_vault, make_app, monkeypatch):
+    calls = {"overview": 0, "list_keys": 0}
+    real_overview, real_list = demo_vault.overview, demo_vault.list_keys
+
+    def overview():
+        calls["overview"] += 1
+        return real_overview()
+
+    def list_keys(*args, **kwargs):
+        calls["list_keys"] += 1
+        return real_list(*args, **kwargs)
+
+    monkeypatch.setattr(demo_vault, "overview", overview)
+    monkeypatch.setattr(demo_vault, "list_keys", list_keys)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        before = dict(calls)
+        for _ in range(5):
+            app.data_changed()
+        await settle(pilot)
+        assert calls["list_keys"] == before["list_keys"] + 1, "five changes in a burst: one read"
+        assert calls["overview"] == before["overview"], "the hidden Overview waits until it is shown"
+        await pilot.press("1")
+        await settle(pilot)
+        assert calls["overview"] == before["overview"] + 1
+
+
+async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("j")
+        await settle(pilot)
+        assert app.selected_key_id == app.screen.selected_key_id() is not None
+
+
+async def test_the_mfa_prompt_comes_from_mfa_required_not_from_a_field_name(demo_vault, make_app):
+    app = make_app(demo_vault)
+
+    def needs_mfa(totp):
+        raise MfaRequired("totp: execute/admin permission requires MFA; give the operator's current TOTP code")
+
+    def other_rule(totp):
+        raise RuleError("totp: some other rule about codes", field="totp")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.perform("Other rule", other_rule)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "OverviewScreen"
+        assert "totp: some other rule about codes" in app.notes
+        app.perform("Needs MFA", needs_mfa)
+        await pilot.pause()
+        assert type(app.screen).__name__ == "TotpPrompt"
