@@ -37,7 +37,7 @@ from keytui import tokens
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope, format_permissions
 from keytui.store.models import ApiKey, KeySecret
-from keytui.service import Vault
+from keytui.service import Vault, integrity
 from keytui.service.keys import new_key_id
 
 HOUR_MS = 3_600_000
@@ -64,14 +64,18 @@ def build(home: Path, n_keys: int) -> list[tuple[str, str]]:
                              "owner": "bench", "created_by": "bench", "created_at": now, "updated_at": now,
                              "expires_at": now + timedelta(days=90), "expiry_days": 90, "status": "active",
                              "ip_allowlist": "10.0.0.0/8" if i % 5 == 0 else ""})
+                keys[-1]["seal"] = integrity.seal_key_fields(vault.ctx.keyring, keys[-1])
                 secrets_.append((key_id, token))
                 issued.append((token, env.value))
             ApiKey.insert_many(keys).execute()
             ids = dict(ApiKey.select(ApiKey.key_id, ApiKey.id).where(
                 ApiKey.key_id.in_([k for k, _ in secrets_])).tuples())
-            KeySecret.insert_many([{"key": ids[k], "digest": vault.ctx.keyring.digest(t),
-                                    "ciphertext": vault.ctx.keyring.encrypt(t, k), "hint": tokens.hint(t),
-                                    "origin": "create", "created_at": now} for k, t in secrets_]).execute()
+            keyring = vault.ctx.keyring
+            KeySecret.insert_many([{"key": ids[k], "digest": keyring.digest(t),
+                                    "ciphertext": keyring.encrypt(t, k), "hint": tokens.hint(t),
+                                    "origin": "create", "created_at": now,
+                                    "seal": integrity.secret_seal(keyring, k, keyring.digest(t), now, None, None)}
+                                   for k, t in secrets_]).execute()
     vault.ctx.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     vault.close()
     return issued

@@ -70,7 +70,8 @@ class KeytuiApp(App):
         self.page_history: list[str] = []
         self.keymap: dict[str, str] = {}  # the user's rebindings in force (binding id -> keys)
         self.data_changed_signal: Signal[None] = Signal(self, "data-changed")
-        self.sub_title = f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
+        self.sub_title = (f"{vault.operator}" + (" · READ-ONLY" if vault.read_only else "")
+                          + (" · DEMO" if vault.home_kind == "demo" else ""))
 
     @property
     def read_only(self) -> bool:
@@ -262,7 +263,7 @@ def run_console(args) -> int:
         from keytui.config import demo_home
 
         home = demo_home()
-        builder = Vault.open(home, operator=args.operator)
+        builder = Vault.open(home, operator=args.operator, read_only=args.read_only, new_demo=True)
         if builder.count_keys() == 0:
             builder.build_demo()
         builder.close()

@@ -51,9 +51,12 @@ class FixedClock(Clock):
         self._now = utc(when)
 
 
-def clock_from_env() -> Clock:
-    """KEYTUI_NOW (ISO 8601) pins the clock, so screenshots and snapshot tests are reproducible."""
-    pinned = os.environ.get("KEYTUI_NOW")
-    if pinned:
-        return FixedClock(datetime.fromisoformat(pinned))
-    return Clock()
+PIN_VARIABLE = "KEYTUI_NOW"
+
+
+def pinned_clock() -> FixedClock | None:
+    """KEYTUI_NOW (ISO 8601) pins the clock so demo data and screenshots are reproducible; the
+    service honours it only in demo and test homes (keytui.service.homekind). ValueError if
+    it is not a date-time."""
+    pinned = os.environ.get(PIN_VARIABLE)
+    return FixedClock(datetime.fromisoformat(pinned)) if pinned else None

@@ -66,9 +66,14 @@ def ensure_private_dir(path: Path) -> None:
 
 
 def create_private_file(path: Path) -> None:
-    """Create an empty 0600 file if missing (the database and key file are never world-readable)."""
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
+    """Create an empty 0600 file if missing (the database and key file are never world-readable).
+
+    An existing file is never opened here: closing any descriptor of a SQLite file drops every
+    lock this process holds on it, which corrupts the work of a connection already open on it
+    (a second context on the same home in one process)."""
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
     os.chmod(path, 0o600)
 
 

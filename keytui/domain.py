@@ -245,15 +245,30 @@ def validate_name(value: str) -> str:
     if len(name) > NAME_MAX:
         raise InputError("name", f"is {len(name)} characters; at most {NAME_MAX} allowed")
     if not name.isprintable():
-        raise InputError("name", "must contain printable characters only (no control characters)")
+        raise InputError("name", "must contain printable characters only (no control, bidi or line-break characters)")
     return name
+
+
+# Owners and operators are identifiers (a user, a team, a system), not prose: a word character
+# first, then word characters and a few separators, so none can carry markup or control.
+OWNER_RE = re.compile(r"^\w[\w .@+/-]{0,63}$")
+OPERATOR_RE = re.compile(r"^\w[\w.@$-]{0,63}$")
 
 
 def validate_owner(value: str) -> str:
     owner = (value or "").strip()
-    if not owner or len(owner) > NAME_MAX or not owner.isprintable():
-        raise InputError("owner", "must be 1-64 printable characters")
+    if not OWNER_RE.fullmatch(owner) or not owner.isprintable():
+        raise InputError("owner", "must be 1-64 characters: letters, digits and space . @ + / - _ "
+                                  "(starting with a letter or digit)")
     return owner
+
+
+def validate_operator(value: str) -> str:
+    operator = str(value or "").strip()
+    if not OPERATOR_RE.fullmatch(operator) or not operator.isprintable():
+        raise InputError("operator", "must be 1-64 characters: letters, digits and . @ $ - _ "
+                                     "(starting with a letter or digit)")
+    return operator
 
 
 def split_list(text: str | None) -> tuple[str, ...]:
@@ -274,6 +289,8 @@ def parse_ip_allowlist(values: Iterable[str] | str | None) -> tuple[str, ...]:
     out: list[str] = []
     for raw in values:
         try:
+            if "%" in raw:  # a zone id is no part of an address an allowlist can hold
+                raise ValueError(raw)
             net = ipaddress.ip_network(raw.strip(), strict=False)
         except ValueError:
             raise InputError("ip", f"{raw!r} is not an IPv4/IPv6 address or CIDR (e.g. 10.0.0.0/8, 203.0.113.7)") from None
@@ -287,9 +304,11 @@ def parse_ip(value: str | None, field: str = "ip") -> str | None:
     if value is None or value == "":
         return None
     try:
+        if "%" in value:  # ipaddress takes any text as an IPv6 zone id
+            raise ValueError(value)
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
-        raise InputError(field, f"{value!r} is not an IPv4 or IPv6 address") from None
+        raise InputError(field, f"{value!r} is not an IPv4 or IPv6 address (no zone id)") from None
 
 
 @dataclass(frozen=True)

@@ -71,12 +71,20 @@ class Keyring:
         self._aead = AESGCM(_derive(master_key, b"keytui token encryption v1"))
         self.audit_key = _derive(master_key, b"keytui audit chain v1")
         self._mfa_aead = AESGCM(_derive(master_key, b"keytui mfa secret v1"))
+        # MACs over key and secret rows and over the home's markers: without the master key, a
+        # write to the database cannot make a revoked key live again or a demo home of a real one
+        self.integrity_key = _derive(master_key, b"keytui row integrity v1")
         # kept in the database, so opening it with another master key fails loudly instead of
         # issuing tokens no other process can verify
         self.check_value = _derive(master_key, b"keytui master key check v1").hex()
 
     def digest(self, token: str) -> str:
         return hmac.digest(self.pepper, token.encode(), "sha256").hex()
+
+    def seal(self, *fields) -> str:
+        """An HMAC over fields (str, int or None), encoded without ambiguity."""
+        body = "\x1f".join("\x00" if f is None else str(f) for f in fields)
+        return hmac.digest(self.integrity_key, body.encode(), "sha256").hex()
 
     def encrypt(self, token: str, key_id: str) -> bytes:
         nonce = os.urandom(12)

@@ -17,9 +17,11 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,20 @@ def _empty_database(url: str) -> None:
     with db.bind_ctx(MODELS):
         db.drop_tables(MODELS, safe=True, cascade=True)
     db.close()
+
+
+@pytest.fixture
+def raw_sql(home):
+    """Run SQL on the database file with plain sqlite3 (no keytui code); returns the rows."""
+
+    def run(*statements: str) -> list[tuple]:
+        with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
+            rows = []
+            for statement in statements:
+                rows = conn.execute(statement).fetchall()
+            return rows
+
+    return run
 
 
 @pytest.fixture

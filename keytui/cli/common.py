@@ -2,6 +2,11 @@
 
 Exit codes: 0 success, 1 verification denied (or a check that failed, like `audit verify`),
 2 bad input or a refused change, with one line on stderr and nothing written.
+
+Human output shows stored and given text literally with control characters made visible
+(keytui.text.visible): table cells and interpolated values are shown through `visible`, and
+everything a human printer writes passes through `VisibleWriter` as a last guard. JSON output
+escapes control characters itself (json.dump's ensure_ascii), so it stays exact and valid.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import json
 import sys
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
+
+from keytui.text import visible
 
 EXIT_OK, EXIT_DENIED, EXIT_INPUT = 0, 1, 2
 
@@ -47,18 +54,36 @@ def short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+class VisibleWriter:
+    """A text stream that makes control characters visible in every line written through it."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write("\n".join(visible(line) for line in text.split("\n")))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def emit(args, data: Any, human: Callable[[], None] | str | None = None) -> None:
     if args.json:
         json.dump(data, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-    elif callable(human):
-        human()
-    elif human is not None:
-        print(human)
+        return
+    real, sys.stdout = sys.stdout, VisibleWriter(sys.stdout)
+    try:
+        if callable(human):
+            human()
+        elif human is not None:
+            print(human)
+    finally:
+        sys.stdout = real
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
-    rows = [["-" if c is None else str(c) for c in r] for r in rows]
+    rows = [["-" if c is None else visible(c) for c in r] for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for r in rows:
@@ -66,5 +91,5 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> None:
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> int:
-    print(f"keytui: {message}", file=sys.stderr)
+    print(f"keytui: {visible(message)}", file=sys.stderr)
     return code

@@ -6,6 +6,7 @@ import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
 from keytui.domain import EXPIRY_CHOICES
+from keytui.text import visible
 
 
 def register(sub, parent) -> None:
@@ -95,7 +96,7 @@ def _print_issued(args, issued, verb: str) -> None:
     k = issued.key
 
     def human():
-        print(f"{verb} {k.key_id}  {k.name}  ({k.environment.value}, {k.scope.value}, {k.permissions_text})"
+        print(f"{verb} {k.key_id}  {visible(k.name)}  ({k.environment.value}, {k.scope.value}, {k.permissions_text})"
               f"  expires {short_time(k.expires_at) if k.expires_at else 'never'}")
         print("Token (shown once; store it now, it will not be shown again unless copied with the master key):")
         print(issued.token)
@@ -145,7 +146,7 @@ def cmd_show(args) -> int:
 
     def human():
         for field, value in k.as_dict().items():
-            print(f"{field:>16}: {value if value not in (None, []) else '-'}")
+            print(f"{field:>16}: {visible(value) if value not in (None, []) else '-'}")
         print("\nSecrets:")
         table([(s.hint, s.origin, short_time(s.created_at), short_time(s.valid_until) if s.valid_until else "key expiry",
                 "live" if s.live else f"ended ({s.ended_by or 'expired'})") for s in secrets],
@@ -171,7 +172,7 @@ def cmd_regenerate(args) -> int:
 
 def cmd_revoke(args) -> int:
     k = _vault(args).revoke(args.key_id, args.reason)
-    emit(args, k.as_dict(), f"Revoked {k.key_id} ({k.name}). This cannot be undone.")
+    emit(args, k.as_dict(), f"Revoked {k.key_id} ({visible(k.name)}). This cannot be undone.")
     return EXIT_OK
 
 
@@ -179,7 +180,7 @@ def cmd_edit(args) -> int:
     ip = [] if args.clear_ip else args.ip
     k = _vault(args).update(args.key_id, name=args.name, owner=args.owner, ip_allowlist=ip,
                             permissions=args.permission, totp=args.totp)
-    emit(args, k.as_dict(), f"Updated {k.key_id} ({k.name}): {k.permissions_text}; "
+    emit(args, k.as_dict(), f"Updated {k.key_id} ({visible(k.name)}): {k.permissions_text}; "
                             f"IP {', '.join(k.ip_allowlist) or 'any'}")
     return EXIT_OK
 
@@ -194,7 +195,7 @@ def cmd_export(args) -> int:
     vault = _vault(args)
     if args.output:
         n = _export_to_file(vault, args.format, args.output)
-        print(f"Exported {n} keys to {args.output} ({args.format}).", file=sys.stderr)
+        print(f"Exported {n} keys to {visible(args.output)} ({args.format}).", file=sys.stderr)
     else:
         vault.export_registry(args.format, sys.stdout, destination="stdout")
     return EXIT_OK

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 from keytui.cli.common import EXIT_OK, emit, open_vault, short_time, table
+from keytui.cli.core import write_anchor
 from keytui.domain import InputError
+from keytui.text import visible
 
 
 def register(sub, parent) -> None:
@@ -25,6 +27,7 @@ def register(sub, parent) -> None:
     p = sub.add_parser("watch", parents=[parent], help="expire, auto-rotate, alert and detect (the background worker)")
     p.add_argument("--once", action="store_true", help="run one pass and exit")
     p.add_argument("--interval", type=float, default=60.0, metavar="S", help="seconds between passes (default 60)")
+    p.add_argument("--anchor-file", metavar="FILE", help="append an audit anchor to FILE after each pass")
     p.set_defaults(handler=cmd_watch)
 
     p = sub.add_parser("alerts", parents=[parent], help="open alerts (acknowledge with --ack)")
@@ -39,7 +42,7 @@ def register(sub, parent) -> None:
     p.add_argument("--events", type=int, default=None, metavar="M", help="activity events (default 150 per key)")
     p.add_argument("--seed", type=int, default=7, metavar="S", help="the same seed gives the same data")
     p.add_argument("--force", action="store_true",
-                   help="add demo keys to a database that already holds keys (names must not clash)")
+                   help="add demo keys to a demo home that already holds keys (never to a home in real use)")
     p.set_defaults(handler=cmd_demo)
 
 
@@ -57,7 +60,7 @@ def cmd_policy_show(args) -> int:
                for v in views], ["POLICY", "VALUE", "DEFAULT", "CHANGED", "BY", "MEANING"])
         print()
         if org:
-            print(f"Org policy: {org['name']} (applied {org['applied_at'][:16]} by {org['applied_by']}, "
+            print(f"Org policy: {visible(org['name'])} (applied {org['applied_at'][:16]} by {visible(org['applied_by'])}, "
                   f"sha256 {org['sha256'][:12]})")
         else:
             print("Org policy: none (apply one with `keytui policy apply FILE`)")
@@ -75,19 +78,27 @@ def cmd_policy_set(args) -> int:
 
 
 def cmd_policy_apply(args) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(args.file, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError("file", f"cannot read {args.file}: {exc.strerror}") from None
+    from keytui.service.orgpolicy import MAX_POLICY_BYTES
+
+    try:  # never more than one byte past the cap: a 16 MB file is refused without reading it all
+        if args.file == "-":
+            data = sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)
+        else:
+            with open(args.file, "rb") as fh:
+                data = fh.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise InputError("file", f"cannot read {visible(args.file)}: {exc.strerror}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise InputError("org policy", f"is over {MAX_POLICY_BYTES} bytes; at most {MAX_POLICY_BYTES} allowed")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("file", "is not UTF-8 text") from None
     report = open_vault(args).apply_org_policy(text, dry_run=args.dry_run)
 
     def human():
         verb = "Would apply" if report.dry_run else "Applied"
-        print(f"{verb} org policy {report.policy.name!r}: {report.checked} live keys checked, "
+        print(f"{verb} org policy {visible(report.policy.name)!r}: {report.checked} live keys checked, "
               f"{len(report.violations)} violate it"
               + ("" if report.dry_run else f" ({report.flagged} flagged, {report.cleared} cleared)") + ".")
         if report.violations:
@@ -104,6 +115,8 @@ def cmd_watch(args) -> int:
     vault = open_vault(args)
 
     def show(report):
+        if args.anchor_file:
+            write_anchor(args.anchor_file, vault.audit_anchor())
         emit(args, report.as_dict(), report.summary())
         sys.stdout.flush()
 
@@ -120,7 +133,7 @@ def cmd_alerts(args) -> int:
     if args.ack:
         done = [vault.acknowledge_alert(a) for a in args.ack]
         emit(args, [a.as_dict() for a in done],
-             "\n".join(f"Acknowledged alert {a.id} ({a.kind}) by {a.acknowledged_by}." for a in done))
+             "\n".join(f"Acknowledged alert {a.id} ({visible(a.kind)}) by {visible(a.acknowledged_by)}." for a in done))
         return EXIT_OK
     found = vault.alerts(include_acknowledged=args.all, key_id=args.key, limit=args.limit)
 
@@ -137,7 +150,7 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    vault = open_vault(args)
+    vault = open_vault(args, new_demo=True)
     report = vault.build_demo(keys=args.keys, events=args.events, seed=args.seed, force=args.force)
     home = vault.settings.home if vault.settings else "-"
     data = dict(report.__dict__, home=str(home))

@@ -33,6 +33,7 @@ from keytui.gateway.metrics import Metrics
 from keytui.gateway.options import GatewayOptions
 from keytui.service import Event, VerifyResult
 from keytui.service.backend import CHECKPOINT_INTERVAL_S, VerificationBackend
+from keytui.text import visible
 
 log = logging.getLogger("keytui.gateway")
 access = logging.getLogger("keytui.gateway.access")
@@ -222,12 +223,20 @@ class Gateway:
         return _error(exc.status_code, exc.detail, headers=exc.headers)
 
 
+class VisibleFormatter(logging.Formatter):
+    """Log lines carry callers' text (addresses, modules): control characters are made visible,
+    so a log viewer's terminal never receives an escape sequence from a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
 def configure_logging() -> None:
     """One stream handler for the gateway's own lines, beside uvicorn's."""
     logger = logging.getLogger("keytui.gateway")
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

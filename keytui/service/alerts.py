@@ -30,6 +30,8 @@ KINDS = {
     "revoked-key-used": "a revoked key was presented",
     "expired-key-used": "an expired key was presented",
     "wrong-environment": "a token was presented in another environment (cross-environment misuse)",
+    "audit-chain-broken": "the audit log was cut, rolled back or edited behind keytui's back (see `keytui audit verify`)",
+    "row-tampering": "a key or secret row was changed without the master key (see `keytui audit verify`)",
 }
 
 

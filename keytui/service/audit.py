@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from keytui.clock import to_ms
+from keytui.domain import RuleError
+from keytui.service import integrity
 from keytui.store import bulk
 from keytui.store.binding import using
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
@@ -43,15 +45,38 @@ def _head_value(key: bytes, seq: int, mac: str) -> str:
     return f"{seq}:{mac}:{anchor}"
 
 
+BREAK, REANCHOR = "audit.break", "audit.reanchor"
+
+
 def append(ctx: "Context", entries: list[tuple[str, str | None, dict]], *, now: datetime | None = None) -> None:
     """Append (action, key_id, details) entries as the context's operator, in a few statements
-    however many (bulk key creation). Must run inside the transaction of the change they record."""
-    if not entries:
-        return
+    however many (bulk key creation). Must run inside the transaction of the change they record.
+
+    The head anchor is checked against the last entry first. If they disagree (entries cut
+    from the end, the head replaced or removed), the chain is not silently extended from
+    whatever is left: an `audit.break` entry recording what was found goes first, and a high
+    alert is raised, so the break stays reported until an operator re-anchors with MFA.
+    """
+    if entries:
+        _write(ctx, entries, now or ctx.now(), check_head=True)
+
+
+def check_head(ctx: "Context") -> bool:
+    """Record a break if the head anchor disagrees with the log (the watch calls this each pass,
+    so a cut log is reported even when nothing else is written). True if one was found."""
+    with using(ctx.db):
+        return _write(ctx, [], ctx.now(), check_head=True)
+
+
+def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) -> bool:
     key = ctx.keyring.audit_key
     operator = ctx.operator
-    now = now or ctx.now()
     last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
+    broken = _head_problem(key, last, Meta.get_or_none(Meta.name == HEAD), entries) if check_head else None
+    if broken:
+        entries = [(BREAK, None, {"problem": broken})] + list(entries)
+    if not entries:
+        return False
     seq = last.seq if last else 0
     prev = last.mac if last else GENESIS
     ts_ms = to_ms(now)
@@ -66,6 +91,28 @@ def append(ctx: "Context", entries: list[tuple[str, str | None, dict]], *, now: 
     bulk.insert_rows(ctx.db, AuditEntry, rows)
     head = _head_value(key, seq, prev)
     Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
+    if broken:
+        from keytui.service import alerts  # alerts append through this module
+
+        alerts.raise_alert(ctx, kind="audit-chain-broken", severity="high", dedupe_key=f"audit-break:{rows[0]['seq']}",
+                           message=f"the audit log was tampered with: {broken}; run `keytui audit verify`")
+    return bool(broken)
+
+
+def _head_problem(key: bytes, last, head, appending=()) -> str | None:
+    """What is wrong between the head anchor and the last entry, or None."""
+    if last is None and head is None:
+        return "the log is empty but keys or enrolled operators exist (entries deleted?)" \
+            if _audited_state_exists(appending) else None
+    end = last.seq if last else 0
+    if head is None:
+        return f"the log ends at entry {end} but the head anchor is missing (entries removed from the end?)"
+    seq, _, rest = head.value.partition(":")
+    if not seq.isdigit() or not hmac.compare_digest(head.value, _head_value(key, int(seq), rest.partition(":")[0])):
+        return f"the log ends at entry {end} but the head anchor is not one keytui wrote"
+    if last is None or int(seq) != last.seq or not hmac.compare_digest(rest.partition(":")[0], last.mac):
+        return f"the log ends at entry {end} but the head anchor records entry {seq} (entries removed from the end?)"
+    return None
 
 
 @dataclass
@@ -74,41 +121,83 @@ class ChainReport:
     entries: int
     problem: str | None = None
     seq: int | None = None
+    problems: list[str] = field(default_factory=list)  # every problem not re-anchored, first one first
+    acknowledged: int = 0  # problems an operator re-anchored (with MFA)
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "entries": self.entries, "problem": self.problem, "seq": self.seq,
+                "problems": self.problems, "acknowledged": self.acknowledged}
 
 
 def verify_chain(ctx: "Context") -> ChainReport:
+    """The chain, its head, and every key and secret row's seal: the one check for tampering.
+    Row problems cannot be re-anchored; they last as long as the row is wrong."""
     with using(ctx.db):
-        return _verify_chain(ctx.keyring.audit_key)
+        report = _verify_chain(ctx.keyring.audit_key)
+        rows = integrity.scan(ctx.keyring)
+    if not rows:
+        return report
+    problems = report.problems + rows
+    return ChainReport(False, report.entries, problems[0], report.seq, problems, report.acknowledged)
 
 
 def _verify_chain(key: bytes) -> ChainReport:
-    prev = GENESIS
-    expected = 1
-    count = 0
+    found, count, acknowledged = _walk(key)
+    open_problems = [(p, seq) for p, seq in found if p not in acknowledged]
+    if not open_problems:
+        return ChainReport(True, count, acknowledged=len(found))
+    first, seq = open_problems[0]
+    return ChainReport(False, count, first, seq, [p for p, _ in open_problems], len(found) - len(open_problems))
+
+
+def _walk(key: bytes) -> tuple[list[tuple[str, int]], int, set[str]]:
+    """Every (problem, seq) in the chain and at its end, the number of entries, and the problems
+    acknowledged by re-anchor entries."""
+    found: list[tuple[str, int]] = []
+    acknowledged: set[str] = set()
+    prev, expected, count, last = GENESIS, 1, 0, None
     for e in AuditEntry.select().order_by(AuditEntry.seq).iterator():
         if e.seq != expected:
-            return ChainReport(False, count, f"entry {expected} is missing (next is {e.seq})", expected)
-        if not hmac.compare_digest(e.prev_mac, prev):
-            return ChainReport(False, count, f"entry {e.seq} does not follow entry {e.seq - 1} (reordered or replaced)", e.seq)
-        mac = _mac(key, e.seq, to_ms(e.ts), e.operator, e.action, e.key_id, e.details, e.prev_mac)
-        if not hmac.compare_digest(mac, e.mac):
-            return ChainReport(False, count, f"entry {e.seq} was modified", e.seq)
-        prev = e.mac
-        expected += 1
-        count += 1
-    head = Meta.get_or_none(Meta.name == HEAD)
-    if count == 0 and head is None:
-        if _audited_state_exists():
-            return ChainReport(False, 0, "the log is empty but keys or enrolled operators exist (entries deleted?)", 1)
-        return ChainReport(True, 0)
-    if head is None or not hmac.compare_digest(head.value, _head_value(key, count, prev)):
-        return ChainReport(False, count, f"the log ends at entry {count} but the head anchor disagrees (entries removed from the end?)", count)
-    return ChainReport(True, count)
+            found.append((f"entry {expected} is missing (next is {e.seq})", expected))
+        elif not hmac.compare_digest(e.prev_mac, prev):
+            found.append((f"entry {e.seq} does not follow entry {e.seq - 1} (reordered or replaced)", e.seq))
+        intact = hmac.compare_digest(_mac(key, e.seq, to_ms(e.ts), e.operator, e.action, e.key_id, e.details,
+                                          e.prev_mac), e.mac)
+        if not intact:
+            found.append((f"entry {e.seq} was modified", e.seq))
+        elif e.action == BREAK:
+            found.append((json.loads(e.details).get("problem", "the chain was broken"), e.seq))
+        elif e.action == REANCHOR:
+            acknowledged.update(json.loads(e.details).get("acknowledged", []))
+        prev, expected, count, last = e.mac, e.seq + 1, count + 1, e
+    problem = _head_problem(key, last, Meta.get_or_none(Meta.name == HEAD))
+    if problem:
+        found.append((problem, count))
+    return found, count, acknowledged
 
 
-def _audited_state_exists() -> bool:
-    """Keys and enrolments are only ever created by audited changes, so an empty log beside them was emptied."""
-    return any(model.select().exists() for model in (ApiKey, Operator))
+def reanchor(ctx: "Context", totp: str | None) -> list[str]:
+    """An operator who has looked at the breaks `audit verify` reports accepts them (MFA, audited):
+    later checks report only what happens after. Returns the problems acknowledged."""
+    from keytui.service import mfa  # mfa audits through this module
+
+    ctx.require_writable()
+    with using(ctx.db):
+        if _verify_chain(ctx.keyring.audit_key).ok:
+            raise RuleError("audit: the log is intact; there is nothing to re-anchor")
+        mfa.confirm(ctx, totp)
+        with ctx.transaction():
+            report = _verify_chain(ctx.keyring.audit_key)
+            ctx.audit(REANCHOR, None, acknowledged=report.problems)
+    return report.problems
+
+
+def _audited_state_exists(appending=()) -> bool:
+    """Keys and enrolments are only ever created by audited changes, so an empty log beside them
+    was emptied (those being appended now are the ones this transaction created)."""
+    keys = sum(1 for action, _, _ in appending if action == "key.create")
+    operators = sum(1 for action, _, _ in appending if action == "mfa.enroll")
+    return ApiKey.select().count() > keys or Operator.select().count() > operators
 
 
 def entries(ctx: "Context", key_id: str | None = None, limit: int | None = None) -> list[dict]:

@@ -16,10 +16,10 @@ from typing import Callable, Iterator, ParamSpec, TypeVar
 
 from peewee import Database
 
-from keytui.clock import Clock, clock_from_env
-from keytui.config import Settings, default_operator, load_master_key, load_settings
-from keytui.domain import ReadOnlyError
-from keytui.service import audit
+from keytui.clock import PIN_VARIABLE, Clock, pinned_clock
+from keytui.config import ConfigError, Settings, default_operator, load_master_key, load_settings
+from keytui.domain import ReadOnlyError, validate_operator
+from keytui.service import audit, homekind, integrity
 from keytui.store.binding import using
 from keytui.store.db import bind_master_key, open_database
 from keytui.tokens import Keyring
@@ -34,7 +34,7 @@ class Context:
         self.db = db
         self.keyring = keyring
         self.clock = clock or Clock()
-        self.operator = operator or default_operator()
+        self.operator = validate_operator(operator or default_operator())
         self.read_only = read_only
         self.settings = settings
         self.mfa_window_seconds = mfa_window_seconds
@@ -42,14 +42,25 @@ class Context:
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, read_only: bool = False, clock: Clock | None = None,
-             mfa_window_seconds: int = 0) -> "Context":
-        """A context on the home's database (created on first use) with its master key."""
+             mfa_window_seconds: int = 0, new_demo: bool = False) -> "Context":
+        """A context on the home's database (created on first use) with its master key.
+
+        Without `clock`, KEYTUI_NOW pins the clock in a demo or test home only (or, with
+        `new_demo`, in a fresh home the demo is about to fill); anywhere else it is refused.
+        """
         settings = load_settings(home)
         keyring = Keyring(load_master_key(settings))
         db = open_database(settings)
-        bind_master_key(db, keyring.check_value)
-        return cls(db, keyring, clock=clock or clock_from_env(), operator=operator, read_only=read_only,
-                   settings=settings, mfa_window_seconds=mfa_window_seconds)
+        try:
+            bind_master_key(db, keyring.check_value)
+            clock = clock or _env_clock(db, keyring, new_demo)
+        except Exception:
+            db.close()
+            raise
+        ctx = cls(db, keyring, clock=clock, operator=operator, read_only=read_only,
+                  settings=settings, mfa_window_seconds=mfa_window_seconds)
+        integrity.seal_migrated_rows(ctx)
+        return ctx
 
     def close(self) -> None:
         if not self.db.is_closed():
@@ -89,6 +100,18 @@ class Context:
     def audit_many(self, entries: list[tuple[str, str | None, dict]], *, now: datetime | None = None) -> None:
         """Append (action, key_id, details) entries in a few statements (bulk changes)."""
         audit.append(self, entries, now=now)
+
+
+def _env_clock(db: Database, keyring: Keyring, new_demo: bool) -> Clock:
+    try:
+        pinned = pinned_clock()
+    except ValueError:
+        raise ConfigError(f"{PIN_VARIABLE}: not an ISO 8601 date-time") from None
+    if pinned is None:
+        return Clock()
+    if homekind.kind(db, keyring) in homekind.PINNED_CLOCK_KINDS or (new_demo and homekind.is_fresh(db)):
+        return pinned
+    raise ConfigError(f"{PIN_VARIABLE}: keytui's clock can be pinned only in a demo home; unset it")
 
 
 def uses_store(fn: Callable[P, R]) -> Callable[P, R]:

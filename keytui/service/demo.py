@@ -23,12 +23,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from keytui import tokens, totp
 from keytui.clock import DAY_MS, FixedClock, from_ms, to_ms
 from keytui.domain import Environment, InputError, RuleError, Scope
-from keytui.service import analytics, lifecycle, mfa, policies, registry, watch
+from keytui.service import analytics, homekind, lifecycle, mfa, policies, registry, watch
 from keytui.service.context import Context
 from keytui.service.verification import Verifier
 from keytui.service.views import NewKey
@@ -133,10 +133,7 @@ def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int 
     if keys < 1 or (events is not None and events < 0):
         raise InputError("keys" if keys < 1 else "events", "must be a positive number")
     ctx.require_writable()
-    existing = registry.count_keys(ctx)
-    if existing and not force:
-        raise RuleError(f"demo: this database already holds {existing} keys; demo data never mixes with real "
-                        "keys (choose an empty --home, or --force)")
+    existing = _claim_home(ctx, force)
     rng = random.Random(f"keytui-demo:{seed}:{existing}")
     end_ms = to_ms(ctx.now())
     plans = _plan_keys(rng, keys, end_ms)
@@ -157,12 +154,32 @@ def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int 
                       time.perf_counter() - started, named)
 
 
+def _claim_home(ctx: Context, force: bool) -> int:
+    """Demo data goes only into a fresh home (which becomes a demo home, where KEYTUI_NOW is
+    honoured) or, with force, into a demo or test home: never into a home in real use, where
+    it would lower policies and backdate audit entries. Returns the number of keys already there."""
+    existing = registry.count_keys(ctx)
+    if homekind.kind(ctx.db, ctx.keyring) is None:
+        if not homekind.is_fresh(ctx.db):
+            raise RuleError(f"demo: this home already holds {existing} keys or audited changes and is not a demo "
+                            "home; demo data never mixes with real data (choose an empty --home)")
+        homekind.mark(ctx.db, ctx.keyring, homekind.DEMO)
+    elif existing and not force:
+        raise RuleError(f"demo: this demo home already holds {existing} keys (add more with --force)")
+    return existing
+
+
 def _demo_context(ctx: Context, clock: FixedClock, start_ms: int) -> Context:
-    """The demo operator's context, MFA enrolled and confirmed once for the whole build."""
+    """The demo operator's context, MFA enrolled and confirmed once for the whole build (a
+    demo home built before already has the demo operator enrolled: its window is opened
+    directly, as only a caller holding the master key can)."""
     clock.set(from_ms(start_ms))
-    demo = Context(ctx.db, ctx.keyring, clock=clock, operator=DEMO_OPERATOR, read_only=ctx.read_only,
-                   mfa_window_seconds=200 * 86_400, settings=ctx.settings)
-    secret, _ = mfa.enroll(demo, replace_existing=True)
+    demo = Context(ctx.db, ctx.keyring, clock=clock, operator=DEMO_OPERATOR, mfa_window_seconds=200 * 86_400,
+                   settings=ctx.settings, read_only=ctx.read_only)
+    if mfa.has_mfa(demo):
+        demo.mfa_until = demo.now() + timedelta(seconds=demo.mfa_window_seconds)
+        return demo
+    secret, _ = mfa.enroll(demo)
     mfa.confirm(demo, totp.code_for(secret, demo.now()))
     return demo
 

@@ -3,6 +3,10 @@
 Rows are streamed a page at a time into a staging file (kept in memory while small), so
 exporting 100,000 keys does not hold them all in memory; the staged export reaches its
 destination only once its audit entry is written (no audit entry, no export).
+
+A CSV is opened by spreadsheets, which run a cell starting with = + - @ (or tab or CR) as a
+formula: such cells get a leading apostrophe, as OWASP recommends against CSV injection, and
+control characters are made visible. JSON keeps every value exact (its escapes are inert).
 """
 
 from __future__ import annotations
@@ -17,11 +21,21 @@ from keytui.domain import InputError
 from keytui.service import registry
 from keytui.service.context import Context, uses_store
 from keytui.service.registry import KeyFilter
+from keytui.text import visible
 
 COLUMNS = ["name", "key_id", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
            "environment", "permissions", "ip_allowlist", "policy_violation"]
 PAGE = 2000
 STAGE_IN_MEMORY = 8 * 1024 * 1024  # bytes; a larger export is staged in a temporary file
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    return visible(text)
 
 
 def _records(ctx: Context, key_filter: KeyFilter):
@@ -60,7 +74,7 @@ def _write(ctx: Context, fmt: str, out: TextIO, key_filter: KeyFilter) -> int:
         for rec in _records(ctx, key_filter):
             rec["permissions"] = ",".join(rec["permissions"])
             rec["ip_allowlist"] = ",".join(rec["ip_allowlist"])
-            writer.writerow(rec)
+            writer.writerow({c: csv_cell(v) for c, v in rec.items()})
             count += 1
     else:
         out.write("[")

@@ -13,6 +13,7 @@ from typing import Iterable
 
 from keytui import tokens
 from keytui.domain import Environment, NotFoundError, RuleError, Status, effective_status
+from keytui.service import integrity
 from keytui.service.context import Context
 from keytui.service.views import KeyView, key_view
 from keytui.store.models import ApiKey, KeySecret
@@ -72,8 +73,10 @@ def newest_secret(key: ApiKey) -> KeySecret | None:
 def new_secret(ctx: Context, key_id: str, env: Environment, origin: str) -> tuple[str, dict]:
     """A fresh token and the KeySecret fields that keep it: digest, ciphertext and hint only."""
     token = tokens.generate(env)
-    return token, dict(digest=ctx.keyring.digest(token), ciphertext=ctx.keyring.encrypt(token, key_id),
-                       hint=tokens.hint(token), origin=origin, created_at=ctx.now())
+    digest, now = ctx.keyring.digest(token), ctx.now()
+    return token, dict(digest=digest, ciphertext=ctx.keyring.encrypt(token, key_id), hint=tokens.hint(token),
+                       origin=origin, created_at=now,
+                       seal=integrity.secret_seal(ctx.keyring, key_id, digest, now, None, None))
 
 
 def issue_secret(ctx: Context, key: ApiKey, origin: str) -> str:

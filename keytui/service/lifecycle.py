@@ -14,7 +14,7 @@ from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, RuleError, S
                            join_list, needs_mfa, parse_environment, parse_expiry, parse_grace_hours,
                            parse_ip_allowlist, parse_permissions, parse_scope, require_expiry, split_list,
                            split_permissions, validate_name, validate_owner)
-from keytui.service import mfa, orgpolicy
+from keytui.service import integrity, mfa, orgpolicy
 from keytui.service.context import Context, uses_store
 from keytui.service.keys import (KEY_ID_RE, issue_secret, live_row, new_key_id, new_secret, newest_secret,
                                  refuse_if_final, row, rows, view)
@@ -92,10 +92,11 @@ def plan_new_key(ctx: Context, spec: NewKey, now: datetime, rules: orgpolicy.Rul
         raise InputError("key_id", f"{key_id!r} is not a key id (key_ and 16 of a-z 2-7)")
     orgpolicy.check_new_key(rules, env=env, scope=scope, permissions=perms, expires_at=expires, now=now,
                             ip_allowlist=allow, expiry_days=expiry.days)
-    return dict(key_id=key_id, name=name, scope=scope.value, permissions=format_permissions(perms),
-                environment=env.value, owner=owner, created_by=ctx.operator, created_at=now, updated_at=now,
-                expires_at=expires, expiry_days=expiry.days, status=Status.ACTIVE.value,
-                ip_allowlist=join_list(allow), describe=expiry.describe())
+    fields = dict(key_id=key_id, name=name, scope=scope.value, permissions=format_permissions(perms),
+                  environment=env.value, owner=owner, created_by=ctx.operator, created_at=now, updated_at=now,
+                  expires_at=expires, expiry_days=expiry.days, status=Status.ACTIVE.value,
+                  ip_allowlist=join_list(allow))
+    return dict(fields, seal=integrity.seal_key_fields(ctx.keyring, fields), describe=expiry.describe())
 
 
 def refuse_taken(plans: list[dict]) -> None:
@@ -124,9 +125,11 @@ def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *,
     ctx.require_writable()
     grace = parse_grace_hours(grace_hours)
     now = ctx.now()
+    rules = orgpolicy.current(ctx)  # parsed before the write lock is taken
     with ctx.transaction():
         key = live_row(key_id, "rotated", now)
-        orgpolicy.check_rotation(orgpolicy.current(ctx), key=key, now=now)
+        integrity.refuse_tampered(ctx.keyring, key)
+        orgpolicy.check_rotation(rules, key=key, now=now)
         old_expiry = key.expires_at
         until = now + timedelta(hours=grace)
         if old_expiry is not None and until > old_expiry:
@@ -139,6 +142,7 @@ def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *,
         key.updated_at = now
         key.save()
         token = issue_secret(ctx, key, origin)
+        integrity.reseal(ctx.db, ctx.keyring, [key.id])
         ctx.audit("key.rotate", key.key_id, grace_hours=grace, old_secret_valid_until=until.isoformat(),
                   expires_at=key.expires_at.isoformat() if key.expires_at else None, origin=origin,
                   previous_expires_at=old_expiry.isoformat() if old_expiry else None)
@@ -152,11 +156,13 @@ def regenerate(ctx: Context, key_id: str) -> IssuedKey:
     now = ctx.now()
     with ctx.transaction():
         key = live_row(key_id, "regenerated", now)
+        integrity.refuse_tampered(ctx.keyring, key)
         ended = KeySecret.update(valid_until=now, ended_by="regeneration").where(
             (KeySecret.key == key.id) & (KeySecret.valid_until.is_null() | (KeySecret.valid_until > now))).execute()
         key.updated_at = now
         key.save()
         token = issue_secret(ctx, key, "regenerate")
+        integrity.reseal(ctx.db, ctx.keyring, [key.id])
         ctx.audit("key.regenerate", key.key_id, secrets_ended=ended)
     return IssuedKey(view(ctx, key), token)
 
@@ -174,11 +180,13 @@ def revoke_many(ctx: Context, key_ids: Iterable[str], reason: str | None = None)
         found = rows(key_ids)
         for key in found:
             refuse_if_final(key, "revoked again")
+        intact = integrity.intact_ids(ctx.keyring, found)  # a tampered key is revoked but stays reported
         for chunk in chunks([k.id for k in found]):
             KeySecret.update(valid_until=now, ended_by="revocation").where(
                 KeySecret.key.in_(chunk) & (KeySecret.valid_until.is_null() | (KeySecret.valid_until > now))).execute()
             ApiKey.update(status=Status.REVOKED.value, revoked_at=now, revoke_reason=reason, updated_at=now).where(
                 ApiKey.id.in_(chunk)).execute()
+        integrity.reseal(ctx.db, ctx.keyring, intact)
         ctx.audit_many([("key.revoke", key.key_id, {"reason": reason, "previous_status": key.status})
                         for key in found], now=now)
     return [key.key_id for key in found]
@@ -207,19 +215,22 @@ def update(ctx: Context, key_id: str, *, name: str | None = None, owner: str | N
     refuse_if_final(key, "edited")
     if wanted["permissions"] is not None and needs_mfa(wanted["permissions"] - split_permissions(key.permissions)):
         mfa.confirm(ctx, totp)
+    rules = orgpolicy.current(ctx)  # parsed before the write lock is taken
     with ctx.transaction():
         key = row(key_id)
         refuse_if_final(key, "edited")
-        changes = _apply_edits(ctx, key, **wanted)
+        integrity.refuse_tampered(ctx.keyring, key)
+        changes = _apply_edits(key, rules, **wanted)
         if changes:
             key.updated_at = ctx.now()
             key.save()
+            integrity.reseal(ctx.db, ctx.keyring, [key.id])
             ctx.audit("key.permissions" if set(changes) == {"permissions"} else "key.update", key.key_id,
                       changes=changes)
     return view(ctx, key)
 
 
-def _apply_edits(ctx: Context, key: ApiKey, *, name, owner, ip_allowlist, permissions) -> dict:
+def _apply_edits(key: ApiKey, rules: orgpolicy.Rules, *, name, owner, ip_allowlist, permissions) -> dict:
     """Set the fields that change on `key` (checked against the org policy); returns
     {field: [old, new]} for the audit entry."""
     changes: dict = {}
@@ -235,11 +246,11 @@ def _apply_edits(ctx: Context, key: ApiKey, *, name, owner, ip_allowlist, permis
         changes["owner"] = [key.owner, owner]
         key.owner = owner
     if ip_allowlist is not None and join_list(ip_allowlist) != key.ip_allowlist:
-        orgpolicy.check_allowlist(orgpolicy.current(ctx), env=env, ip_allowlist=ip_allowlist)
+        orgpolicy.check_allowlist(rules, env=env, ip_allowlist=ip_allowlist)
         changes["ip_allowlist"] = [list(split_list(key.ip_allowlist)), list(ip_allowlist)]
         key.ip_allowlist = join_list(ip_allowlist)
     if permissions is not None and permissions != split_permissions(key.permissions):
-        orgpolicy.check_permissions(orgpolicy.current(ctx), env=env, permissions=permissions)
+        orgpolicy.check_permissions(rules, env=env, permissions=permissions)
         changes["permissions"] = [key.permissions, format_permissions(permissions)]
         key.permissions = format_permissions(permissions)
     return changes
@@ -273,10 +284,12 @@ def expire_due(ctx: Context) -> list[str]:
     ctx.require_writable()
     now = ctx.now()
     with ctx.transaction():
-        due = list(ApiKey.select(ApiKey.id, ApiKey.key_id, ApiKey.expires_at).where(
+        due = list(ApiKey.select().where(
             (ApiKey.status == Status.ACTIVE.value) & ApiKey.expires_at.is_null(False) & (ApiKey.expires_at <= now)))
+        intact = integrity.intact_ids(ctx.keyring, due)
         for chunk in chunks(due):
             ApiKey.update(status=Status.EXPIRED.value, updated_at=now).where(
                 ApiKey.id.in_([k.id for k in chunk]) & (ApiKey.status == Status.ACTIVE.value)).execute()
+        integrity.reseal(ctx.db, ctx.keyring, intact)
         ctx.audit_many([("key.expire", k.key_id, {"expires_at": k.expires_at.isoformat()}) for k in due], now=now)
     return [k.key_id for k in due]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from keytui import totp
-from keytui.domain import RuleError
+from keytui.domain import RuleError, validate_operator
 from keytui.service.context import Context, uses_store
 from keytui.store.models import Operator
 
@@ -21,22 +21,31 @@ def has_mfa(ctx: Context, operator: str | None = None) -> bool:
 
 
 @uses_store
-def enroll(ctx: Context, operator: str | None = None, *, replace_existing: bool = False) -> tuple[str, str]:
-    """Returns (secret, otpauth URI), shown once to the operator."""
+def enroll(ctx: Context, operator: str | None = None, *, replace_existing: bool = False,
+           totp_code: str | None = None) -> tuple[str, str]:
+    """Returns (secret, otpauth URI), shown once to the operator.
+
+    Replacing an authenticator needs a current code from the one being replaced (not an open
+    MFA window): otherwise anyone at the operator's keyboard, or with the operator's name,
+    could swap in their own device and clear a lock-out.
+    """
     ctx.require_writable()
-    name = operator or ctx.operator
+    name = validate_operator(operator) if operator else ctx.operator
+    if replace_existing and has_mfa(ctx, name):
+        _check_code(ctx, name, totp_code, "totp: replacing an authenticator needs a current code from the old "
+                                         "one (--totp CODE)")
     secret = totp.new_secret()
     with ctx.transaction():
         found = Operator.get_or_none(Operator.name == name)
         if found and found.totp_secret and not replace_existing:
-            raise RuleError(f"operator: {name} is already enrolled; use --replace to enrol a new device")
+            raise RuleError(f"operator: {name} is already enrolled; use --replace --totp CODE to enrol a new device")
         blob = ctx.keyring.encrypt_mfa(secret, name)
         if found is None:
             Operator.create(name=name, totp_secret=blob, enrolled_at=ctx.now())
         else:
             Operator.update(totp_secret=blob, enrolled_at=ctx.now(), last_totp_step=None, failed_attempts=0,
                             locked_until=None).where(Operator.id == found.id).execute()
-        ctx.audit("mfa.enroll", None, operator=name)
+        ctx.audit("mfa.enroll", None, operator=name, replaced=bool(found and found.totp_secret))
     return secret, totp.provisioning_uri(secret, name)
 
 
@@ -61,21 +70,27 @@ def confirm(ctx: Context, code: str | None) -> None:
     """
     if window_open(ctx):
         return
+    _check_code(ctx, ctx.operator, code, "totp: execute/admin permission requires MFA; give the operator's "
+                                        "current TOTP code")
+    if ctx.mfa_window_seconds:
+        ctx.mfa_until = ctx.now() + timedelta(seconds=ctx.mfa_window_seconds)
+
+
+def _check_code(ctx: Context, name: str, code: str | None, missing: str) -> None:
+    """The operator's code is good (single use, counted against the lock-out), or MfaRequired."""
     if not code:
-        raise MfaRequired("totp: execute/admin permission requires MFA; give the operator's current TOTP code")
+        raise MfaRequired(missing)
     now = ctx.now()
     with ctx.transaction():
-        found = Operator.get_or_none(Operator.name == ctx.operator)
+        found = Operator.get_or_none(Operator.name == name)
         if found is None or not found.totp_secret:
-            raise MfaRequired(f"totp: operator {ctx.operator} has no MFA enrolled; run `keytui mfa enroll` first")
+            raise MfaRequired(f"totp: operator {name} has no MFA enrolled; run `keytui mfa enroll` first")
         if found.locked_until and found.locked_until > now:
             wait = int((found.locked_until - now).total_seconds()) + 1
             raise MfaRequired(f"totp: too many wrong codes; try again in {wait} s")
         failure = _record_attempt(ctx, found, code, now)
     if failure:
         raise MfaRequired(failure)
-    if ctx.mfa_window_seconds:
-        ctx.mfa_until = now + timedelta(seconds=ctx.mfa_window_seconds)
 
 
 def _record_attempt(ctx: Context, found: Operator, code: str, now) -> str | None:

@@ -17,6 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, Permission, RuleError, Scope, format_permissions,
                            is_live, parse_environment, parse_permission, parse_scope, split_list, split_permissions)
@@ -26,6 +27,7 @@ from keytui.store.models import ApiKey, OrgPolicy
 from keytui.store.sql import chunks
 
 MAX_DAYS = 3650
+MAX_POLICY_BYTES = 64 * 1024
 FIELDS = {
     "max_expiry_days": "longest lifetime a key may have, in days (1-3650); keys that never expire violate it",
     "require_ip_restriction": "true: every key needs an IP allowlist",
@@ -71,7 +73,20 @@ class Rules:
 
 # ---------------------------------------------------------------------------------- parsing
 def parse(text: str) -> OrgPolicyDoc:
-    """The policy in `text`, or InputError naming the line and field and what is allowed."""
+    """The policy in `text`, or InputError naming the line and field and what is allowed.
+
+    A policy is read on every create, rotation and watch pass, so it is capped in size and each
+    text is parsed once per process (the cache is keyed by the text itself, so a policy row
+    edited behind keytui's back is parsed afresh, never answered from the cache).
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_POLICY_BYTES:
+        raise InputError("org policy", f"is {size} bytes; at most {MAX_POLICY_BYTES} allowed")
+    return _parse(text)
+
+
+@lru_cache(maxsize=8)
+def _parse(text: str) -> OrgPolicyDoc:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -82,18 +97,23 @@ def parse(text: str) -> OrgPolicyDoc:
         bad = sorted(unknown)[0]
         raise InputError(where(bad), "unknown setting; allowed: name, [defaults], [environments.<env>]")
     name = data.get("name", "org policy")
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise InputError(where("name"), "must be a text of 1-100 characters")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100 or not name.isprintable():
+        raise InputError(where("name"), "must be a text of 1-100 printable characters (no control characters)")
     defaults = _env_table(data.get("defaults", {}), ("defaults",), where, {})
     envs_raw = data.get("environments", {})
     if not isinstance(envs_raw, dict):
         raise InputError(where("environments"), "must be tables like [environments.production]")
     given: dict[Environment, dict] = {}
+    spelled: dict[Environment, str] = {}
     for raw_env, table in envs_raw.items():
         try:
             env = parse_environment(raw_env, where("environments", raw_env))
         except InputError as exc:
             raise InputError(exc.field, exc.message) from None
+        if env in given:  # [environments.prod] after [environments.production]: one would shadow the other
+            raise InputError(where("environments", raw_env),
+                             f"{env.value} is already given as [environments.{spelled[env]}]; give it once")
+        spelled[env] = raw_env
         given[env] = _env_table(table, ("environments", raw_env), where, defaults)
     environments = {env: EnvRules(**given.get(env, defaults)) for env in Environment}
     return OrgPolicyDoc(name.strip(), environments, text)

@@ -12,8 +12,8 @@ from typing import Iterable, TextIO
 
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope
-from keytui.service import (alerts, analytics, audit, demo, export, lifecycle, mfa, orgpolicy, policies, registry,
-                            watch)
+from keytui.service import (alerts, analytics, anchors, audit, demo, export, homekind, lifecycle, mfa, orgpolicy,
+                            policies, registry, watch)
 from keytui.service.context import Context
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import Verifier, VerifyResult
@@ -27,9 +27,9 @@ class Vault:
 
     @classmethod
     def open(cls, home=None, *, operator: str | None = None, read_only: bool = False, clock: Clock | None = None,
-             mfa_window_seconds: int = 0) -> "Vault":
+             mfa_window_seconds: int = 0, new_demo: bool = False) -> "Vault":
         return cls(Context.open(home, operator=operator, read_only=read_only, clock=clock,
-                                mfa_window_seconds=mfa_window_seconds))
+                                mfa_window_seconds=mfa_window_seconds, new_demo=new_demo))
 
     def close(self) -> None:
         self.ctx.close()
@@ -48,6 +48,11 @@ class Vault:
         return self.ctx.read_only
 
     @property
+    def home_kind(self) -> str | None:
+        """'demo' for a home `keytui demo` built, 'test' for a test home, None for a real one."""
+        return homekind.kind(self.ctx.db, self.ctx.keyring)
+
+    @property
     def settings(self):
         return self.ctx.settings
 
@@ -62,8 +67,9 @@ class Vault:
     def has_mfa(self, operator: str | None = None) -> bool:
         return mfa.has_mfa(self.ctx, operator)
 
-    def enroll_mfa(self, operator: str | None = None, *, replace_existing: bool = False) -> tuple[str, str]:
-        return mfa.enroll(self.ctx, operator, replace_existing=replace_existing)
+    def enroll_mfa(self, operator: str | None = None, *, replace_existing: bool = False,
+                   totp: str | None = None) -> tuple[str, str]:
+        return mfa.enroll(self.ctx, operator, replace_existing=replace_existing, totp_code=totp)
 
     def mfa_window_open(self) -> bool:
         return mfa.window_open(self.ctx)
@@ -170,6 +176,15 @@ class Vault:
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify_chain(self.ctx)
+
+    def reanchor_audit(self, totp: str | None = None) -> list[str]:
+        return audit.reanchor(self.ctx, totp)
+
+    def audit_anchor(self) -> str:
+        return anchors.statement(self.ctx)
+
+    def check_anchors(self, lines: Iterable[str]) -> anchors.AnchorCheck:
+        return anchors.check(self.ctx, lines)
 
     # ------------------------------------------------------------------ alerts and the watch
     def alerts(self, *, include_acknowledged: bool = False, key_id: str | None = None,

@@ -12,6 +12,7 @@ Peewee query per call costs more than the lookup itself (see DESIGN.md).
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import re
 import time
@@ -25,12 +26,14 @@ from keytui.clock import HOUR_MS, from_ms
 from keytui.domain import (PRIVILEGED, Environment, InputError, Permission, Scope, Status, VerifyCode,
                            effective_permissions, effective_status, parse_environment, parse_ip, parse_permission,
                            parse_scope, split_list, split_permissions)
-from keytui.service import policies
+from keytui.service import integrity, policies
+from keytui.service.integrity import TAMPERED
 from keytui.service.context import Context
 from keytui.store.hotpath import VerificationSQL
 
 MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 POLICY_TTL_S = 2.0
+INTACT_CACHE = 4096  # rows whose seals were checked, per verifier
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Verifier:
         self.sql = VerificationSQL.for_database(ctx.db)
         self._policy_value: bool | None = None
         self._policy_read_at = 0.0
+        self._intact_rows: dict[tuple, bool] = {}  # (row, digest) -> seals hold
 
     def forget_policy_cache(self) -> None:
         self._policy_value = None
@@ -138,15 +142,22 @@ class Verifier:
         action = "execution" if perm in PRIVILEGED else "access"
 
         row = None
-        if tokens.token_environment(token) is not None:
-            cursor = self.ctx.db.execute_sql(self.sql.lookup, (self.ctx.keyring.digest(token),))
-            row = cursor.fetchone()
+        tag_env = tokens.token_environment(token)
+        if tag_env is not None:
+            digest = self.ctx.keyring.digest(token)
+            row = self.ctx.db.execute_sql(self.sql.lookup, (digest,)).fetchone()
         if row is None:
             result = VerifyResult(False, VerifyCode.NOT_FOUND)
             return result, Event(now_ms, None, None, module or "unknown", action, "failed",
                                  result.code.value, ip, env.value)
 
-        row_id, key_id, key_scope, perms_text, key_env, status, expires_at, allowlist, valid_until, ended_by = row
+        (row_id, key_id, key_scope, perms_text, key_env, status, expires_at, allowlist, valid_until, ended_by,
+         *sealed) = row
+        if not self._intact(row, digest) or tag_env.value != key_env:
+            # edited without the master key: the caller learns nothing more than for an unknown
+            # token; the activity log says TAMPERED and the watch raises a high alert
+            result = VerifyResult(False, VerifyCode.NOT_FOUND)
+            return result, Event(now_ms, key_id, None, module or key_scope, action, "failed", TAMPERED, ip, env.value)
         code = self._judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at,
                            allowlist, valid_until, ended_by)
         result = VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env,
@@ -154,6 +165,24 @@ class Verifier:
         event = Event(now_ms, key_id, row_id, module or key_scope, action,
                       "success" if result.valid else "failed", code.value, ip, env.value)
         return result, event
+
+    def _intact(self, row: tuple, digest: str) -> bool:
+        """Do the key's and the secret's seals hold? Rows repeat call after call, so each row as
+        read (seals included: any edit makes a new entry) is judged once."""
+        known = self._intact_rows.get((row, digest))
+        if known is None:
+            (_, key_id, scope, perms, env, status, expires_at, allowlist, valid_until, ended_by, revoked_at,
+             expiry_days, key_seal, created_at, secret_seal) = row
+            keyring = self.ctx.keyring
+            known = (key_seal is not None and secret_seal is not None
+                     and hmac.compare_digest(key_seal, integrity.key_seal(
+                         keyring, key_id, status, env, perms, scope, expires_at, allowlist, revoked_at, expiry_days))
+                     and hmac.compare_digest(secret_seal, integrity.secret_seal(
+                         keyring, key_id, digest, created_at, valid_until, ended_by)))
+            if len(self._intact_rows) >= INTACT_CACHE:
+                self._intact_rows.clear()
+            self._intact_rows[(row, digest)] = known
+        return known
 
     @staticmethod
     def _judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at, allowlist,

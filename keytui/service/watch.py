@@ -28,8 +28,9 @@ from keytui.clock import from_ms, to_ms
 from peewee import SQL
 
 from keytui.domain import RuleError, Status, live_sql
-from keytui.service import alerts, lifecycle, orgpolicy, policies, rollup
+from keytui.service import alerts, audit, integrity, lifecycle, orgpolicy, policies, rollup
 from keytui.service.context import Context, uses_store
+from keytui.service.integrity import TAMPERED
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, Meta
 from keytui.store.sql import chunks
 
@@ -84,6 +85,9 @@ def run_pass(ctx: Context) -> PassReport:
     now = system.now()
     report = PassReport(now)
     with system.transaction():
+        audit.check_head(system)
+        for key_id, problem in integrity.revocations_undone():
+            _raise(system, report, "row-tampering", "high", problem, f"revocation-undone:{key_id}", key_id=key_id)
         settings = policies.read_all(system)
         last = _meta(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK
@@ -176,6 +180,7 @@ MISUSE = {
     "REVOKED": ("revoked-key-used", "high"),
     "EXPIRED": ("expired-key-used", "medium"),
     "WRONG_ENVIRONMENT": ("wrong-environment", "medium"),
+    TAMPERED: ("row-tampering", "high"),
 }
 
 
@@ -252,6 +257,9 @@ def _misuse_alerts(system, report: PassReport, misuse: dict[tuple, list[int]]) -
         if code == "WRONG_ENVIRONMENT":
             severity = "high" if "production" in (env, key_env) else "medium"
             message = f"a {key_env} token was presented in {env} {len(ev_ids)} time(s)"
+        elif code == TAMPERED:
+            message = (f"a token matched a key row changed without the master key {len(ev_ids)} time(s); "
+                       "verification refused it (see `keytui audit verify`)")
         elif code == "IP_NOT_ALLOWED":
             message = f"a valid token was presented from {ip}, outside its allowlist, {len(ev_ids)} time(s)"
         else:

@@ -26,3 +26,11 @@ def insert_rows(db, model, rows: list[dict]) -> None:
     convert = [(name, f.db_value) for name, f in zip(names, fields)]
     db.cursor().executemany(sql, [tuple(v if v.__class__ in _PLAIN else to_db(v)
                                         for name, to_db in convert for v in (row[name],)) for row in rows])
+
+
+def set_column(db, model, column: str, pairs: list[tuple]) -> None:
+    """UPDATE one column of many rows by id in one executemany: pairs of (value, id)."""
+    if pairs:
+        field = model._meta.fields[column]
+        db.cursor().executemany(f"UPDATE {model._meta.table_name} SET {field.column_name} = {db.param} "
+                                f"WHERE id = {db.param}", pairs)

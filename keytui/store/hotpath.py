@@ -16,7 +16,7 @@ from keytui.store.sql import table
 
 @dataclass(frozen=True)
 class VerificationSQL:
-    lookup: str  # (digest) -> the key and secret fields verification judges
+    lookup: str  # (digest) -> the key and secret fields verification judges, and the rows' seals
     insert_event: str
     touch_key: str  # last_used_at, only forward
     bump_rollup: str  # the hourly counters, upserted
@@ -27,7 +27,8 @@ class VerificationSQL:
         k, s, e, r = table(ApiKey), table(KeySecret), table(ActivityEvent), table(UsageRollup)
         return cls(
             lookup=(f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
-                    f"k.ip_allowlist, s.valid_until, s.ended_by FROM {s} s "
+                    f"k.ip_allowlist, s.valid_until, s.ended_by, k.revoked_at, k.expiry_days, k.seal, "
+                    f"s.created_at, s.seal FROM {s} s "
                     f"JOIN {k} k ON k.id = s.{KeySecret.key.column_name} WHERE s.digest = {p}"),
             insert_event=(f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment) "
                           f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),

@@ -6,15 +6,26 @@ taking a playhouse.migrate SchemaMigrator, applied once each in order, so existi
 
 from __future__ import annotations
 
-from playhouse.migrate import SchemaMigrator, migrate as run_migrations  # noqa: F401  (used by future steps)
+from peewee import CharField
+from playhouse.migrate import SchemaMigrator, migrate as run_migrations
 
 from keytui.store.binding import using
 from keytui.store.models import MODELS, Meta
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _row_seals(migrator: SchemaMigrator) -> list:
+    """Version 2: key and secret rows carry a seal (keytui.service.integrity). The migration has
+    no master key, so it only adds the columns and leaves a note; the first open with the key
+    seals the existing rows, once, audited."""
+    Meta.insert(name="unsealed_rows", value="v1").on_conflict_ignore().execute()
+    return [migrator.add_column("api_key", "seal", CharField(max_length=64, null=True)),
+            migrator.add_column("key_secret", "seal", CharField(max_length=64, null=True))]
+
 
 # version -> function(migrator) returning a list of migrator operations
-MIGRATIONS: dict[int, callable] = {}
+MIGRATIONS: dict[int, callable] = {2: _row_seals}
 
 
 def current_version(db) -> int:

@@ -65,6 +65,7 @@ class ApiKey(BaseModel):
     last_used_at = EpochField(null=True, index=True)
     ip_allowlist = TextField(default="")  # comma separated networks
     policy_violation = TextField(null=True)  # set by "Apply Org Policy"
+    seal = CharField(max_length=64, null=True)  # HMAC over the fields that decide (keytui.service.integrity)
 
     class Meta:
         # the overview cards count keys per environment and judged status from this index alone
@@ -83,6 +84,7 @@ class KeySecret(BaseModel):
     created_at = EpochField()
     valid_until = EpochField(null=True)  # None: as long as the key lives
     ended_by = CharField(max_length=16, null=True)  # rotation | regeneration | revocation
+    seal = CharField(max_length=64, null=True)  # HMAC over key_id, digest and validity (keytui.service.integrity)
 
 
 class ActivityEvent(BaseModel):

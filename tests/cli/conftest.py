@@ -12,25 +12,15 @@ from tests.support import TOTP_STEP_S, totp_code
 
 
 @pytest.fixture
-def kt(cli, clock):
-    """Run the CLI with KEYTUI_NOW pinned to the test clock, so grace periods and expiry can be stepped through."""
+def kt(cli, clock, home):
+    """Run the CLI with KEYTUI_NOW pinned to the test clock, so grace periods and expiry can be stepped
+    through (in a home marked as a test home: anywhere else KEYTUI_NOW is refused)."""
+    from keytui.service.homekind import mark_test_home
+
+    mark_test_home(home)
 
     def run(*args: str, input: str | None = None, env: dict | None = None):
         return cli(*args, input=input, env={"KEYTUI_NOW": clock.now().isoformat(), **(env or {})})
-
-    return run
-
-
-@pytest.fixture
-def raw_sql(home):
-    """Run SQL on the database file with plain sqlite3 (no keytui code); returns the rows."""
-
-    def run(*statements: str) -> list[tuple]:
-        with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
-            rows = []
-            for statement in statements:
-                rows = conn.execute(statement).fetchall()
-            return rows
 
     return run
 
@@ -90,3 +80,12 @@ def populated(kt, vault, tmp_path):
     policy.write_text('name = "strict"\n[defaults]\nrequire_ip_restriction = true\n')
     return {"live": live, "expiring": expiring, "revoked": revoked.key.key_id, "alert": str(alert),
             "policy": str(policy), "export": str(tmp_path / "registry.csv")}
+
+
+@pytest.fixture
+def history(vault):
+    """Five audit entries: three keys created, one rotated, one revoked."""
+    keys = [vault.create(f"Key {n}", "agents", ["read"], "sandbox", expires_in_days=30).key.key_id for n in range(3)]
+    vault.rotate(keys[0])
+    vault.revoke(keys[1])
+    return keys

@@ -16,6 +16,9 @@ HAMMER = Path(__file__).with_name("hammer.py")
 def test_processes_verify_and_create_at_once_without_losing_a_write(vault, home, clock, raw_sql):
     tokens = [vault.create(f"Shared key {n}", "workflows", ["read"], "sandbox", expires_in_days=30).token
               for n in range(5)]
+    from keytui.service.homekind import mark_test_home
+
+    mark_test_home(home)
     env = dict(os.environ, KEYTUI_NOW=clock.now().isoformat())
     env.pop("KEYTUI_MASTER_KEY", None)
     workers = [subprocess.Popen([sys.executable, str(HAMMER), str(home), str(w), str(ROUNDS)], stdin=subprocess.PIPE,

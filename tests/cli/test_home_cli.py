@@ -15,26 +15,26 @@ CREATE = ("keys", "create", "--name", "Demo Build Key", "--scope", "demo-builds"
           "--environment", "dev", "--no-expiry")
 
 
-def test_first_run_creates_a_private_home_database_and_master_key(kt, home, tmp_path):
+def test_first_run_creates_a_private_home_database_and_master_key(cli, home, tmp_path):
     fresh = tmp_path / "fresh" / "keytui"
-    assert kt("--home", str(fresh), *CREATE).code == 0  # --home wins over $KEYTUI_HOME
+    assert cli("--home", str(fresh), *CREATE).code == 0  # --home wins over $KEYTUI_HOME
     assert not (home / "keytui.db").exists()
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
     for name in ("keytui.db", "master.key"):
         assert stat.S_IMODE((fresh / name).stat().st_mode) == 0o600, name
 
 
-def test_the_master_key_from_the_environment_and_a_wrong_one(kt, home, counts):
-    made = kt(*CREATE, "--json", env={"KEYTUI_MASTER_KEY": KEY_A}).json()
+def test_the_master_key_from_the_environment_and_a_wrong_one(cli, home, counts):
+    made = cli(*CREATE, "--json", env={"KEYTUI_MASTER_KEY": KEY_A}).json()
     assert not (home / "master.key").exists()
-    copied = kt("keys", "copy", made["key"]["key_id"], env={"KEYTUI_MASTER_KEY": KEY_A})
+    copied = cli("keys", "copy", made["key"]["key_id"], env={"KEYTUI_MASTER_KEY": KEY_A})
     assert copied.out.strip() == made["token"]
     before = counts()
     for args in (("keys", "copy", made["key"]["key_id"]), ("verify", made["token"], "--environment", "dev"), CREATE):
-        refused = kt(*args, env={"KEYTUI_MASTER_KEY": KEY_B})
+        refused = cli(*args, env={"KEYTUI_MASTER_KEY": KEY_B})
         assert refused.code == 2 and "different master key" in refused.err, (args, refused)
         assert made["token"] not in refused.out + refused.err
-    malformed = kt("keys", "list", env={"KEYTUI_MASTER_KEY": "short"})
+    malformed = cli("keys", "list", env={"KEYTUI_MASTER_KEY": "short"})
     assert malformed.code == 2 and malformed.err.startswith("keytui: KEYTUI_MASTER_KEY"), malformed
     assert counts() == before
 

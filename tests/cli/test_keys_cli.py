@@ -196,13 +196,14 @@ def test_edit_clear_ip_removes_the_allowlist(kt):
     assert verify_code(kt, made["token"], "--ip", "192.0.2.1") == (0, "VALID")
 
 
-def test_keytui_database_url_puts_the_database_where_it_says(kt, home, tmp_path):
+def test_keytui_database_url_puts_the_database_where_it_says(cli, home, tmp_path):
+    # cli, not kt: the test-home mark that lets KEYTUI_NOW pin the clock is in the home's own database
     elsewhere = tmp_path / "elsewhere.db"
     url = {"KEYTUI_DATABASE_URL": f"sqlite:///{elsewhere}"}
-    made = kt(*CREATE, "--expires-in", "30", "--json", env=url)
+    made = cli(*CREATE, "--expires-in", "30", "--json", env=url)
     assert made.code == 0, made
     assert not (home / "keytui.db").exists()
     with closing(sqlite3.connect(elsewhere)) as conn:
         assert conn.execute("SELECT key_id FROM api_key").fetchall() == [(made.json()["key"]["key_id"],)]
-    assert [k["name"] for k in kt("keys", "list", "--json", env=url).json()] == ["Sandbox Runner Key"]
-    assert kt("keys", "list", "--json").json() == []  # without it: the home's own (new, empty) database
+    assert [k["name"] for k in cli("keys", "list", "--json", env=url).json()] == ["Sandbox Runner Key"]
+    assert cli("keys", "list", "--json").json() == []  # without it: the home's own (new, empty) database

@@ -53,7 +53,9 @@ async def _help(c):
 async def _alerts(c):
     await c.press("A")
     await c.wait_for_text("open alert(s)")
+    second = c.app.vault.alerts()[1]
     await c.press("j")
+    await c.wait_for_text(f"{second.kind} {second.message[:24]}")  # the detail line follows the cursor
 
 
 SCREENS = {"overview": _overview, "registry": _registry, "key_detail": _key_detail, "create_key": _create_key,

@@ -155,7 +155,9 @@ def test_the_console_opens_a_five_minute_mfa_window_after_a_good_code(home, monk
     """`keytui` (run_console) as started from a shell, its terminal UI replaced by the checks:
     what its vault lets an operator do after one good code."""
     from keytui.app import KeytuiApp, run_console
+    from keytui.service.homekind import mark_test_home
 
+    mark_test_home(home)  # only a test (or demo) home lets KEYTUI_NOW pin the clock
     monkeypatch.setenv("KEYTUI_NOW", START.isoformat())  # the console's clock, which the checks move
     checked = []
 

@@ -10,11 +10,13 @@ from keytui.store import migrations
 
 def test_a_later_schema_change_migrates_in_place_and_keeps_the_data(vault, make_key, monkeypatch):
     key_id = make_key().key.key_id
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(migrations.MIGRATIONS, 2, lambda m: [m.add_column("api_key", "team", TextField(null=True))])
+    later = migrations.SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", later)
+    monkeypatch.setitem(migrations.MIGRATIONS, later,
+                        lambda m: [m.add_column("api_key", "team", TextField(null=True))])
     migrations.migrate(vault.ctx.db)
     migrations.migrate(vault.ctx.db)  # a second open changes nothing
-    assert migrations.current_version(vault.ctx.db) == 2
+    assert migrations.current_version(vault.ctx.db) == later
     assert "team" in [c.name for c in vault.ctx.db.get_columns("api_key")]
     assert vault.get(key_id).name == "Agents Execution Key"
     assert vault.verify_audit().ok
