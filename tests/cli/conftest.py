@@ -61,24 +61,19 @@ def totp(kt, clock):
 
 @pytest.fixture
 def populated(kt, vault, tmp_path):
-    """A home with something for every writing command to act on: a live key, one that expires in
-    30 days, a revoked key whose use raised an alert, an org policy file; their ids and paths by name."""
-    def create(name: str, *expiry: str) -> str:
-        made = kt("keys", "create", "--name", name, "--scope", "demo-builds", "--permission", "read",
-                  "--environment", "dev", *expiry, "--json")
-        assert made.code == 0, made
-        return made.json()["key"]["key_id"]
-
-    live = create("Demo Build Key", "--no-expiry")
-    expiring = create("Demo Preview Deployer", "--expires-in", "30")
+    """A home with something for every writing command to act on (made through the service, in
+    this process: only the command under test runs as a subprocess): a live key, one that expires
+    in 30 days, a revoked key whose use raised an alert, an org policy file; ids and paths by name."""
+    live = vault.create("Demo Build Key", "demo-builds", ["read"], "dev", no_expiry=True).key.key_id
+    expiring = vault.create("Demo Preview Deployer", "demo-builds", ["read"], "dev", expires_in_days=30).key.key_id
     revoked = vault.create("Leaked Key", "agents", ["read"], "sandbox", expires_in_days=30)
     vault.revoke(revoked.key.key_id)
     vault.verify(revoked.token, "sandbox")
-    assert kt("watch", "--once").code == 0
-    alert = kt("alerts", "--json").json()[0]["id"]
+    vault.run_watch_pass()
+    [alert] = vault.alerts()
     policy = tmp_path / "org-policy.toml"
     policy.write_text('name = "strict"\n[defaults]\nrequire_ip_restriction = true\n')
-    return {"live": live, "expiring": expiring, "revoked": revoked.key.key_id, "alert": str(alert),
+    return {"live": live, "expiring": expiring, "revoked": revoked.key.key_id, "alert": str(alert.id),
             "policy": str(policy), "export": str(tmp_path / "registry.csv")}
 
 
