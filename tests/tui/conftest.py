@@ -29,8 +29,7 @@ def demo_template(tmp_path_factory):
     from types import SimpleNamespace
 
     from keytui import tokens
-    from keytui.service import demo
-    from keytui.service import Vault
+    from keytui.service import Vault, demo
 
     home = tmp_path_factory.mktemp("demo-template")
     with pytest.MonkeyPatch.context() as mp:
@@ -104,9 +103,7 @@ def demo_keys(demo_vault):
 
 @pytest.fixture
 def reviewer(demo_vault):
-    """reviewer(): the demo home opened read-only by another operator, as `keytui --read-only` would.
-    Open it after the test has written what it needs: the models of one process follow the vault
-    opened last, so writes through demo_vault should come first."""
+    """reviewer(): the demo home opened read-only by another operator, as `keytui --read-only` would."""
     opened = []
 
     def open_read_only():
