@@ -1,5 +1,14 @@
 """Shared fixtures: a vault on a temporary home with a clock the test controls, and a CLI runner
-that drives the real `keytui` command in a subprocess against a temporary KEYTUI_HOME."""
+that drives the real `keytui` command in a subprocess against a temporary KEYTUI_HOME.
+
+The suite never runs against a developer's real data: every KEYTUI_* variable of the calling
+environment is removed before anything runs (and again around each test), and the default
+home (the user data directory) points into a temporary folder.
+
+Two variables are the suite's own settings, read once before they are removed:
+KEYTUI_TEST_DATABASE_URL (run the service tests on PostgreSQL) and KEYTUI_CI=1 (a skip not
+listed in tests/expected_skips.txt fails the run).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
@@ -20,10 +30,24 @@ from typing import Iterator
 import pytest
 
 from keytui.clock import FixedClock
+from tests.support import START, TOTP_STEP_S, totp_code
 
-START = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 TOKEN_PATTERN = re.compile(r"kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z._]+")  # also pytest's abbreviated kt_sbx_0u3...2KHkr6
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+TEST_DATABASE_URL = os.environ.get("KEYTUI_TEST_DATABASE_URL") or None
+IN_CI = os.environ.get("KEYTUI_CI") == "1"
+EXPECTED_SKIPS = Path(__file__).with_name("expected_skips.txt")
+
+
+def _keytui_variables() -> list[str]:
+    return [name for name in os.environ if name.startswith("KEYTUI_")]
+
+
+@pytest.fixture(autouse=True)
+def no_inherited_keytui_settings(monkeypatch):
+    """No test sees a KEYTUI_* variable it did not set itself (subprocesses inherit os.environ)."""
+    for name in _keytui_variables():
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -44,7 +68,7 @@ def vault(home, clock, monkeypatch):
     database instead of SQLite (the portability check; CI runs SQLite)."""
     from keytui.service import Vault
 
-    url = os.environ.get("KEYTUI_TEST_DATABASE_URL")
+    url = TEST_DATABASE_URL
     if url:
         _empty_database(url)
         monkeypatch.setenv("KEYTUI_DATABASE_URL", url)
@@ -89,14 +113,13 @@ def raw_sql(home):
 
 @pytest.fixture
 def mfa_code(vault, clock):
-    """Enrol the vault's operator and return a function giving a fresh code for each call."""
-    from keytui import totp
-
+    """Enrol the vault's operator and return a function giving a fresh code for each call (the
+    clock moves on one 30 s step first, since a code is accepted once)."""
     secret, _ = vault.enroll_mfa()
 
     def next_code() -> str:
-        clock.advance(seconds=totp.STEP_SECONDS)
-        return totp.code_for(secret, clock.now())
+        clock.advance(seconds=TOTP_STEP_S)
+        return totp_code(secret, clock.now())
 
     next_code.secret = secret
     return next_code
@@ -211,14 +234,66 @@ def pytest_runtest_makereport(item, call):
         report.sections = [(title, TOKEN_PATTERN.sub("kt_<redacted>", text)) for title, text in report.sections]
 
 
+_scratch_data_home: str | None = None
+
+
 def pytest_configure(config):
+    global _scratch_data_home
     config.addinivalue_line("markers", "sqlite_only: checks SQLite itself (its files, pragmas, statement trace)")
+    for name in _keytui_variables():  # before any session fixture or collected module runs
+        del os.environ[name]
+    _scratch_data_home = tempfile.mkdtemp(prefix="keytui-tests-data-")
+    os.environ["XDG_DATA_HOME"] = _scratch_data_home  # the default home, should a test forget --home
+
+
+def pytest_unconfigure(config):
+    if _scratch_data_home:
+        shutil.rmtree(_scratch_data_home, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
-    if not os.environ.get("KEYTUI_TEST_DATABASE_URL"):
+    if not TEST_DATABASE_URL:
         return
     skip = pytest.mark.skip(reason="checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL")
     for item in items:
         if "sqlite_only" in item.keywords:
             item.add_marker(skip)
+
+
+# ---------------------------------------------------------------------- skips in CI
+# In CI (KEYTUI_CI=1, set by .ci/run) every tool a test needs is installed, so a skip means a
+# check silently did not run: it fails the run unless tests/expected_skips.txt lists it.
+_skipped: dict[str, str] = {}
+
+
+def _expected_skips() -> list[str]:
+    if not EXPECTED_SKIPS.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in EXPECTED_SKIPS.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def _unexpected_skips() -> dict[str, str]:
+    expected = _expected_skips()
+    return {nodeid: reason for nodeid, reason in _skipped.items()
+            if not any(nodeid == e or nodeid.startswith(e + "[") or nodeid.startswith(e + "::") for e in expected)}
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and not hasattr(report, "wasxfail"):  # an xfail is reported as skipped too
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped[report.nodeid] = reason
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if IN_CI and _unexpected_skips():
+        terminalreporter.section("unexpected skips (KEYTUI_CI=1: a skip in CI is a failure)", red=True)
+        for nodeid, reason in sorted(_unexpected_skips().items()):
+            terminalreporter.line(f"{nodeid}: {reason}")
+        terminalreporter.line(f"Install what is missing, or list the test in {EXPECTED_SKIPS.name} with a reason.")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    if IN_CI and _unexpected_skips() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

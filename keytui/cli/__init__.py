@@ -13,8 +13,18 @@ COMMAND_MODULES = ["keytui.cli.keys", "keytui.cli.core", "keytui.cli.serve", "ke
                    "keytui.cli.home", "keytui.cli.roles"]
 
 
+class Parser(argparse.ArgumentParser):
+    """A command-line mistake is refused like any other bad input: one line on stderr, exit 2
+    (argparse's default prints the whole usage first). Subcommand parsers inherit this class."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("keytui").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_INPUT, f"keytui: {where}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keytui", description="Manage a platform's API keys.")
+    parser = Parser(prog="keytui", description="Manage a platform's API keys.")
     global_options(parser, suppress=False)
     parser.add_argument("--demo", action="store_true", help="open the console on a demo database (built if missing)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

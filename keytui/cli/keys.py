@@ -225,9 +225,30 @@ def cmd_copy(args) -> int:
 def cmd_export(args) -> int:
     vault = _vault(args)
     if args.output:
-        with open(args.output, "w", newline="", encoding="utf-8") as fh:
-            n = vault.export_registry(args.format, fh, destination=args.output)
+        n = _export_to_file(vault, args.format, args.output)
         print(f"Exported {n} keys to {visible(args.output)} ({args.format}).", file=sys.stderr)
     else:
         vault.export_registry(args.format, sys.stdout, destination="stdout")
     return EXIT_OK
+
+
+def _export_to_file(vault, fmt: str, output: str) -> int:
+    """Write the export beside `output` and move it into place only when it succeeded: a refused
+    export (read-only, no audit entry) leaves an existing file as it was and creates none."""
+    import os
+    import tempfile
+
+    target = os.path.abspath(output)
+    fd, draft = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".part")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(draft, 0o666 & ~umask)  # the mode open() would have given it
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            n = vault.export_registry(fmt, fh, destination=output)
+        os.replace(draft, target)
+    except BaseException:
+        if os.path.exists(draft):
+            os.unlink(draft)
+        raise
+    return n

@@ -90,8 +90,17 @@ def _unknown(names) -> None:
         raise InputError(redact(extra[0])[:64], f"unknown field; allowed: {', '.join(FIELDS)}")
 
 
+def _no_token_in_url(request: Request) -> None:
+    """URLs end up in logs: a token in the query string (as `token`, or anything that looks like
+    one) is refused, never used or silently ignored."""
+    params = request.query_params.multi_items()
+    if any(name == "token" or TOKEN_LIKE.search(name) or TOKEN_LIKE.search(value) for name, value in params):
+        raise InputError("token", "is not accepted in the URL (URLs end up in logs); send Authorization: Bearer or X-API-Key")
+
+
 async def verify_call(request: Request) -> VerifyCall:
-    """POST /v1/keys/verify: a JSON body; the token may come in a header instead."""
+    """POST /v1/keys/verify: a JSON body; the token may come in a header instead, never in the URL."""
+    _no_token_in_url(request)
     data = await read_json(request)
     _unknown(data)
     token = _text("token", data.get("token"))
@@ -106,9 +115,8 @@ async def verify_call(request: Request) -> VerifyCall:
 
 def auth_call(request: Request) -> VerifyCall:
     """GET /v1/auth: query parameters, or X-Keytui-<Field> headers set by the proxy."""
+    _no_token_in_url(request)
     _unknown(request.query_params.keys())
-    if "token" in request.query_params:
-        raise InputError("token", "is not accepted in the URL (URLs end up in logs); send Authorization: Bearer or X-API-Key")
     values = {k: request.query_params.get(k) or request.headers.get(f"x-keytui-{k}") for k in FIELDS[1:]}
     return _call(header_token(request), values)
 

@@ -1,6 +1,8 @@
 """Export Registry: every registry column as CSV or JSON, never a token, digest or ciphertext.
 
-Rows are streamed a page at a time, so exporting 100,000 keys does not hold them all in memory.
+Rows are streamed a page at a time into a staging file (kept in memory while small), so
+exporting 100,000 keys does not hold them all in memory; the staged export reaches its
+destination only once its audit entry is written (no audit entry, no export).
 
 A CSV is opened by spreadsheets, which run a cell starting with = + - @ (or tab or CR) as a
 formula: such cells get a leading apostrophe, as OWASP recommends against CSV injection, and
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import tempfile
 from typing import TextIO
 
 from keytui.domain import InputError
@@ -22,6 +26,7 @@ from keytui.text import visible
 COLUMNS = ["name", "key_id", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
            "environment", "permissions", "ip_allowlist", "policy_violation"]
 PAGE = 2000
+STAGE_IN_MEMORY = 8 * 1024 * 1024  # bytes; a larger export is staged in a temporary file
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -52,7 +57,16 @@ def export_registry(ctx: Context, fmt: str, out: TextIO, *, key_filter: KeyFilte
     if fmt not in ("csv", "json"):
         raise InputError("format", f"{fmt!r} is not an export format; allowed: csv, json")
     ctx.require_writable()
-    key_filter = key_filter or KeyFilter()
+    with tempfile.SpooledTemporaryFile(max_size=STAGE_IN_MEMORY, mode="w+", newline="", encoding="utf-8") as staged:
+        count = _write(ctx, fmt, staged, key_filter or KeyFilter())
+        with ctx.transaction():
+            ctx.audit("registry.export", None, format=fmt, keys=count, destination=destination)
+        staged.seek(0)
+        shutil.copyfileobj(staged, out)
+    return count
+
+
+def _write(ctx: Context, fmt: str, out: TextIO, key_filter: KeyFilter) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
@@ -68,6 +82,4 @@ def export_registry(ctx: Context, fmt: str, out: TextIO, *, key_filter: KeyFilte
             out.write(("," if count else "") + "\n  " + json.dumps(rec))
             count += 1
         out.write("\n]\n")
-    with ctx.transaction():
-        ctx.audit("registry.export", None, format=fmt, keys=count, destination=destination)
     return count

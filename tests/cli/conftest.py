@@ -3,9 +3,12 @@ database file (as a tamperer or a forensic reader would), and the store's row co
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 
-from keytui.totp import STEP_SECONDS, code_for
+from tests.support import TOTP_STEP_S, totp_code
 
 
 @pytest.fixture
@@ -20,6 +23,17 @@ def kt(cli, clock, home):
         return cli(*args, input=input, env={"KEYTUI_NOW": clock.now().isoformat(), **(env or {})})
 
     return run
+
+
+@pytest.fixture
+def db_dump(home):
+    """The whole database as SQL text (schema and every row): 'nothing was written' means this did not change."""
+
+    def dump() -> list[str]:
+        with closing(sqlite3.connect(home / "keytui.db")) as conn:
+            return list(conn.iterdump())
+
+    return dump
 
 
 @pytest.fixture
@@ -39,10 +53,28 @@ def totp(kt, clock):
     secret = kt("mfa", "enroll", "--json").json()["secret"]
 
     def next_code() -> str:
-        clock.advance(seconds=STEP_SECONDS)
-        return code_for(secret, clock.now())
+        clock.advance(seconds=TOTP_STEP_S)
+        return totp_code(secret, clock.now())
 
     return next_code
+
+
+@pytest.fixture
+def populated(kt, vault, tmp_path):
+    """A home with something for every writing command to act on (made through the service, in
+    this process: only the command under test runs as a subprocess): a live key, one that expires
+    in 30 days, a revoked key whose use raised an alert, an org policy file; ids and paths by name."""
+    live = vault.create("Demo Build Key", "demo-builds", ["read"], "dev", no_expiry=True).key.key_id
+    expiring = vault.create("Demo Preview Deployer", "demo-builds", ["read"], "dev", expires_in_days=30).key.key_id
+    revoked = vault.create("Leaked Key", "agents", ["read"], "sandbox", expires_in_days=30)
+    vault.revoke(revoked.key.key_id)
+    vault.verify(revoked.token, "sandbox")
+    vault.run_watch_pass()
+    [alert] = vault.alerts()
+    policy = tmp_path / "org-policy.toml"
+    policy.write_text('name = "strict"\n[defaults]\nrequire_ip_restriction = true\n')
+    return {"live": live, "expiring": expiring, "revoked": revoked.key.key_id, "alert": str(alert.id),
+            "policy": str(policy), "export": str(tmp_path / "registry.csv")}
 
 
 @pytest.fixture

@@ -66,3 +66,32 @@ def test_bad_input_is_refused_with_one_line_naming_the_field(kt, counts, issued,
     assert len(lines) == 1 and lines[0].startswith(f"keytui: {field}"), result
     assert result.out == ""
     assert counts() == before
+
+
+USAGE_ERRORS = {
+    "unknown option": (["keys", "list", "--colour"], "--colour"),
+    "unknown global option": (["--verbose", "keys", "list"], "--verbose"),
+    "missing required options": (["keys", "create", "--name", "Workflow Trigger Key"], "--scope"),
+    "not a number": (["keys", "list", "--limit", "many"], "--limit"),
+    "not one of the choices": (["keys", "export", "--format", "xml"], "csv"),
+    "two expiry options": (create_with(expires_at="2030-01-01"), "--expires-at"),
+    "unknown command": (["rotate-all"], "rotate-all"),
+    "missing subcommand": (["keys"], "ACTION"),
+    "extra argument": (["keys", "show", "key_aaaaaaaaaaaaaaaa", "key_bbbbbbbbbbbbbbbb"], "key_bbbbbbbbbbbbbbbb"),
+}
+
+
+@pytest.mark.parametrize("args, named", USAGE_ERRORS.values(), ids=USAGE_ERRORS.keys())
+def test_command_line_mistakes_are_one_line_naming_what_is_wrong(kt, counts, issued, args, named):
+    before = counts()
+    result = kt(*args)
+    lines = result.err.strip().splitlines()
+    assert result.code == 2, result
+    assert len(lines) == 1 and lines[0].startswith("keytui: ") and named in lines[0], result
+    assert result.out == ""
+    assert counts() == before
+
+
+def test_help_still_shows_the_usage(kt):
+    result = kt("keys", "create", "--help")
+    assert result.code == 0 and "usage: keytui keys create" in result.out and "--expires-in" in result.out

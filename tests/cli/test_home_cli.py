@@ -7,6 +7,7 @@ import base64
 import stat
 
 import pyotp
+import pytest
 
 KEY_A = base64.b64encode(b"a" * 32).decode()
 KEY_B = base64.b64encode(b"b" * 32).decode()
@@ -38,14 +39,45 @@ def test_the_master_key_from_the_environment_and_a_wrong_one(cli, home, counts):
     assert counts() == before
 
 
-def test_read_only_refuses_changes(kt, counts):
-    key_id = kt(*CREATE, "--json").json()["key"]["key_id"]
-    before = counts()
-    for args in (CREATE, ("keys", "revoke", key_id), ("keys", "rotate", key_id), ("keys", "copy", key_id)):
-        refused = kt("--read-only", *args)
-        assert refused.code == 2 and "read-only" in refused.err, (args, refused)
-    assert kt("keys", "list", "--read-only", "--json").code == 0
-    assert counts() == before
+WRITING_COMMANDS = {
+    "keys create": CREATE,
+    "keys rotate": ("keys", "rotate", "{live}"),
+    "keys regenerate": ("keys", "regenerate", "{live}"),
+    "keys revoke": ("keys", "revoke", "{live}"),
+    "keys restore": ("keys", "restore", "{revoked}"),
+    "keys edit": ("keys", "edit", "{live}", "--name", "Renamed"),
+    "keys edit --clear-ip": ("keys", "edit", "{live}", "--clear-ip"),
+    "keys copy": ("keys", "copy", "{live}"),
+    "keys export": ("keys", "export"),
+    "keys export --output": ("keys", "export", "--output", "{export}"),
+    "mfa enroll": ("mfa", "enroll"),
+    "policy set": ("policy", "set", "auto_rotation", "off"),
+    "policy apply": ("policy", "apply", "{policy}"),
+    "watch --once": ("watch", "--once"),
+    "watch": ("watch", "--interval", "1"),
+    "alerts --ack": ("alerts", "--ack", "{alert}"),
+    "demo --force": ("demo", "--force", "--keys", "3", "--events", "10"),
+    "serve": ("serve", "--port", "1"),
+}
+
+
+@pytest.mark.parametrize("args", WRITING_COMMANDS.values(), ids=WRITING_COMMANDS.keys())
+def test_read_only_refuses_every_writing_command_and_writes_nothing(kt, populated, db_dump, tmp_path, args):
+    before, files = db_dump(), sorted(tmp_path.rglob("*"))
+    refused = kt("--read-only", *[a.format(**populated) for a in args])
+    assert refused.code == 2, refused
+    assert len(refused.err.strip().splitlines()) == 1 and refused.out == "", refused
+    if args[:2] != ("keys", "restore"):  # restoring is refused anyway: revoked is final
+        assert "read-only" in refused.err, refused
+    assert db_dump() == before
+    assert sorted(tmp_path.rglob("*")) == files
+
+
+def test_read_only_still_reads(kt, populated):
+    for args in (("keys", "list"), ("keys", "show", populated["live"]), ("audit", "list"), ("audit", "verify"),
+                 ("alerts",), ("policy", "show"),
+                 ("policy", "apply", populated["policy"], "--dry-run")):
+        assert kt("--read-only", *args, "--json").code == 0, args
 
 
 def test_mfa_enrol_prints_the_secret_once_and_status_reports_it(kt):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 TOKEN_RE = re.compile(r"^kt_sbx_[0-9A-Za-z]{33}_[0-9A-Za-z]{6}$")
@@ -160,3 +163,47 @@ def test_execute_needs_a_fresh_totp_code_on_create_and_on_adding_it(kt, totp, co
     assert refused.code == 2 and "totp" in refused.err
     edited = kt("keys", "edit", key_id, "--permission", "read", "--permission", "admin", "--totp", totp(), "--json")
     assert edited.json()["permissions"] == ["admin", "read"]
+
+
+def test_list_sorts_by_a_column_and_limits(kt):
+    for name in ("Bravo Key", "Alpha Key", "Charlie Key"):
+        assert kt("keys", "create", "--name", name, "--scope", "agents", "--permission", "read",
+                  "--environment", "dev", "--expires-in", "30").code == 0
+    by_name = [k["name"] for k in kt("keys", "list", "--sort", "name", "--json").json()]
+    assert by_name in (["Alpha Key", "Bravo Key", "Charlie Key"], ["Charlie Key", "Bravo Key", "Alpha Key"])
+    limited = [k["name"] for k in kt("keys", "list", "--sort", "name", "--limit", "2", "--json").json()]
+    assert limited == by_name[:2]
+    refused = kt("keys", "list", "--sort", "colour")
+    assert refused.code == 2 and refused.err.startswith("keytui: sort") and "name" in refused.err, refused
+
+
+def test_export_output_writes_the_file_not_stdout_and_audits_its_destination(kt, tmp_path):
+    made = create(kt, "--expires-in", "30")
+    target = tmp_path / "registry.json"
+    exported = kt("keys", "export", "--format", "json", "--output", str(target))
+    assert exported.code == 0 and exported.out == "", exported
+    assert [k["key_id"] for k in json.loads(target.read_text())] == [made["key"]["key_id"]]
+    assert made["token"].split("_")[2] not in target.read_text()
+    entry = kt("audit", "list", "--json").json()[0]
+    assert (entry["action"], entry["details"]["destination"]) == ("registry.export", str(target))
+
+
+def test_edit_clear_ip_removes_the_allowlist(kt):
+    made = create(kt, "--expires-in", "30", "--ip", "10.0.0.0/8")
+    assert verify_code(kt, made["token"], "--ip", "192.0.2.1") == (1, "IP_NOT_ALLOWED")
+    edited = kt("keys", "edit", made["key"]["key_id"], "--clear-ip", "--json")
+    assert edited.code == 0 and edited.json()["ip_allowlist"] == [], edited
+    assert verify_code(kt, made["token"], "--ip", "192.0.2.1") == (0, "VALID")
+
+
+def test_keytui_database_url_puts_the_database_where_it_says(cli, home, tmp_path):
+    # cli, not kt: the test-home mark that lets KEYTUI_NOW pin the clock is in the home's own database
+    elsewhere = tmp_path / "elsewhere.db"
+    url = {"KEYTUI_DATABASE_URL": f"sqlite:///{elsewhere}"}
+    made = cli(*CREATE, "--expires-in", "30", "--json", env=url)
+    assert made.code == 0, made
+    assert not (home / "keytui.db").exists()
+    with closing(sqlite3.connect(elsewhere)) as conn:
+        assert conn.execute("SELECT key_id FROM api_key").fetchall() == [(made.json()["key"]["key_id"],)]
+    assert [k["name"] for k in cli("keys", "list", "--json", env=url).json()] == ["Sandbox Runner Key"]
+    assert cli("keys", "list", "--json").json() == []  # without it: the home's own (new, empty) database

@@ -4,7 +4,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
+
+import pytest
+
+from tests.support import read_line
 
 NOW = {"KEYTUI_NOW": "2026-11-27T09:00:00+00:00"}
 
@@ -52,13 +55,16 @@ def test_demo_then_watch_and_alerts(cli):
     assert cli("alerts", "--ack", "999").code == 2
 
 
-def test_watch_loop_stops_cleanly_on_sigterm(home):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_watch_loop_stops_cleanly_after_its_pass(home, stop):
     env = dict(os.environ, KEYTUI_HOME=str(home))
     proc = subprocess.Popen([sys.executable, "-m", "keytui", "watch", "--interval", "30"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()  # the first pass has run
-    assert "expired 0, rotated 0" in line
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    try:
+        line = read_line(proc.stdout, 60, "the first pass's report")
+        assert "expired 0, rotated 0" in line
+        proc.send_signal(stop)  # while it waits for the next pass, 30 s away
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
     assert proc.returncode == 0 and "watch stopped after 1 passes" in err

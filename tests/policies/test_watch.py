@@ -10,6 +10,7 @@ import pytest
 
 from keytui.service import alerts, watch
 from keytui.domain import Status, VerifyCode
+from tests.support import read_line
 
 
 def kinds(vault):
@@ -190,7 +191,7 @@ def test_two_processes_running_passes_at_once_rotate_and_alert_once(vault, clock
     procs = [subprocess.Popen([sys.executable, "-c", PASS_SCRIPT, str(home), clock.now().isoformat()],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     for p in procs:
-        assert p.stdout.readline().strip() == "ready"
+        assert read_line(p.stdout, 60, "a pass process to start").strip() == "ready"
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()

@@ -1,159 +1,143 @@
 """A page whose loader fails says so: an error line on the page and one error notification,
-never "Loading…" forever; the next good load clears the line. One test per page and dialog."""
+never "Loading…" forever; the next good load clears the line. One test per page and dialog.
+
+The failure is injected in the service contract the console reads through (a `Vault` method of
+the console's vault); what is checked is what the operator sees."""
 
 from __future__ import annotations
 
 import pytest
-from textual.worker import WorkerFailed
 
-from keytui.widgets.load_error import LoadError
+from keytui.domain import NotFoundError
 
 REASON = "database is locked (injected)"
+SHOWN = f"Could not load: {REASON}"
 
 
 def boom(*args, **kwargs):
     raise RuntimeError(REASON)
 
 
-async def settle(pilot) -> None:
-    """Let the page's workers finish and their results reach the screen."""
-    for _ in range(2):
-        await pilot.pause()
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:  # the injected failure; the screen handles it, as checked below
-            pass
-    await pilot.pause()
+async def open_registry_on(c, name: str) -> None:
+    await c.press("2")
+    await c.wait_for_text("of 24 keys")
+    await c.press("slash")
+    await c.paste(name)
+    await c.press("enter")
+    await c.wait_for_text("1-1 of 1 keys")
 
 
-def error_line(app) -> LoadError:
-    return app.screen.query_one(LoadError)
+async def assert_failure_shown(c, what: str) -> None:
+    await c.wait_for_text(SHOWN)
+    await c.wait_for_notification(f"Could not load {what}: {REASON}")
+    assert await c.stays(lambda: c.notifications().count(f"Could not load {what}: {REASON}") == 1, seconds=0.3)
 
 
-def assert_failure_shown(app, what: str) -> None:
-    line = error_line(app)
-    assert line.display and line.failed, "the error line should be visible"
-    assert str(line.render()) == f"Could not load: {REASON}"
-    assert app.notes.count(f"Could not load {what}: {REASON}") == 1
-
-
-async def open_page(pilot, key: str) -> None:
-    await pilot.press(key)
-    await settle(pilot)
-
-
-def press(key: str):
-    async def opener(app, pilot) -> None:
-        await pilot.press(key)
-    return opener
-
-
-async def open_key_detail(app, pilot) -> None:
-    app.show_key(app.vault.list_keys(limit=1)[0].key_id)
-
-
-# screen -> (how to open it, the Vault method its loader calls, its name in the notification)
+# page or dialog -> (keys that open it, something it always shows, the Vault method its loader calls,
+# its name in the notification)
 SCREENS = {
-    "RegistryScreen": (press("2"), "list_keys", "the registry"),
-    "ScopesScreen": (press("3"), "scope_summaries", "the scope cards"),
-    "PoliciesScreen": (press("5"), "policy_settings", "the policies"),
-    "AnalyticsScreen": (press("6"), "usage", "the analytics"),
-    "ActivityScreen": (press("7"), "count_events", "the activity log"),
-    "KeyDetailScreen": (open_key_detail, "secrets", "the key"),
-    "AlertsScreen": (press("A"), "alerts", "the alerts"),
+    "registry": (("2",), "Key Name", "list_keys", "the registry"),
+    "scopes": (("3",), "Agents Execution", "scope_summaries", "the scope cards"),
+    "policies": (("5",), "Security & rotation policies", "policy_settings", "the policies"),
+    "analytics": (("6",), "Most used keys", "usage", "the analytics"),
+    "activity": (("7",), "Key ID", "count_events", "the activity log"),
+    "alerts": (("A",), "Acknowledge", "alerts", "the alerts"),
 }
 
 
 @pytest.mark.parametrize("screen", list(SCREENS))
-async def test_a_screen_whose_loader_fails_shows_an_error_and_notifies_once(screen, demo_vault, make_app,
-                                                                          monkeypatch):
-    opener, method, what = SCREENS[screen]
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_a_page_whose_loader_fails_shows_an_error_and_notifies_once(screen, demo_vault, console, monkeypatch):
+    keys, always, method, what = SCREENS[screen]
+    async with console(demo_vault) as c:
+        await c.wait_for_text("Keys per environment")
         monkeypatch.setattr(demo_vault, method, boom)
-        await opener(app, pilot)
-        await settle(pilot)
-        assert type(app.screen).__name__ == screen
-        assert_failure_shown(app, what)
+        await c.press(*keys)
+        await c.wait_for_text(always)
+        await assert_failure_shown(c, what)
+
+
+async def test_a_key_detail_whose_loader_fails_shows_an_error_and_notifies_once(demo_vault, console, monkeypatch):
+    async with console(demo_vault) as c:
+        await open_registry_on(c, "Workflow Trigger Key")
+        monkeypatch.setattr(demo_vault, "secrets", boom)
+        await c.press("enter")
+        await c.wait_for_text("Rotation and audit history")
+        await assert_failure_shown(c, "the key")
 
 
 async def test_overview_load_failure_is_shown_and_its_poll_does_not_repeat_the_notification(
-        demo_vault, make_app, monkeypatch):
+        demo_vault, console, monkeypatch):
     from keytui.screens import overview
 
     monkeypatch.setattr(overview, "POLL_S", 0.05)
     monkeypatch.setattr(demo_vault, "overview", boom)
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.pause(0.4)  # several polls, each trying the page again
-        await settle(pilot)
-        assert_failure_shown(app, "the Overview")
+    async with console(demo_vault) as c:
+        await assert_failure_shown(c, "the Overview")
+        assert await c.stays(lambda: c.notifications().count(f"Could not load the Overview: {REASON}") == 1,
+                             seconds=0.5), "each poll repeated the notification"
         monkeypatch.undo()  # the store answers again: the next poll re-reads and the error goes
-        for _ in range(40):
-            if not error_line(app).failed:
-                break
-            await pilot.pause(0.05)
-        assert not error_line(app).display
-        assert str(app.screen.query_one("#card-total .value").render()) == "24"
+        await c.wait_for_no_text(SHOWN)
+        await c.wait_for_text("Production       8 6 act 1 exp 1 rev")
 
 
-async def test_overview_poll_failure_is_shown(demo_vault, make_app, monkeypatch):
+async def test_overview_poll_failure_is_shown(demo_vault, console, monkeypatch):
     from keytui.screens import overview
 
     monkeypatch.setattr(overview, "POLL_S", 0.05)
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with console(demo_vault) as c:
+        await c.wait_for_text("Keys per environment")
         monkeypatch.setattr(demo_vault, "latest_event_id", boom)
-        await pilot.pause(0.4)
-        await settle(pilot)
-        assert_failure_shown(app, "the Overview")
+        await assert_failure_shown(c, "the Overview")
 
 
-async def test_permissions_key_load_failure(demo_vault, make_app, demo_keys, monkeypatch):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.selected_key_id = demo_keys["Workflow Trigger Key"].key_id  # as the registry would
+async def test_permissions_key_load_failure(demo_vault, console, monkeypatch):
+    async with console(demo_vault) as c:
+        await open_registry_on(c, "Workflow Trigger Key")  # the highlighted key is the one the page shows
         monkeypatch.setattr(demo_vault, "get", boom)
-        await open_page(pilot, "4")
-        assert_failure_shown(app, "the key's permissions")
+        await c.press("4")
+        await c.wait_for_text("Permission matrix")
+        await assert_failure_shown(c, "the key's permissions")
 
 
-async def test_the_next_good_load_clears_the_error(demo_vault, make_app, monkeypatch):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+async def test_the_next_good_load_clears_the_error(demo_vault, console, monkeypatch):
+    async with console(demo_vault) as c:
+        await c.wait_for_text("Keys per environment")
         monkeypatch.setattr(demo_vault, "usage", boom)
-        await open_page(pilot, "6")
-        assert error_line(app).display
-        assert str(app.screen.query_one("#analytics-summary").render()) == "Loading…"
+        await c.press("6")
+        await c.wait_for_text(SHOWN, "Loading…")
         monkeypatch.undo()
-        await pilot.press("m")  # another range: a new load, which works
-        await settle(pilot)
-        assert not error_line(app).display
-        assert "Last 30 d" in str(app.screen.query_one("#analytics-summary").render())
-        assert sum("Could not load" in n for n in app.notes) == 1
+        await c.press("m")  # another range: a new load, which works
+        await c.wait_for_text("Last 30 d:")
+        await c.wait_for_no_text(SHOWN)
+        assert sum("Could not load" in n for n in c.notifications()) == 1
 
 
-async def test_a_refused_activity_filter_is_named_not_reported_as_a_load_failure(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_page(pilot, "7")
-        await pilot.press("slash", "tab", "tab", "tab", *"10.0.0.999", "enter")
-        await settle(pilot)
-        assert "is not an IPv4 or IPv6 address" in str(app.screen.query_one("#activity-status").render())
-        assert not error_line(app).display and not any("Could not load" in n for n in app.notes)
+async def test_a_refused_activity_filter_is_named_not_reported_as_a_load_failure(demo_vault, console):
+    async with console(demo_vault) as c:
+        await c.press("7")
+        await c.wait_for_text("shown of")
+        await c.press("slash", "tab", "tab", "tab")
+        await c.type("10.0.0.999")
+        await c.press("enter")
+        await c.wait_for_text("is not an IPv4 or IPv6 address")
+        assert SHOWN not in c.text() and not any("Could not load" in n for n in c.notifications())
 
 
-async def test_unknown_key_detail_closes_and_says_so(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.show_key("key_doesnotexist")
-        await settle(pilot)
-        assert type(app.screen).__name__ == "OverviewScreen"
-        assert any("no key with id" in n for n in app.notes)
-        assert not any("Could not load" in n for n in app.notes)
+async def test_a_key_gone_by_the_time_its_detail_loads_closes_and_says_so(demo_vault, console, monkeypatch):
+    async with console(demo_vault) as c:
+        await open_registry_on(c, "Workflow Trigger Key")
+        found = demo_vault.get
+        asked = []
+
+        def gone_after_the_first_look(key_id):
+            asked.append(key_id)
+            if len(asked) > 1:
+                raise NotFoundError(f"key: no key with id {key_id!r}")
+            return found(key_id)
+
+        monkeypatch.setattr(demo_vault, "get", gone_after_the_first_look)
+        await c.press("enter")
+        await c.wait_for_notification("no key with id")
+        await c.wait_for_text("1-1 of 1 keys")  # back on the registry
+        assert "Key: " not in c.title
+        assert not any("Could not load" in n for n in c.notifications())

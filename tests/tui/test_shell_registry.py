@@ -2,154 +2,156 @@
 
 from __future__ import annotations
 
-from keytui.domain import Environment
+import re
+
 from keytui.service import NewKey
 
-
-async def open_registry(app, pilot):
-    await pilot.press("2")
-    await settled(app, pilot)
-    return app.screen
+KEY_ID = re.compile(r"\bkey_[a-z2-7]{16}\b")
+WIDE = (220, 40)  # every column visible
 
 
-async def settled(app, pilot):
-    """Wait for the registry's count worker, then for the screen to show its result."""
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+def rows(c) -> list[str]:
+    """The table rows on screen (the lines under the header showing a key id), top to bottom."""
+    lines = c.lines()
+    header = next((i for i, line in enumerate(lines) if line.lstrip().startswith("Key Name")), len(lines))
+    return [line for line in lines[header + 1:] if KEY_ID.search(line) and " keys  ·  " not in line]
 
 
-def status(screen) -> str:
-    return str(screen.query_one("#registry-status").render())
+def names(c) -> list[str]:
+    """The Key Name column of the rows on screen (a policy violator's ⚑ kept)."""
+    return [line[:28].strip() for line in rows(c)]
 
 
-def shown(screen) -> list[tuple[str, ...]]:
-    table = screen.table
-    return [tuple(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+async def open_registry(c, total: int = 24):
+    await c.press("2")
+    await c.wait_for_text(f"of {total:,} keys")
 
 
-async def test_registry_shows_every_key_with_all_columns_and_status_as_a_word(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        labels = [str(c.label).rstrip(" ▲▼") for c in screen.table.columns.values()]
-        assert labels == ["Key Name", "Status", "Environment", "Module Scope", "Key ID", "Owner", "Created Date",
-                          "Expiry Date", "Last Used", "Permissions"]
-        rows = {r[0]: r for r in shown(screen)}
-        assert len(rows) == 24
-        assert rows["GitHub Sync Key"][1] == "expired"
-        assert rows["Governance Admin Key"][1] == "revoked"
-        assert rows["Agents Execution Key"][1:4] == ("active", "production", "Agents Execution")
-        assert "1-24 of 24 keys" in status(screen)
+async def filter_by(c, text: str, *, typed: bool = False) -> None:
+    """Paste (or type, key by key) into the filter box, replacing what it held, and wait for the
+    table to follow."""
+    await c.press("slash")
+    await c.clear_field()
+    await (c.type(text) if typed else c.paste(text))
+    await c.wait_for_text(f"filter: '{text}'")
 
 
-async def test_environment_tabs_and_filter_narrow_the_table(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        for _ in range(4):  # All -> Development -> Sandbox -> Staging -> Production
-            await pilot.press("e")
-        await pilot.pause()
-        assert screen.environment is Environment.PRODUCTION
-        assert {r[2] for r in shown(screen)} == {"production"} and len(shown(screen)) == 8
-        await pilot.press("slash", *"sync")
-        await pilot.pause(0.3)
-        assert [r[0] for r in shown(screen)] == ["Governance Policy Sync", "GitHub Sync Key"]
-        await pilot.press("enter")  # leaves the filter box for the table
-        await pilot.press("e")  # back to All: the filter stays
-        await pilot.pause()
-        assert screen.environment is None
-        assert sorted(r[0] for r in shown(screen)) == ["GitHub Sync Key", "Governance Policy Sync"]
+async def test_registry_shows_every_key_with_all_columns_and_status_as_a_word(demo_vault, console):
+    async with console(demo_vault, size=WIDE) as c:
+        await open_registry(c)
+        header = c.line_with("Key Name")
+        labels = ["Key Name", "Status", "Environment", "Module Scope", "Key ID", "Owner", "Created Date",
+                  "Expiry Date", "Last Used", "Permissions"]
+        assert [label for label in labels if label in header] == labels
+        assert [header.index(label) for label in labels] == sorted(header.index(label) for label in labels)
+        assert len(rows(c)) == 24 and "1-24 of 24 keys" in c.text()
+        assert "expired" in c.line_with("GitHub Sync Key")
+        assert "revoked" in c.line_with("Governance Admin Key")
+        assert re.search(r"Agents Execution Key\s+active\s+production\s+Agents Execution", c.text())
 
 
-async def test_filter_matches_owner_key_id_and_scope_and_says_when_nothing_matches(demo_vault, make_app, demo_keys):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
+async def test_environment_tabs_and_filter_narrow_the_table(demo_vault, console):
+    async with console(demo_vault) as c:
+        await open_registry(c)
+        await c.press("e", "e", "e", "e")  # All -> Development -> Sandbox -> Staging -> Production
+        await c.wait_for(lambda: len(rows(c)) == 8, "the 8 production keys")
+        assert all(re.search(r"\bproduction\b", row) for row in rows(c))
+        await filter_by(c, "sync", typed=True)  # filter as you type
+        await c.wait_for(lambda: names(c) == ["Governance Policy Sync", "GitHub Sync Key"], "the two Sync keys")
+        await c.press("enter")  # leaves the filter box for the table
+        await c.press("e")  # back to All: the filter stays
+        await c.wait_for(lambda: "filter: 'sync'" in c.text() and len(rows(c)) == 2, "All, still filtered")
+        assert sorted(names(c)) == ["GitHub Sync Key", "Governance Policy Sync"]
+
+
+async def test_filter_matches_owner_key_id_and_scope_and_says_when_nothing_matches(demo_vault, console, demo_keys):
+    async with console(demo_vault) as c:
+        await open_registry(c)
         key_id = demo_keys["Demo Build Key"].key_id
         for text, expected in ((key_id, {"Demo Build Key"}), ("ci-bot", {"GitHub Sync Key", "CI Pipeline Key"}),
+                               ("Monitoring", {k for k, v in demo_keys.items() if v.scope.value == "monitoring"}),
                                ("no such key", set())):
-            screen.set_filter(search=text)
-            await settled(app, pilot)
-            assert {r[0] for r in shown(screen)} == expected
-        assert "0-0 of 0 keys" in status(screen)
+            await filter_by(c, text)
+            await c.wait_for(lambda: set(names(c)) == expected, f"the keys matching {text!r}")
+        await c.wait_for_text("0-0 of 0 keys")
 
 
-async def test_sort_cycles_columns_and_reverses(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        await pilot.press("s")  # created -> expiry
-        await pilot.pause()
-        assert screen.sort == "expires_at"
-        while screen.sort != "name":
-            await pilot.press("s")
-        await pilot.pause()
-        names = [r[0] for r in shown(screen)]
-        assert names == sorted(names)
-        await pilot.press("S")
-        await pilot.pause()
-        assert [r[0] for r in shown(screen)] == sorted(names, reverse=True)
-        assert str(screen.table.columns["name"].label).endswith("▼")
+async def sort_by(c, column: str, arrow: str) -> None:
+    """Press s until the registry says it is sorted by `column`, then S until the arrow is `arrow`."""
+    for _ in range(12):
+        if f"sorted by {column} " in c.text():
+            break
+        await c.press("s")
+    if f"sorted by {column} {arrow}" not in c.text():
+        await c.press("S")
+    await c.wait_for_text(f"sorted by {column} {arrow}")
 
 
-async def test_enter_opens_the_highlighted_key(demo_vault, make_app):
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        screen.set_filter(search="GitHub Sync")
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        assert type(app.screen).__name__ == "KeyDetailScreen"
-        assert app.screen.title == "Key: GitHub Sync Key"
-        await pilot.press("escape")
-        await pilot.pause()
-        assert app.screen is screen
+async def test_sort_cycles_columns_and_reverses(demo_vault, console):
+    async with console(demo_vault) as c:
+        await open_registry(c)
+        assert "sorted by Created Date ▼" in c.text()
+        await c.press("s")
+        await c.wait_for_text("sorted by Expiry Date ▼")
+        await sort_by(c, "Key Name", "▲")
+        ascending = names(c)
+        assert ascending == sorted(ascending) and len(ascending) == 24
+        await c.press("S")
+        await c.wait_for_text("sorted by Key Name ▼")
+        await c.wait_for(lambda: names(c) == sorted(ascending, reverse=True), "the names in reverse")
+        assert "Key Name ▼" in c.line_with("Status")
 
 
-async def test_a_large_registry_is_paged_in_windows_not_loaded_whole(vault, make_app):
-    from keytui.screens.registry import WINDOW
+async def test_enter_opens_the_highlighted_key_and_escape_comes_back(demo_vault, console):
+    async with console(demo_vault) as c:
+        await open_registry(c)
+        await filter_by(c, "GitHub Sync")
+        await c.press("enter", "enter")  # out of the filter box, then open the highlighted row
+        await c.wait_for(lambda: "Key: GitHub Sync Key" in c.title, "the key's detail")
+        await c.press("escape")
+        await c.wait_for_text("filter: 'GitHub Sync'")
 
-    total = WINDOW * 2 + 50
+
+async def highlighted(c) -> str:
+    """The name of the highlighted key, as its detail screen shows it (enter, read, escape)."""
+    await c.press("enter")
+    title = await c.wait_for(lambda: "Key: " in c.title and c.title, "the highlighted key's detail")
+    await c.press("escape")
+    await c.wait_for(lambda: "Key: " not in c.title, "the registry again")
+    return title.split("Key: ")[1].split(" — ")[0].strip()
+
+
+async def test_a_large_registry_is_paged_in_windows_of_100_rows_not_loaded_whole(vault, console):
+    total = 250
     vault.create_many([NewKey(name=f"bulk key {i:04d}", scope="monitoring", permissions=("read",),
                               environment="development", expires_in_days=30) for i in range(total)])
-    app = make_app(vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        assert screen.table.row_count == WINDOW and f"1-{WINDOW} of {total} keys" in status(screen)
-        while screen.sort != "name":  # sort by name ascending
-            await pilot.press("s")
-        if screen.descending:
-            await pilot.press("S")
-        await pilot.pause()
-        screen.table.move_cursor(row=WINDOW - 1)
-        await pilot.press("j")  # past the window's last row: the next window comes in
-        await pilot.pause()
-        assert screen.table.row_count == WINDOW
-        assert screen.selected_key_id() == vault.list_keys(sort="name", descending=False, limit=1,
-                                                           offset=WINDOW)[0].key_id
-        before = screen.window_start
-        for _ in range(8):  # page down through the window; a press at its end brings the next one
-            await pilot.press("pagedown")
-        await pilot.pause()
-        assert screen.window_start > before and screen.selected_key_id() is not None
-        await pilot.press("G")
-        await settled(app, pilot)
-        assert shown(screen)[-1][0] == f"bulk key {total - 1:04d}"
-        assert screen.selected_key_id() == vault.list_keys(sort="name", descending=True, limit=1)[0].key_id
-        assert f"{total - WINDOW + 1}-{total} of {total} keys" in status(screen)
-        await pilot.press("g")
-        await pilot.pause()
-        assert shown(screen)[0][0] == "bulk key 0000" and screen.table.cursor_row == 0
+    async with console(vault) as c:
+        await open_registry(c, total)
+        assert f"1-100 of {total} keys" in c.text()
+        await sort_by(c, "Key Name", "▲")
+        for _ in range(10):  # page down to the window's last row, then once more past it
+            if not re.search(r"\b1-100 of", c.text()):
+                break
+            await c.press("pagedown")
+        await c.wait_for(lambda: not re.search(r"\b1-100 of", c.text()), "the next window")
+        assert await highlighted(c) == "bulk key 0100"  # the key after the first window's last
+        await c.press("k")
+        assert await highlighted(c) == "bulk key 0099"
+        await c.press(*["pagedown"] * 8)  # paging down brings in later windows too
+        await c.wait_for(lambda: re.search(r"\b(\d+)-\d+ of", c.text()) and
+                         int(re.search(r"\b(\d+)-\d+ of", c.text()).group(1)) > 51, "a later window")
+        await c.press("G")
+        await c.wait_for_text(f"{total - 99}-{total} of {total} keys")
+        assert await highlighted(c) == f"bulk key {total - 1:04d}"
+        await c.press("g")
+        await c.wait_for_text(f"1-100 of {total} keys")
+        assert names(c)[0] == "bulk key 0000" and await highlighted(c) == "bulk key 0000"
 
 
-async def test_org_policy_violators_are_flagged_in_the_registry(demo_vault, make_app):
-    from keytui.service import orgpolicy
-
-    orgpolicy.apply(demo_vault.ctx, "[environments.staging]\nrequire_ip_restriction = true\n")
-    app = make_app(demo_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_registry(app, pilot)
-        flagged = {r[0] for r in shown(screen) if r[0].startswith("⚑ ")}
-        live_staging = {r[0] for r in shown(screen) if r[2] == "staging" and r[1] == "active"}
+async def test_org_policy_violators_are_flagged_in_the_registry(demo_vault, console):
+    demo_vault.apply_org_policy("[environments.staging]\nrequire_ip_restriction = true\n")
+    async with console(demo_vault) as c:
+        await open_registry(c)
+        flagged = {row[:28].strip() for row in rows(c) if row.lstrip().startswith("⚑ ")}
+        live_staging = {row[:28].strip() for row in rows(c) if re.search(r"\bactive\s+staging\b", row)}
         assert len(live_staging) == 5 and flagged == live_staging  # every live staging key lacks an allowlist

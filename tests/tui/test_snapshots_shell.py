@@ -7,59 +7,55 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tui.snapshots import steady
+
 SIZES = [(80, 24), (120, 40)]
 
 
-async def _registry(pilot):
-    await pilot.press("2")
-    await pilot.app.workers.wait_for_complete()  # the total comes from a worker
-    await pilot.pause()
+async def _overview(c):
+    await c.wait_for_text("Keys per environment", "Recent activity")
 
 
-async def _key_detail(pilot):
-    await pilot.press("2")
-    await pilot.pause()
-    pilot.app.screen.set_filter(search="Workflow Trigger Key")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.press("enter")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()  # the screens load in workers
-    await pilot.pause()
+async def _registry(c):
+    await c.press("2")
+    await c.wait_for_text("of 24 keys")  # the total, which a worker counts
 
 
-async def _create_key(pilot):
-    await pilot.press("c")
-    await pilot.pause()
-    screen = pilot.app.screen
-    screen.query_one("#name").value = "Agents Nightly Runner"
-    screen.query_one("#scope").value = "agents"
-    screen.query_one("#perm-execute").value = True
-    screen.query_one("#environment").value = "production"
-    screen.query_one("#expiry").value = "never"
-    screen.query_one("#ip").value = "10.0.0.0/33"
-    await pilot.pause()
+async def _key_detail(c):
+    await c.press("2", "slash")
+    await c.paste("Workflow Trigger Key")
+    await c.press("enter")
+    await c.wait_for_text("1-1 of 1 keys")
+    await c.press("enter")
+    await c.wait_for(lambda: "Key: Workflow Trigger Key" in c.title, "the key's detail")
 
 
-async def _help(pilot):
-    await pilot.press("question_mark")
-    await pilot.pause()
+async def _create_key(c):
+    await c.press("c")
+    await c.wait_for_text("Create New API Key")
+    await c.paste("Agents Nightly Runner")
+    await c.press("tab")
+    await c.choose("Agents Execution")
+    await c.press("tab", "tab", "tab", "space", "tab", "tab")  # Execute
+    await c.choose("Production")
+    await c.press("tab")
+    await c.choose("Never")
+    await c.press("tab")
+    await c.paste("10.0.0.0/33")
+    await c.wait_for_text("production keys must expire", "is not an IPv4/IPv6 address or CIDR")
 
 
-async def _overview(pilot):
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+async def _help(c):
+    await c.press("question_mark")
+    await c.wait_for_text("Key actions")
 
 
-async def _alerts(pilot):
-    await pilot.press("A")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.press("j")
-    await pilot.pause()
+async def _alerts(c):
+    await c.press("A")
+    await c.wait_for_text("open alert(s)")
+    second = c.app.vault.alerts()[1]
+    await c.press("j")
+    await c.wait_for_text(f"{second.kind} {second.message[:24]}")  # the detail line follows the cursor
 
 
 SCREENS = {"overview": _overview, "registry": _registry, "key_detail": _key_detail, "create_key": _create_key,
@@ -69,4 +65,4 @@ SCREENS = {"overview": _overview, "registry": _registry, "key_detail": _key_deta
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_shell_screen_snapshot(screen, size, snap_compare, demo_vault, make_app):
-    assert snap_compare(make_app(demo_vault), terminal_size=size, run_before=SCREENS[screen])
+    assert snap_compare(make_app(demo_vault), terminal_size=size, run_before=steady(SCREENS[screen]))
