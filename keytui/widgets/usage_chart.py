@@ -62,6 +62,7 @@ class UsageChart(PlotextPlot):
             if values:
                 self.plt.bar([short_label(x) for x in reversed(labels)], list(reversed(values)),
                              orientation="horizontal", color=self._color(color), width=0.6)
+                self.plt.xticks(count_ticks(max(values)))
             else:
                 self.plt.title(f"{title} — no data in this range")
 
@@ -83,7 +84,9 @@ class UsageChart(PlotextPlot):
                 for name, values in series.items():
                     plt.plot(xs, values, label=name, color=self._color((colors or {}).get(name, "error")),
                              marker="braille")
-                plt.yticks(count_ticks(max((max(v, default=0) for v in series.values()), default=0)))
+                ticks = count_ticks(max((max(v, default=0) for v in series.values()), default=0))
+                plt.yticks(ticks)
+                plt.ylim(0, ticks[-1])
 
         self._draw = draw
         self._redraw()

@@ -12,7 +12,7 @@ from tests.tui.console import running
 async def find_key(console, name: str) -> None:
     """The registry filtered to one key, its row highlighted (the key other pages start from)."""
     await console.press("2")
-    await console.wait_for_text("of 24 keys")
+    await console.wait_for_text(" keys  ·  sorted by")
     await console.press("slash")
     await console.paste(name)
     await console.press("enter")
