@@ -7,6 +7,7 @@ from datetime import datetime
 from textual.content import Content
 from textual.widget import Widget
 
+from keytui.text import visible
 from keytui.widgets import tones, when
 
 
@@ -33,7 +34,7 @@ class ScopeCard(Widget, can_focus=True):
         self.refresh()
 
     def render(self) -> Content:
-        reasons = [(f"\n  · {reason}", "italic") for reason in self.reasons[:2]] or [
+        reasons = [(f"\n  · {visible(reason)}", "italic") for reason in self.reasons[:2]] or [
             ("\n  · no risk factors", f"italic {tones.MUTED}")]
         more = [(f" (+{len(self.reasons) - 2} more)", tones.MUTED)] if len(self.reasons) > 2 else []
         return Content.assemble(

@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from keytui.text import visible
 
-DATE_FORM = "d/m H:M"
+DATE_FORM = "Y-m-d H:M"  # the console's one format (keytui.widgets.when)
 LABEL_MAX = 14
 
 
