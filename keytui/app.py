@@ -211,6 +211,12 @@ class KeytuiApp(App):
             raise SkipAction()
         self.clear_notifications()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        """Without a notification shown, the screen's own esc (Back, Close) is the one in the footer."""
+        if action == "dismiss_notifications":
+            return bool(self.screen.query("Toast"))
+        return True
+
     def data_changed(self) -> None:
         """Tell every screen that the store changed: the one in sight re-reads now, the others when shown."""
         self.data_changed_signal.publish(None)

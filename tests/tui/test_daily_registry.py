@@ -123,3 +123,12 @@ async def test_the_footer_keeps_help_quit_and_create_at_80_columns(demo_vault, m
         await console.wait_for(lambda: "? Help" in console.lines()[-1], "the footer")
         footer = console.lines()[-1]
         assert "q Quit" in footer and "? Help" in footer and "c Create" in footer, footer
+
+
+async def test_the_key_detail_footer_keeps_back_help_and_quit_at_80_columns(demo_vault, make_app):
+    async with running(make_app(demo_vault), (80, 24)) as console:
+        await registry(console)
+        await console.press("enter")
+        await console.wait_for_text("Rotation and audit history")
+        footer = console.lines()[-1]
+        assert "esc Back" in footer and "? Help" in footer and "q Quit" in footer, footer
