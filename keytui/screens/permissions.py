@@ -79,7 +79,7 @@ class PermissionsScreen(RowNavigation, PageScreen):
                 note = "needs TOTP" if perm in PRIVILEGED else ""
                 yield ToggleRow(perm.value.capitalize(), perm.capability, note=note, on_word="granted",
                                 off_word="-", label_width=10, id=f"perm-{perm.value}", classes="perm-toggle")
-            yield Static("", id="perm-message", classes="message")
+        yield Static("", id="perm-message", classes="message")  # below the scroll: always in sight
 
     def on_mount(self) -> None:
         self.query_one("#key-matches", OptionList).display = False

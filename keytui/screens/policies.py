@@ -107,7 +107,7 @@ class PoliciesScreen(RowNavigation, PageScreen):
                                 on_word=on_word, off_word=off_word)
             yield Static("Active org policy", classes="section-title")
             yield Static("", id="org-policy")
-            yield Static("", id="policy-message", classes="message")
+        yield Static("", id="policy-message", classes="message")  # below the scroll: always in sight
 
     def on_mount(self) -> None:
         for error in self.query(".threshold-error"):
