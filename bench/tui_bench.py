@@ -219,9 +219,10 @@ async def naive_registry(home: Path, limit: int) -> float:
 
         def on_mount(self) -> None:
             table = self.query_one(DataTable)
-            for label, key, width in COLUMNS:
-                table.add_column(label, key=key, width=width)
-            table.add_rows(key_cells(v) for v in vault.list_keys(limit=limit))
+            for column in COLUMNS:
+                table.add_column(column.label, key=column.key, width=column.width)
+            now = vault.now()
+            table.add_rows(tuple(key_cells(v, now).values()) for v in vault.list_keys(limit=limit))
 
     app = Naive()
     t = time.perf_counter()

@@ -14,21 +14,26 @@ from pathlib import Path
 from typing import Any, Callable
 
 from textual import work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
+from keytui.clipboard import ClipboardGuard
 from keytui.commands import KeytuiCommands
 from keytui.config import ConfigError
 from keytui.domain import InputError, NotFoundError, RoleRefused, RuleError, StoreUnavailable
 from keytui.keymap import ACTION_CALLS, APP_BINDINGS, load_user_keymap, unknown_ids
 from keytui.service.mfa import MfaRequired
+from keytui.text import visible
+from keytui.widgets.mfa_header import MfaHeader
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
-WATCH_NOTIFY_MAX = 3  # a burst of alerts shows this many toasts and a count
+WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
+WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could raise another
 WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable, ConfigError)  # each said in one line
 
 
@@ -71,19 +76,29 @@ class KeytuiApp(App):
         self.page_history: list[str] = []
         self.keymap: dict[str, str] = {}  # the user's rebindings in force (binding id -> keys)
         self.data_changed_signal: Signal[None] = Signal(self, "data-changed")
+        self.unseen_alerts = 0  # raised by the watch since the operator last opened Alerts
+        self.clipboard_guard = ClipboardGuard(self)
         # connected to the daemon, the role is the daemon's word and worth showing; embedded, the
         # one who opened the home is its admin
         role = f" · {vault.role}" if getattr(vault, "connected", False) else ""
-        self.sub_title = (f"{vault.operator}{role}" + (" · READ-ONLY" if vault.read_only else "")
-                          + (" · DEMO" if vault.home_kind == "demo" else ""))
+        self.mfa_header = MfaHeader(self, visible(f"{vault.operator}{role}" + (" · READ-ONLY" if vault.read_only else "")
+                                                  + (" · DEMO" if vault.home_kind == "demo" else "")))
 
     @property
     def read_only(self) -> bool:
         return self.vault.read_only
 
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification is plain text: messages hold key names, reasons, addresses and the
+        service's words, so markup is never parsed and control characters are made visible."""
+        lines = "\n".join(visible(line) for line in str(message).split("\n"))  # keytui's own line breaks stay
+        super().notify(lines, title=visible(title), severity=severity, timeout=timeout, markup=False)
+
     def on_mount(self) -> None:
         self._apply_user_keymap()
         self.switch_mode("overview")
+        self.mfa_header.start()
         if not self.read_only and self.watch_interval > 0 and self.role_refusal("run_watch_pass") is None:
             self.set_timer(self.watch_interval, self.run_watch_pass)
 
@@ -128,11 +143,16 @@ class KeytuiApp(App):
             self.pop_screen()
         return self.screen_stack[0]
 
+    def action_show_page(self, mode: str) -> None:
+        """A number key shows its page itself, never a key or dialog left open over it earlier."""
+        self._show_page(mode)
+
     def show_registry(self, scope=None, environment=None, search=None) -> None:
         self._show_page("registry").set_filter(scope=scope, environment=environment, search=search)
 
-    def show_activity(self, key_id: str | None = None) -> None:
-        self._show_page("activity").filter_by_key(key_id)
+    def show_activity(self, key_id: str | None = None, *, ip: str | None = None, evidence=()) -> None:
+        """The activity log of a key or an IP address, with an alert's evidence events marked."""
+        self._show_page("activity").filter_by(key_id=key_id, ip=ip, evidence=evidence)
 
     def show_key(self, key_id: str) -> None:
         """Open a key's detail (which closes itself, saying so, when there is no such key)."""
@@ -184,6 +204,19 @@ class KeytuiApp(App):
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
+    def action_dismiss_notifications(self) -> None:
+        """Esc with a notification shown dismisses it and does nothing else; without one, esc
+        goes on to the screen (close a dialog, go back)."""
+        if not self.screen.query("Toast"):
+            raise SkipAction()
+        self.clear_notifications()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        """Without a notification shown, the screen's own esc (Back, Close) is the one in the footer."""
+        if action == "dismiss_notifications":
+            return bool(self.screen.query("Toast"))
+        return True
+
     def data_changed(self) -> None:
         """Tell every screen that the store changed: the one in sight re-reads now, the others when shown."""
         self.data_changed_signal.publish(None)
@@ -216,6 +249,7 @@ class KeytuiApp(App):
         try:
             result = call(totp)
         except MfaRequired as exc:
+            self.mfa_header.check()
             def retry(code: str | None) -> None:
                 if code is None:
                     self.notify(f"{what} cancelled: no MFA code given; nothing was changed", severity="warning")
@@ -230,12 +264,15 @@ class KeytuiApp(App):
                 self.notify(str(exc), severity="error", title=f"{what} refused", markup=False)
             return
         self.data_changed()
+        if totp:
+            self.mfa_header.check()
         if on_done:
             on_done(result)
 
     def action_show_alerts(self) -> None:
         from keytui.screens.alerts import AlertsScreen
 
+        self.unseen_alerts = 0
         self.push_screen(AlertsScreen())  # the page under it re-reads when it is shown again
 
     def action_create_key(self) -> None:
@@ -260,7 +297,7 @@ class KeytuiApp(App):
     # ------------------------------------------------------------------ watch worker
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def run_watch_pass(self) -> tuple:
-        """One pass, and the first new alerts to tell the operator about (read here, not on the UI thread)."""
+        """One pass, and its new alerts to tell the operator about (read here, not on the UI thread)."""
         report = self.vault.run_watch_pass()
         return report, [self.vault.alert(alert_id) for alert_id in report.alerts[:WATCH_NOTIFY_MAX]]
 
@@ -276,22 +313,58 @@ class KeytuiApp(App):
         self.set_timer(self.watch_interval, self.run_watch_pass)
 
     def _watch_done(self, report, alerts) -> None:
-        """New alerts become notifications; rotations and expiries reach every page."""
+        """A pass's news is one notification at most, however many alerts it raised (during an
+        incident a toast a minute per alert would bury the console); every page re-reads."""
         self.watch_passes += 1
-        for alert in alerts:
-            self.notify(alert.message, title=f"Alert ({alert.severity})",
-                        severity="error" if alert.severity == "high" else "warning", markup=False)
-        if len(report.alerts) > WATCH_NOTIFY_MAX:
-            self.notify(f"{len(report.alerts) - WATCH_NOTIFY_MAX} more new alerts: see the Overview",
-                        title="Alerts", severity="warning")
+        lines = []
+        if report.alerts:
+            self.unseen_alerts += len(report.alerts)
+            lines.append(watch_news(report.alerts, alerts, self.unseen_alerts))
         if report.rotated:
-            self.notify(f"Auto Rotation rotated {len(report.rotated)} key(s) nearing expiry", title="Watch")
+            lines.append(f"Auto Rotation rotated {len(report.rotated)} key(s) nearing expiry.")
+        if lines:
+            high = any(alert.severity == "high" for alert in alerts)
+            self.notify("\n".join(lines), title="Watch",
+                        severity="error" if high else ("warning" if report.alerts else "information"),
+                        timeout=min(WATCH_TOAST_S, max(1.0, self.watch_interval / 2)))
         self.data_changed()
+
+
+def watch_news(new_ids: list, first: list, unseen: int) -> str:
+    """"Agents Execution Key: 12 failed verifications…" for one alert; "3 new alerts (2 high)" for more."""
+    if len(new_ids) == 1 and first:
+        alert = first[0]
+        subject = f"{alert.key_name}: " if alert.key_name else ""
+        return visible(f"New {alert.severity} alert: {subject}{alert.message}")  # one line, whatever it holds
+    high = sum(alert.severity == "high" for alert in first)
+    more = "+" if len(first) < len(new_ids) and high else ""
+    text = f"{len(new_ids)} new alerts" + (f" ({high}{more} high)" if high else "")
+    if unseen > len(new_ids):
+        text += f", {unseen} since you last looked"
+    return text + ". Press A to review them."
+
+
+def demo_home_for(args) -> Path:
+    """--demo builds into the home it is given (--home, else KEYTUI_HOME), else a demo home of its own."""
+    import os
+
+    from keytui.config import demo_home
+
+    given = args.home or os.environ.get("KEYTUI_HOME")
+    return Path(given).expanduser() if given else demo_home()
+
+
+def run_app(app: App, **run_options) -> int:
+    """Run the console; a crash (an exception the app did not handle) exits non-zero."""
+    app.run(**run_options)
+    return app.return_code or 0
 
 
 def run_console(args) -> int:
     """`keytui` with no command: open the console (on the demo database with --demo), on the
     daemon's service with --socket or $KEYTUI_SOCKET."""
+    import sys
+
     from keytui.daemon import open_vault, socket_path
     from keytui.service import Vault
 
@@ -299,17 +372,21 @@ def run_console(args) -> int:
     if args.demo and socket_path(socket):
         raise RuleError("demo: the demo database is embedded; leave out --socket (and unset KEYTUI_SOCKET)")
     if args.demo:
-        from keytui.config import demo_home
-
-        home = demo_home()
+        home = demo_home_for(args)
         builder = Vault.open(home, operator=args.operator, read_only=args.read_only, new_demo=True)
         if builder.count_keys() == 0:
             builder.build_demo()
         builder.close()
+        print(f"keytui: demo data in {visible(home)}", file=sys.stderr)
     vault = open_vault(socket, home=home, operator=args.operator, read_only=args.read_only,
                        mfa_window_seconds=300)
+    app = KeytuiApp(vault)
     try:
-        KeytuiApp(vault).run()
+        code = run_app(app)
     finally:
         vault.close()
-    return 0
+        for said in app.clipboard_guard.clear_all():  # quitting before the timer: the clipboard still
+            print(f"keytui: {said}", file=sys.stderr)  # holds the token
+    if args.demo:
+        print(f"keytui: the demo data is in {visible(home)}", file=sys.stderr)
+    return code

@@ -21,8 +21,8 @@ KEYMAP_FILE = "keymap.toml"
 
 
 def page_bindings() -> list[Binding]:
-    return [Binding(str(n), f"app.switch_mode('{mode}')", label, show=False, id=f"page.{mode}",
-                    tooltip=f"Show the {label} page")
+    return [Binding(str(n), f"app.show_page('{mode}')", label, show=False, id=f"page.{mode}",
+                    tooltip=f"Show the {label} page (closing a key or dialog left open on it)")
             for n, (mode, label) in enumerate(PAGES, start=1)]
 
 
@@ -41,6 +41,8 @@ APP_BINDINGS: list[Binding] = [
             tooltip="Switch between the dark and the light theme"),
     Binding("ctrl+p", "app.command_palette", "palette", show=False, priority=True, id="app.command_palette",
             tooltip="Command palette: every action, and jump to a key by name or id"),
+    Binding("escape", "app.dismiss_notifications", "Dismiss", show=False, priority=True,
+            id="app.dismiss_notifications", tooltip="Dismiss the notifications shown (only when one is)"),
 ]
 BACK = Binding("escape", "app.back", "Back", show=False, id="app.back",
                tooltip="Close a dialog or the screen on top, else back to the page shown before")
@@ -51,9 +53,12 @@ KEY_BINDINGS: list[Binding] = [
     Binding("r", "rotate_key", "Rotate", id="key.rotate",
             tooltip="Issue a new token; the old one keeps working for a grace period"),
     Binding("x", "revoke_key", "Revoke", id="key.revoke", tooltip="Revoke the key now and for good"),
-    Binding("R", "regenerate_key", "Regenerate", id="key.regenerate",
+    Binding("R", "regenerate_key", "Regenerate", show=False, id="key.regenerate",
             tooltip="Issue a new token and end every old one at once (suspected leak)"),
-    Binding("y", "copy_token", "Copy token", id="key.copy", tooltip="Copy the current token to the clipboard"),
+    Binding("y", "copy_token", "Copy token", show=False, id="key.copy",
+            tooltip="Copy the current token to the clipboard"),
+    Binding("ctrl+e", "edit_key", "Edit", id="key.edit",
+            tooltip="Edit the name, owner, IP allowlist or permissions (adding execute/admin needs TOTP)"),
 ]
 
 # Table navigation in the k9s/lazygit way.
@@ -63,22 +68,26 @@ TABLE_BINDINGS: list[Binding] = [
     Binding("g", "scroll_top", "Top", show=False, id="table.top", tooltip="First row"),
     Binding("G", "scroll_bottom", "Bottom", show=False, id="table.bottom", tooltip="Last row"),
 ]
-# Forms of toggles (Permissions, Policies): j/k move between fields; space/enter toggles one.
+# Forms of toggles (Permissions, Policies): j/k move between the toggles (never into a text field:
+# tab reaches those); space/enter toggles one.
 FORM_BINDINGS: list[Binding] = [
-    Binding("j,down", "app.focus_next", "Next", show=False, id="form.next", tooltip="Next field"),
-    Binding("k,up", "app.focus_previous", "Previous", show=False, id="form.previous", tooltip="Previous field"),
+    Binding("j,down", "next_row", "Next", show=False, id="form.next", tooltip="Next setting (tab: next field)"),
+    Binding("k,up", "previous_row", "Previous", show=False, id="form.previous",
+            tooltip="Previous setting (shift+tab: previous field)"),
 ]
 TOGGLE = Binding("space,enter", "toggle", "Toggle", id="form.toggle", tooltip="Switch the focused setting")
 
 REGISTRY_BINDINGS: list[Binding] = [
     Binding("slash", "filter", "Filter", key_display="/", id="registry.filter",
             tooltip="Filter by name, key id, owner or scope as you type"),
-    Binding("e", "next_environment", "Env", id="registry.environment",
+    Binding("f", "next_status", "Status", id="registry.status",
+            tooltip="Cycle All / Active / Expiring soon / Expired / Revoked"),
+    Binding("e", "next_environment", "Env", show=False, id="registry.environment",
             tooltip="Cycle All / Development / Sandbox / Staging / Production"),
-    Binding("s", "next_sort", "Sort", id="registry.sort", tooltip="Sort by the next column"),
+    Binding("s", "next_sort", "Sort", show=False, id="registry.sort", tooltip="Sort by the next column in sight"),
     Binding("S", "reverse_sort", "Reverse", show=False, id="registry.reverse", tooltip="Reverse the sort order"),
     Binding("escape", "leave_filter", "Back", show=False, id="registry.back",
-            tooltip="Leave the filter box; from the table, back to the page shown before"),
+            tooltip="Leave the filter box; then clear every filter; then back to the page shown before"),
 ]
 OVERVIEW_BINDINGS = [Binding("A", "app.show_alerts", "Alerts", id="overview.alerts",
                              tooltip="Review and acknowledge the open alerts")]
@@ -122,11 +131,13 @@ ACTIVITY_BINDINGS = [
 DETAIL_BINDINGS = [
     Binding("escape", "back", "Back", id="detail.back", tooltip="Back to where you came from"),
     *[b for b in KEY_BINDINGS if b.action != "view_details"],
-    Binding("a", "activity", "Activity log", id="detail.activity", tooltip="This key's activity log"),
-    Binding("e", "end_grace", "End grace", id="detail.end_grace",
+    Binding("a", "activity", "Activity", id="detail.activity", tooltip="This key's activity log"),
+    Binding("e", "end_grace", "End grace", show=False, id="detail.end_grace",
             tooltip="During a rotation: stop the old token now (asks first if a caller still presents it)"),
 ]
 ALERTS_BINDINGS = [
+    Binding("enter", "open_alert", "Open", id="alerts.open",
+            tooltip="Its key with the evidence marked (an IP's alert: the activity log of that IP)"),
     Binding("a", "acknowledge", "Acknowledge", id="alerts.ack", tooltip="Mark the selected alert as handled"),
     Binding("A", "toggle_all", "Show handled", id="alerts.all", tooltip="Also list acknowledged alerts"),
     Binding("escape", "dismiss", "Close", id="alerts.close", tooltip="Back to the page"),
@@ -135,6 +146,10 @@ HELP_BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.cl
 CREATE_BINDINGS = [
     Binding("escape", "cancel", "Cancel", id="create.cancel", tooltip="Close the form; nothing is created"),
     Binding("ctrl+s", "submit", "Create", id="create.submit", tooltip="Create the key"),
+]
+EDIT_BINDINGS = [
+    Binding("escape", "cancel", "Cancel", id="edit.cancel", tooltip="Close the form; nothing is changed"),
+    Binding("ctrl+s", "save", "Save", id="edit.save", tooltip="Save the changes (a production key's: after a look)"),
 ]
 DIALOG_BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel",
                            tooltip="Close without changing anything")]
@@ -148,14 +163,15 @@ TOTP_BINDINGS = [Binding("escape", "cancel", "Cancel", id="totp.cancel", tooltip
 ALL_BINDINGS: list[Binding] = [
     *APP_BINDINGS, BACK, *KEY_BINDINGS, *TABLE_BINDINGS, *FORM_BINDINGS, TOGGLE, *REGISTRY_BINDINGS,
     *OVERVIEW_BINDINGS, *SCOPES_BINDINGS, *PERMISSIONS_BINDINGS, *POLICIES_BINDINGS, *ANALYTICS_BINDINGS,
-    *ACTIVITY_BINDINGS, *DETAIL_BINDINGS, *ALERTS_BINDINGS, *HELP_BINDINGS, *CREATE_BINDINGS, *DIALOG_BINDINGS,
+    *ACTIVITY_BINDINGS, *DETAIL_BINDINGS, *ALERTS_BINDINGS, *HELP_BINDINGS, *CREATE_BINDINGS, *EDIT_BINDINGS,
+    *DIALOG_BINDINGS,
     *EXPORT_BINDINGS, *REVEAL_BINDINGS, *TOTP_BINDINGS,
 ]
 
 # The service call each action leads to: the console hides (and explains) what the role cannot do.
 ACTION_CALLS = {"create_key": "create", "apply_org_policy": "apply_org_policy", "rotate_key": "rotate",
                 "revoke_key": "revoke", "regenerate_key": "regenerate", "copy_token": "copy_token",
-                "acknowledge": "acknowledge_alert", "end_grace": "end_grace"}
+                "acknowledge": "acknowledge_alert", "end_grace": "end_grace", "edit_key": "update"}
 
 
 def binding_ids() -> set[str]:

@@ -37,7 +37,7 @@ def _register_create(ks, parent) -> None:
 
 def _register_reads(ks, parent) -> None:
     p = ks.add_parser("list", parents=[parent], help="the registry")
-    p.add_argument("--status", help="active, expired, revoked")
+    p.add_argument("--status", help="active, expired, revoked, or expiring (live keys inside the expiry-alert window)")
     p.add_argument("--environment")
     p.add_argument("--scope")
     p.add_argument("--search", metavar="TEXT", help="match name, id, owner or scope")
@@ -59,6 +59,8 @@ def _register_changes(ks, parent) -> None:
     p = ks.add_parser("rotate", parents=[parent], help="new token; the old one works for a grace period")
     p.add_argument("key_id")
     p.add_argument("--grace-hours", default=None, help="hours the old token keeps working (default 24, 0 allowed)")
+    p.add_argument("--expires-in", default=None, metavar="DAYS",
+                   help="a new expiry policy from now on (30, 60 or 90 days), e.g. to meet the org policy")
     p.set_defaults(handler=cmd_rotate)
 
     p = ks.add_parser("end-grace", parents=[parent],
@@ -137,7 +139,8 @@ def cmd_list(args) -> int:
     from keytui.service import KeyFilter
 
     vault = open_vault(args, reader=True)
-    f = KeyFilter.parse(args.status, args.environment, args.scope, args.search)
+    soon = vault.policy_settings()["expiry_alert_days"] if (args.status or "").strip().lower() == "expiring" else 7
+    f = KeyFilter.parse(args.status, args.environment, args.scope, args.search, expiring_days=soon)
     views = vault.list_keys(f, sort=args.sort, limit=args.limit)
     emit(args, [k.as_dict() for k in views], lambda: table(_key_rows(views), KEY_HEADERS))
     return EXIT_OK
@@ -190,7 +193,7 @@ def cmd_end_grace(args) -> int:
 
 
 def cmd_rotate(args) -> int:
-    issued = _vault(args).rotate(args.key_id, args.grace_hours)
+    issued = _vault(args).rotate(args.key_id, args.grace_hours, expires_in_days=args.expires_in)
     _print_issued(args, issued, "Rotated")
     return EXIT_OK
 

@@ -22,6 +22,7 @@ from keytui.domain import InputError
 from keytui.keymap import ACTIVITY_BINDINGS
 from keytui.screens.page import PageScreen, tcss
 from keytui.service.analytics import COUNT_CAP
+from keytui.text import visible
 from keytui.widgets import tones
 from keytui.widgets.log_view import LogView
 
@@ -41,9 +42,11 @@ class Fetched:
     filters: dict = field(default_factory=dict)
 
 
-def fetch_newest(vault, filters: dict) -> Fetched:
+def fetch_newest(vault, filters: dict, upto: int | None = None) -> Fetched:
+    """The newest page under `filters`, or the page ending at event `upto` (an alert's evidence)."""
     latest = vault.latest_event_id()
-    return Fetched(vault.events(before_id=latest + 1, limit=PAGE, **filters), latest, vault.count_events(**filters),
+    end = latest if upto is None else min(upto, latest)
+    return Fetched(vault.events(before_id=end + 1, limit=PAGE, **filters), latest, vault.count_events(**filters),
                    filters)
 
 
@@ -68,6 +71,7 @@ class ActivityScreen(PageScreen):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.filters: dict[str, str] = {}
+        self.evidence: frozenset[int] = frozenset()  # an alert's events, marked
         self.window: list = []
         self.following = True
         self.at_newest = True
@@ -94,25 +98,28 @@ class ActivityScreen(PageScreen):
 
     # ------------------------------------------------------------------ loading
     def refresh_data(self) -> None:
-        self.load_newest()
+        """The newest events; held at an alert's evidence until following is turned back on."""
+        self.load_newest(upto=max(self.evidence) if self.evidence and not self.following else None)
 
-    def filter_by_key(self, key_id: str | None) -> None:
-        """Pre-filter on one key (the app's show_activity), following its newest events."""
-        self.filters = {"key_id": key_id} if key_id else {}
-        self.following = True
+    def filter_by(self, *, key_id: str | None = None, ip: str | None = None, evidence=()) -> None:
+        """Pre-filter on a key and/or an IP address (the app's show_activity), following its newest
+        events; with an alert's `evidence`, held at the evidence, which is marked."""
+        self.filters = {k: v for k, v in (("key_id", key_id), ("ip", ip)) if v}
+        self.evidence = frozenset(evidence)
+        self.following = not self.evidence
         if self.is_mounted:
             self._fill_inputs()
-            self.load_newest()
+            self.refresh_data()
 
     def _fill_inputs(self) -> None:
         for name, _ in FILTERS:
-            self.query_one(f"#filter-{name}", Input).value = self.filters.get(name, "")
+            self.query_one(f"#filter-{name}", Input).value = visible(self.filters.get(name, ""))
 
-    def load_newest(self, filters: dict | None = None, *, focus_log: bool = False) -> None:
-        """The newest page under `filters` (default: the ones in force); a refused filter is named and
-        the filters in force stay."""
+    def load_newest(self, filters: dict | None = None, *, focus_log: bool = False, upto: int | None = None) -> None:
+        """The newest page under `filters` (default: the ones in force), or the page ending at event
+        `upto`; a refused filter is named and the filters in force stay."""
         vault, filters = self.app.vault, dict(self.filters if filters is None else filters)
-        self.load(lambda: fetch_newest(vault, filters), lambda got: self._show_newest(got, focus_log),
+        self.load(lambda: fetch_newest(vault, filters, upto), lambda got: self._show_newest(got, focus_log, upto),
                   on_error=self._refused_filter)
 
     def _refused_filter(self, exc: Exception) -> bool:
@@ -121,13 +128,14 @@ class ActivityScreen(PageScreen):
             return True
         return False
 
-    def _show_newest(self, got: Fetched, focus_log: bool = False) -> None:
+    def _show_newest(self, got: Fetched, focus_log: bool = False, upto: int | None = None) -> None:
         self.filters = got.filters
         self.window = got.events
         self.tail_id = got.latest
         self.total = got.total
-        self.at_newest = True
+        self.at_newest = upto is None or upto >= got.latest
         self.pending = 0
+        self.log_view.marked = self.evidence
         self.log_view.show_events(self.window, cursor=0)
         if focus_log:
             self.log_view.focus()
@@ -234,6 +242,7 @@ class ActivityScreen(PageScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         filters = {name: self.query_one(f"#filter-{name}", Input).value.strip() for name, _ in FILTERS}
+        self.evidence = frozenset()
         self.load_newest({k: v for k, v in filters.items() if v}, focus_log=True)
 
     def _status(self, error: str | None = None) -> None:
@@ -248,6 +257,8 @@ class ActivityScreen(PageScreen):
         if self.total is not None:
             parts.append(f"  {len(self.window):,} shown of {self.total:,}{'+' if self.total >= COUNT_CAP else ''}")
         if self.filters:
-            parts.append(("  filter: " + ", ".join(f"{k}={v}" for k, v in self.filters.items()), tones.INFO))
+            parts.append(tones.toned("  filter: " + ", ".join(f"{k}={v}" for k, v in self.filters.items()), tones.INFO))
+        if self.evidence:
+            parts.append(tones.toned(f"  {len(self.evidence)} evidence events marked", tones.EVIDENCE))
         parts.append(("  space/p follow·pause  / filter  g/G newest/oldest", tones.MUTED))
         status.update(Content.assemble(*parts))

@@ -1,5 +1,12 @@
-"""Alerts: review what the watch raised (suspicious activity, expiries, automatic rotations)
-and acknowledge it, so the Overview's count means "still needs a look"."""
+"""Alerts: review what the watch raised (suspicious activity, expiries, automatic rotations),
+open what an alert is about, and acknowledge it, so the Overview's count means "still needs a look".
+
+Enter opens the alert's key with its evidence events marked (rotate and revoke are one key
+away there) or, for an alert about an IP address, the activity log of that address with the
+evidence marked. Open alerts are marked "● open"; acknowledged ones "✓" and greyed. The
+message column takes the width the terminal leaves, and the selected alert is shown in full
+(wrapped) under the table.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +20,27 @@ from keytui.keymap import ALERTS_BINDINGS
 from keytui.screens.dialogs import DIALOG_CSS
 from keytui.screens.loading import Refreshing
 from keytui.screens.page import tcss
-from keytui.widgets import tones
+from keytui.screens.wording import alert_content
+from keytui.widgets import tones, when
 from keytui.widgets.load_error import LoadError
 from keytui.widgets.nav_table import NavTable
 
-EVIDENCE_SHOWN = 12
+FIXED = (("Severity", "severity", 8), ("Raised", "raised", 16), ("State", "state", 7), ("Key / IP", "subject", 22))
+MESSAGE_MIN = 30
+CHROME = 8  # the dialog's border and padding (4), the table's scrollbar (2), the message's cell padding (2)
 
 
-DELIVERY_TONE = {"delivered": tones.OK, "pending": tones.WARN, "failed": tones.BAD}
+def message_width(width: int) -> int:
+    return max(MESSAGE_MIN, width - CHROME - sum(w + 2 for *_, w in FIXED))
 
 
-def delivery_word(d) -> Content:
-    """One channel's delivery of the alert: delivered, pending (attempts, last error) or failed."""
-    detail = f" ({d.attempts} attempts: {d.last_error})" if d.status != "delivered" and d.last_error else ""
-    return Content.assemble((d.channel, tones.STRONG), " ", (d.status, DELIVERY_TONE.get(d.status, "")),
-                            tones.plain(detail) if detail else "")
+def alert_cells(alert) -> tuple:
+    """One alert as cells; an acknowledged one is greyed and says so."""
+    acked = alert.acknowledged_at is not None
+    state = tones.toned("✓ acked", tones.MUTED) if acked else tones.toned("● open", tones.WARN)
+    cells = (tones.severity_word(alert.severity), Content(when.moment(alert.created_at)), state,
+             tones.plain(alert.key_name or alert.key_id or alert.ip or "-"), tones.plain(alert.message))
+    return tuple(cell.stylize(tones.MUTED) for cell in cells) if acked else cells
 
 
 class AlertsScreen(Refreshing, ModalScreen[None]):
@@ -39,20 +52,17 @@ class AlertsScreen(Refreshing, ModalScreen[None]):
         super().__init__()
         self.include_acknowledged = False
         self._views: dict = {}  # row key -> AlertView
+        self._shown: list = []
+        self._message_width = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide-dialog"):
             yield Label("Alerts", classes="dialog-title")
             yield LoadError()
             yield Static(id="alerts-summary")
-            table = NavTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
-            for label, key, width in (("Severity", "severity", 8), ("Raised", "raised", 11),
-                                      ("Key / IP", "subject", 22), ("Message", "message", 60), ("Kind", "kind", 18),
-                                      ("State", "state", 14)):
-                table.add_column(label, key=key, width=width)
-            yield table
+            yield NavTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="alert-detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def check_action(self, action: str, parameters) -> bool | None:
         return self.app.may(action)  # a viewer's footer has no Acknowledge
@@ -60,47 +70,67 @@ class AlertsScreen(Refreshing, ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
 
+    def on_resize(self) -> None:
+        if message_width(self.size.width) != self._message_width:
+            self._fill(self._shown)
+
     def refresh_data(self) -> None:
         vault, include = self.app.vault, self.include_acknowledged
         self.load(lambda: vault.alerts(include_acknowledged=include), self._show)
 
     def _show(self, views: list) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for a in views:
-            state = f"ack by {a.acknowledged_by}" if a.acknowledged_at else "open"
-            table.add_row(tones.severity_word(a.severity), f"{a.created_at:%m-%d %H:%M}",
-                          tones.plain(a.key_name or a.key_id or a.ip or "-"), tones.plain(a.message),
-                          tones.plain(a.kind), tones.plain(state), key=str(a.id))
         self._views = {str(a.id): a for a in views}
-        self._show_detail()
+        self._fill(views)
         shown = "open and acknowledged" if self.include_acknowledged else "open"
         self.query_one("#alerts-summary", Static).update(
-            f"{len(views)} {shown} alert(s). a acknowledges the selected one; A shows handled ones too."
-            if views else f"No {shown} alerts.")
+            f"{len(views)} {shown} alert(s). enter opens the selected one; a acknowledges it; A shows handled ones "
+            "too." if views else f"No {shown} alerts.")
+
+    def _fill(self, views: list) -> None:
+        """The rows again, in columns as wide as the terminal allows (the message takes the rest)."""
+        self._shown = views
+        self._message_width = message_width(self.size.width)
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        for label, key, width in (*FIXED, ("Message", "message", self._message_width)):
+            table.add_column(label, key=key, width=width)
+        for alert in views:
+            table.add_row(*alert_cells(alert), key=str(alert.id))
+        if views:
+            table.move_cursor(row=min(row, len(views) - 1), animate=False)
+        self._show_detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:
-        """The whole message and its evidence: the table cuts long messages at 80 columns."""
         alert = self._views.get(self._selected_id() or "")
-        text = Content("")
-        if alert:
-            text = Content.assemble((f"{alert.kind} ", tones.STRONG), alert.message)
-            if alert.evidence:
-                shown = ", ".join(map(str, alert.evidence[:EVIDENCE_SHOWN]))
-                more = " …" if len(alert.evidence) > EVIDENCE_SHOWN else ""
-                text = Content.assemble(text, (f"\nevidence: activity events {shown}{more}", tones.MUTED))
-            if alert.deliveries:
-                text = Content.assemble(text, "\ndelivery: ", Content("; ").join(map(delivery_word, alert.deliveries)))
-        self.query_one("#alert-detail", Static).update(text)
+        self.query_one("#alert-detail", Static).update(alert_content(alert) if alert else "")
 
     def _selected_id(self) -> str | None:
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_alert()
+
+    def action_open_alert(self) -> None:
+        """The key, with the evidence marked; an IP's alert: that IP's activity log."""
+        alert = self._views.get(self._selected_id() or "")
+        if alert is None:
+            self.notify("No alert selected", severity="warning")
+        elif alert.key_id:
+            from keytui.screens.key_detail import KeyDetailScreen
+
+            self.app.push_screen(KeyDetailScreen(alert.key_id, alert=alert))
+        elif alert.ip:
+            self.app.show_activity(ip=alert.ip, evidence=alert.evidence)
+        else:
+            self.notify("This alert is about no key or address: its message says it all.", title="Alerts")
 
     def action_acknowledge(self) -> None:
         alert_id = self._selected_id()

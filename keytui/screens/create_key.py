@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, Expiry, InputError, RuleError, Scope,
                            parse_environment, parse_ip_allowlist, parse_permissions, require_expiry, validate_name)
 from keytui.keymap import CREATE_BINDINGS
 from keytui.screens.dialogs import DIALOG_CSS
 from keytui.screens.page import tcss
+from keytui.widgets.toggle_row import ToggleRow
 
 NEVER = "never"
 DEFAULT_EXPIRY_DAYS = 60
@@ -44,7 +45,8 @@ class CreateKeyScreen(ModalScreen[None]):
             with Horizontal(classes="form-row"):
                 yield Label("Permissions", classes="form-label")
                 for perm in PERMISSION_ORDER:
-                    yield Checkbox(perm.value.capitalize(), id=f"perm-{perm.value}", compact=True)
+                    yield ToggleRow(perm.value.capitalize(), label_width=0, on_word="", off_word="",
+                                    id=f"perm-{perm.value}", classes="perm-box")
             yield Static("", id="permission-error", classes="field-error")
             with Horizontal(classes="form-row"):
                 yield Label("Environment", classes="form-label")
@@ -76,7 +78,7 @@ class CreateKeyScreen(ModalScreen[None]):
 
     # ------------------------------------------------------------------ reading the form
     def _perms(self) -> list[str]:
-        return [p.value for p in PERMISSION_ORDER if self.query_one(f"#perm-{p.value}", Checkbox).value]
+        return [p.value for p in PERMISSION_ORDER if self.query_one(f"#perm-{p.value}", ToggleRow).value]
 
     def _select(self, id: str) -> str | None:
         select = self.query_one(f"#{id}", Select)
@@ -135,11 +137,17 @@ class CreateKeyScreen(ModalScreen[None]):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(Checkbox.Changed)
     def revalidate(self, event) -> None:
         control = event.control.id or ""
         if not (control == "expiry" and event.value == self.preset_expiry):  # set by the form, not the operator
-            self.touched.add("permission" if control.startswith("perm-") else control)
+            self.touched.add(control)
+        self.show_errors(self.errors(complete=False))
+
+    def on_toggle_row_toggled(self, event: ToggleRow.Toggled) -> None:
+        """A permission box: the same checkbox as the Permissions page's, set here at once."""
+        event.stop()
+        event.row.value = event.wanted
+        self.touched.add("permission")
         self.show_errors(self.errors(complete=False))
 
     # ------------------------------------------------------------------ submitting

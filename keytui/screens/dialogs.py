@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from keytui.domain import InputError
+from keytui.text import visible
 from keytui.keymap import DIALOG_BINDINGS
 from keytui.screens.page import tcss
 from keytui.widgets import tones
@@ -24,8 +25,9 @@ DIALOG_CSS = tcss(__file__)  # every dialog's look: dialogs.tcss
 
 
 def text(value: str | Content) -> Content:
-    """A dialog's words as they are: titles and messages hold key names, which are never markup."""
-    return value if isinstance(value, Content) else Content(value)
+    """A dialog's words as they are: titles and messages hold key names, which are never markup
+    (and whose control characters are made visible)."""
+    return value if isinstance(value, Content) else tones.plain(value)
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -34,7 +36,7 @@ class TextPrompt(ModalScreen[str | None]):
     CSS_PATH = [DIALOG_CSS]
     BINDINGS = DIALOG_BINDINGS
 
-    def __init__(self, title: str, question: str, *, default: str = "",
+    def __init__(self, title: str | Content, question: str | Content, *, default: str = "",
                  validate: Callable[[str], object] | None = None):
         super().__init__()
         self.title_text = title
@@ -86,13 +88,13 @@ class ConfirmDialog(ModalScreen[bool]):
     CSS_PATH = [DIALOG_CSS]
     BINDINGS = DIALOG_BINDINGS
 
-    def __init__(self, title: str, message: str | Content, *, confirm_label: str = "Confirm",
+    def __init__(self, title: str | Content, message: str | Content, *, confirm_label: str = "Confirm",
                  type_to_confirm: str | None = None):
         super().__init__()
         self.title_text = title
         self.message = message
         self.confirm_label = confirm_label
-        self.type_to_confirm = type_to_confirm
+        self.type_to_confirm = visible(type_to_confirm) if type_to_confirm else None  # typed as it is shown
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -115,7 +117,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def confirm(self) -> None:
         if self.type_to_confirm and self.query_one("#confirm-input", Input).value != self.type_to_confirm:
             self.query_one("#confirm-error", Static).update(
-                text(f"confirmation: type {self.type_to_confirm!r} exactly to confirm"))
+                text(f"confirmation: type {self.type_to_confirm} exactly to confirm"))
             return
         self.dismiss(True)
 

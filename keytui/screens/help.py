@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from keytui.keymap import (ALL_BINDINGS, APP_BINDINGS, BACK, FORM_BINDINGS, HELP_BINDINGS, KEY_BINDINGS,
                            PAGE_BINDINGS, PAGES, REGISTRY_BINDINGS, TABLE_BINDINGS, TOGGLE)
+from keytui.widgets import tones
 from keytui.widgets.nav_table import NavTable
 
 PAGES_ROW = Binding("1-7", "switch_mode", "Pages", key_display="1-7", tooltip=", ".join(label for _, label in PAGES),
@@ -65,19 +66,21 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
         yield NavTable(id="help-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        """Columns as wide as their longest entry, so no key name is cut ("pagedown", "ctrl+e")."""
         self.title = "keytui — key bindings"
         table = self.query_one(DataTable)
-        table.add_column("Where", width=11)
-        table.add_column("Key", width=7)
-        table.add_column("Does", width=12)
-        table.add_column("In detail", width=74)
+        rows = []
         for where, bindings in self._groups():
             for b in bindings:
-                table.add_row(where, self.keys(b), b.description, b.tooltip or "", key=_row_key(b))
+                rows.append((where, self.keys(b), b.description, b.tooltip or "", _row_key(b)))
                 where = ""
+        for n, label in enumerate(("Where", "Key", "Does", "In detail")):
+            table.add_column(label, width=max(len(label), *(len(row[n]) for row in rows)))
+        for *cells, key in rows:
+            table.add_row(*(tones.plain(cell) for cell in cells), key=key)
         table.focus()
 
     def action_close(self) -> None:

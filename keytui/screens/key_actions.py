@@ -1,4 +1,4 @@
-"""The per-key actions (View Details, Rotate, Revoke, Regenerate, Copy Token) as flows.
+"""The per-key actions (View Details, Rotate, Revoke, Regenerate, Copy Token, Edit) as flows.
 
 The registry, key detail and the command palette all run the same flows, so a key is
 rotated, revoked or copied the same way wherever the operator starts. The rules stay in the
@@ -7,9 +7,13 @@ service: these flows collect what it needs (grace period, confirmation, TOTP) an
 
 from __future__ import annotations
 
+from textual.content import Content
+
 from keytui import clipboard
 from keytui.config import ConfigError
-from keytui.domain import DEFAULT_GRACE_HOURS, Environment, NotFoundError, Status, parse_grace_hours
+from keytui.domain import Environment, NotFoundError, Status
+from keytui.text import visible
+from keytui.widgets import tones
 
 
 def _key(app, key_id: str | None):
@@ -19,18 +23,27 @@ def _key(app, key_id: str | None):
     try:
         view = app.vault.get(key_id)
     except (NotFoundError, ConfigError) as exc:  # ConfigError: also a daemon gone away
-        app.notify(str(exc), severity="error")
+        app.notify(visible(exc), severity="error", markup=False)
         return None
     return view
 
 
-def _refuse_revoked(app, view, what: str) -> bool:
-    """Revoked is final: say so before asking anything (the service refuses it too)."""
+def _refuse_final(app, view, what: str, *, expired_too: bool = False) -> bool:
+    """Revoked is final, and an expired key gets no new token: say so before asking anything
+    (the service refuses it too)."""
     if view.stored_status is Status.REVOKED:
-        app.notify(f"{view.name} ({view.key_id}) is revoked; revoked keys cannot be {what}", severity="error",
-                   title="Refused")
-        return True
-    return False
+        reason = f"is revoked; revoked keys cannot be {what}"
+    elif expired_too and view.status is Status.EXPIRED:
+        reason = f"has expired; expired keys cannot be {what} (create a new key)"
+    else:
+        return False
+    app.notify(visible(f"{view.name} ({view.key_id}) {reason}"), severity="error", title="Refused", markup=False)
+    return True
+
+
+def _production_name(view) -> str | None:
+    """The text to type to confirm a dangerous change: a production key's name."""
+    return view.name if view.environment is Environment.PRODUCTION else None
 
 
 def _reveal(app, what: str):
@@ -46,42 +59,34 @@ def view_details(app, key_id: str | None) -> None:
 
 def rotate(app, key_id: str | None) -> None:
     view = _key(app, key_id)
-    if not view or app.refuse_read_only("Rotate Key") or _refuse_revoked(app, view, "rotated"):
+    if not view or app.refuse_read_only("Rotate Key") or _refuse_final(app, view, "rotated", expired_too=True):
         return
-    from keytui.screens.dialogs import TextPrompt
+    from keytui.screens.rotate import RotateDialog
 
-    def got(hours: str | None) -> None:
-        if hours is not None:
-            app.perform("Rotate Key", lambda totp: app.vault.rotate(view.key_id, hours), _reveal(app, "rotated"))
-
-    def check(text: str) -> None:
-        parse_grace_hours(text)
-
-    app.push_screen(TextPrompt(f"Rotate {view.name}", "Grace period (hours) during which the old token still works:",
-                               default=f"{DEFAULT_GRACE_HOURS:g}", validate=check), got)
+    app.push_screen(RotateDialog(view, app.vault.now()))
 
 
 def revoke(app, key_id: str | None) -> None:
     view = _key(app, key_id)
-    if not view or app.refuse_read_only("Revoke") or _refuse_revoked(app, view, "revoked again"):
+    if not view or app.refuse_read_only("Revoke") or _refuse_final(app, view, "revoked again"):
         return
     from keytui.screens.dialogs import ConfirmDialog
 
     def confirmed(ok: bool | None) -> None:
         if ok:
             app.perform("Revoke", lambda totp: app.vault.revoke(view.key_id),
-                        lambda _: app.notify(f"{view.name} revoked", title="Revoked"))
+                        lambda _: app.notify(visible(f"{view.name} revoked"), title="Revoked", markup=False))
 
-    typed = view.name if view.environment is Environment.PRODUCTION else None
     app.push_screen(ConfirmDialog(
-        f"Revoke {view.name}?",
-        f"{view.key_id} ({view.environment.value}) stops working immediately. Revoked keys cannot be restored.",
-        confirm_label="Revoke", type_to_confirm=typed), confirmed)
+        Content.assemble("Revoke ", tones.plain(view.name), "?"),
+        tones.plain(f"{view.key_id} ({view.environment.value}) stops working immediately. Revoked keys cannot be "
+                    "restored."),
+        confirm_label="Revoke", type_to_confirm=_production_name(view)), confirmed)
 
 
 def regenerate(app, key_id: str | None) -> None:
     view = _key(app, key_id)
-    if not view or app.refuse_read_only("Regenerate") or _refuse_revoked(app, view, "regenerated"):
+    if not view or app.refuse_read_only("Regenerate") or _refuse_final(app, view, "regenerated", expired_too=True):
         return
     from keytui.screens.dialogs import ConfirmDialog
 
@@ -90,14 +95,15 @@ def regenerate(app, key_id: str | None) -> None:
             app.perform("Regenerate", lambda totp: app.vault.regenerate(view.key_id), _reveal(app, "regenerated"))
 
     app.push_screen(ConfirmDialog(
-        f"Regenerate {view.name}?",
-        "A new token is issued and every old token stops working at once (use this after a leak).",
-        confirm_label="Regenerate"), confirmed)
+        Content.assemble("Regenerate ", tones.plain(view.name), "?"),
+        tones.plain(f"{view.key_id} ({view.environment.value}) gets a new token and every old token stops working "
+                    "at once (use this after a leak)."),
+        confirm_label="Regenerate", type_to_confirm=_production_name(view)), confirmed)
 
 
 def copy_token(app, key_id: str | None) -> None:
     view = _key(app, key_id)
-    if not view or app.refuse_read_only("Copy Token") or _refuse_revoked(app, view, "copied"):
+    if not view or app.refuse_read_only("Copy Token") or _refuse_final(app, view, "copied"):
         return
     app.perform("Copy Token", lambda totp: app.vault.copy_token(view.key_id, totp),
                 lambda token: clipboard.copy_secret(app, token, f"token of {view.name}"))
@@ -126,8 +132,17 @@ def end_grace(app, key_id: str, traffic) -> None:
     app.push_screen(ConfirmDialog("End the grace period?", message, confirm_label="End grace"), confirmed)
 
 
+def edit(app, key_id: str | None) -> None:
+    view = _key(app, key_id)
+    if not view or app.refuse_read_only("Edit Key") or _refuse_final(app, view, "edited"):
+        return
+    from keytui.screens.edit_key import EditKeyScreen
+
+    app.push_screen(EditKeyScreen(view))
+
+
 FLOWS = {"view_details": view_details, "rotate_key": rotate, "revoke_key": revoke,
-         "regenerate_key": regenerate, "copy_token": copy_token}
+         "regenerate_key": regenerate, "copy_token": copy_token, "edit_key": edit}
 
 
 class KeyActions:
@@ -153,3 +168,6 @@ class KeyActions:
 
     def action_copy_token(self) -> None:
         copy_token(self.app, self.selected_key_id())
+
+    def action_edit_key(self) -> None:
+        edit(self.app, self.selected_key_id())

@@ -17,11 +17,13 @@ from textual.widgets import DataTable, Static
 from keytui.domain import Environment, Status
 from keytui.keymap import OVERVIEW_BINDINGS
 from keytui.screens.page import PageScreen, tcss
-from keytui.widgets import tones
+from keytui.widgets import tones, when
 from keytui.widgets.metric_card import MetricCard
 from keytui.widgets.nav_table import NavTable
 
 RECENT_EVENTS = 30
+EMPTY_HINT = Content.styled("No keys yet: press c to create one, or run keytui --demo to explore demo data "
+                            "(in its own home).", "italic")
 POLL_S = 2.0
 ALERT_LINES = 5
 
@@ -53,6 +55,7 @@ class OverviewScreen(PageScreen):
                 yield MetricCard("Active", id="card-active", classes="ok")
                 yield MetricCard("Expired", id="card-expired", classes="warn")
                 yield MetricCard("Revoked", id="card-revoked", classes="bad")
+            yield Static(EMPTY_HINT, id="empty-hint")
             with Horizontal(id="overview-middle"):
                 yield Static(id="environments", classes="panel")
                 yield Static(id="alerts", classes="panel")
@@ -63,7 +66,7 @@ class OverviewScreen(PageScreen):
     def on_mount(self) -> None:
         self.set_interval(POLL_S, self._poll)
         recent = self.query_one("#recent", DataTable)
-        for label, key, width in (("Time", "ts", 16), ("Key", "key", 24), ("Module", "module", 12),
+        for label, key, width in (("Time", "ts", 19), ("Key", "key", 24), ("Module", "module", 12),
                                   ("Status", "status", 8), ("IP", "ip", 15), ("Code", "code", 22)):
             recent.add_column(label, key=key, width=width)
 
@@ -92,6 +95,7 @@ class OverviewScreen(PageScreen):
         env_panel = self.query_one("#environments", Static)
         env_panel.border_title = "Keys per environment"
         env_panel.update(environments_text(ov))
+        self.query_one("#empty-hint", Static).display = not ov.total
         self._show_alerts(ov.open_alerts, data.alerts)
         self._show_recent(data.events)
 
@@ -101,9 +105,9 @@ class OverviewScreen(PageScreen):
         if not count:
             panel.update(tones.toned("No open alerts", tones.OK))
             return
-        lines = [Content.assemble(tones.severity_word(alert.severity, 6), " ",
-                                  f"{alert.created_at:%m-%d %H:%M} ",
-                                  f"{alert.key_name}: " if alert.key_name else "", alert.message)
+        lines = [Content.assemble(tones.severity_word(alert.severity, 6), " ", f"{when.moment(alert.created_at)} ",
+                                  tones.plain(f"{alert.key_name}: ") if alert.key_name else "",
+                                  tones.plain(alert.message))
                  for alert in newest]
         panel.update(Content("\n").join(lines))
 
@@ -111,7 +115,7 @@ class OverviewScreen(PageScreen):
         table = self.query_one("#recent", DataTable)
         table.clear()
         for e in events:
-            table.add_row(f"{e.ts:%m-%d %H:%M:%S}", tones.plain(e.key_name or e.key_id or "-"), tones.plain(e.module),
+            table.add_row(Content(when.moment_s(e.ts)), tones.plain(e.key_name or e.key_id or "-"), tones.plain(e.module),
                           tones.outcome_word(e.status), tones.plain(e.ip or "-"), tones.plain(e.code))
 
 
@@ -124,7 +128,4 @@ def environments_text(ov) -> Content:
             (f"{env.label:<12}", tones.STRONG), f"{ov.by_environment[env]:>6,}",
             (f" {split[Status.ACTIVE]:,}", tones.OK), " act", (f" {split[Status.EXPIRED]:,}", tones.WARN), " exp",
             (f" {split[Status.REVOKED]:,}", tones.ERROR), " rev"))
-    if not ov.total:
-        lines.append(tones.toned("No keys yet: press c to create one, or run keytui --demo to explore demo data.",
-                                 "italic"))
     return Content("\n").join(lines)

@@ -36,7 +36,7 @@ class PageScreen(Refreshing, Screen):
         yield PageBar(self.PAGE)
         yield LoadError(id="load-error")
         yield from self.compose_page()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_page(self) -> ComposeResult:
         yield from ()

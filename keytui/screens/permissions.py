@@ -13,11 +13,14 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from keytui.domain import PRIVILEGED, PERMISSION_ORDER, NotFoundError, Permission, effective_permissions
+from keytui.domain import (PRIVILEGED, PERMISSION_ORDER, Environment, NotFoundError, Permission, Status,
+                           effective_permissions, format_permissions)
 from keytui.keymap import PERMISSIONS_BINDINGS
+from keytui.screens.dialogs import ConfirmDialog
 from keytui.screens.page import PageScreen, tcss
+from keytui.text import visible
 from keytui.widgets import tones
-from keytui.widgets.toggle_row import ToggleRow
+from keytui.widgets.toggle_row import RowNavigation, ToggleRow
 
 # Where the platform uses each capability (spec section 5, "Used for") and the permission it takes.
 USES = (("Agent\nruns", Permission.EXECUTE), ("Deployment\ntriggers", Permission.EXECUTE),
@@ -50,7 +53,7 @@ def matrix_content() -> Content:
     return Content("\n").join(lines)
 
 
-class PermissionsScreen(PageScreen):
+class PermissionsScreen(RowNavigation, PageScreen):
     PAGE = "permissions"
     LOAD_WHAT = "the key's permissions"
     CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
@@ -76,7 +79,7 @@ class PermissionsScreen(PageScreen):
                 note = "needs TOTP" if perm in PRIVILEGED else ""
                 yield ToggleRow(perm.value.capitalize(), perm.capability, note=note, on_word="granted",
                                 off_word="-", label_width=10, id=f"perm-{perm.value}", classes="perm-toggle")
-            yield Static("", id="perm-message", classes="message")
+        yield Static("", id="perm-message", classes="message")  # below the scroll: always in sight
 
     def on_mount(self) -> None:
         self.query_one("#key-matches", OptionList).display = False
@@ -108,7 +111,7 @@ class PermissionsScreen(PageScreen):
     def _show_matches(self, text: str, found: list) -> None:
         matches = self.query_one("#key-matches", OptionList)
         matches.clear_options()
-        matches.add_options([Option(Content(f"{k.name}  {k.key_id}  {k.environment.value}  {k.status.value}"),
+        matches.add_options([Option(tones.plain(f"{k.name}  {k.key_id}  {k.environment.value}  {k.status.value}"),
                                     id=k.key_id) for k in found])
         matches.display = bool(found)
         if found:
@@ -150,6 +153,8 @@ class PermissionsScreen(PageScreen):
         return False
 
     def _picked(self, key) -> None:
+        if self.key is None or key.key_id != self.key.key_id:
+            self._message("")  # what was said about another key is not about this one
         self.key = key
         self.query_one("#key-matches", OptionList).display = False
         self._show_key()
@@ -164,8 +169,8 @@ class PermissionsScreen(PageScreen):
                 row.value = False
             return
         k = self.key
-        summary.update(Content.assemble((k.name, tones.STRONG),
-                                        f"  {k.key_id}  {k.environment.label}  {k.scope.label}  ",
+        summary.update(Content.assemble(tones.plain(k.name).stylize(tones.STRONG),
+                                        tones.plain(f"  {k.key_id}  {k.environment.label}  {k.scope.label}  "),
                                         tones.status_word(k.status)))
         effective = effective_permissions(k.permissions)
         for perm, row in zip(PERMISSION_ORDER, rows):
@@ -184,14 +189,26 @@ class PermissionsScreen(PageScreen):
         perm = Permission(event.row.id.removeprefix("perm-"))
         wanted = set(key.permissions) | {perm} if event.wanted else set(key.permissions) - {perm}
         perms = [p.value for p in PERMISSION_ORDER if p in wanted]
-        self.app.perform(f"Permissions of {key.name}",
-                         lambda code: self.app.vault.update(key.key_id, permissions=perms, totp=code),
-                         self._saved, on_error=self._refused)
+
+        def save() -> None:
+            self.app.perform(f"Permissions of {visible(key.name)}",
+                             lambda code: self.app.vault.update(key.key_id, permissions=perms, totp=code),
+                             self._saved, on_error=self._refused)
+
+        if key.environment is not Environment.PRODUCTION or key.status is not Status.ACTIVE:
+            save()  # (a revoked or expired production key: the service's refusal says why)
+            return
+        change = f"{key.permissions_text or 'none'} → {format_permissions(perms) or 'none'}"
+        self.app.push_screen(ConfirmDialog(
+            Content.assemble("Change the permissions of production key ", tones.plain(key.name), "?"),
+            Content.assemble(tones.plain(change), "\nServices using this key get ",
+                             "more" if event.wanted else "less", " access at once."),
+            confirm_label="Change"), lambda ok: save() if ok else self._message("Nothing changed."))
 
     def _saved(self, key) -> None:
         self.key = key
         self._show_key()
-        self._message(f"Saved: {key.name} now has {key.permissions_text} (audited).")
+        self._message(f"Saved: {visible(key.name)} now has {key.permissions_text or 'no permission'} (audited).")
 
     def _refused(self, exc: Exception) -> bool:
         self._message(str(exc), error=True)
@@ -199,6 +216,6 @@ class PermissionsScreen(PageScreen):
 
     def _message(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#perm-message", Static)
-        message.update(Content(text))
+        message.update(tones.plain(text))
         message.set_class(error, "-error")
         message.set_class(not error, "-ok")

@@ -22,7 +22,7 @@ from keytui.service.policies import POLICIES, parse_setting
 from keytui.screens.dialogs import ConfirmDialog, TextPrompt
 from keytui.screens.page import PageScreen, tcss
 from keytui.widgets import tones
-from keytui.widgets.toggle_row import ToggleRow
+from keytui.widgets.toggle_row import RowNavigation, ToggleRow
 
 # (policy, label, thresholds as (setting, words before the field, words after))
 POLICY_ROWS = (
@@ -43,13 +43,38 @@ CHOICES = {"leak_response": ("revoke", "alert"),
            **{f"ip_locking.{env.value}": ("required", "optional") for env in Environment}}
 LABEL_WIDTH = 30
 REPORT_LINES = 10
+# Turning these off blinds the console: asked for confirmation, saying what is lost.
+BLINDING = {
+    "usage_monitoring": "Verifications stop being recorded one by one: the activity log shows nothing new and "
+                        "suspicious-activity detection has nothing to look at (hourly counts and last-used times "
+                        "go on).",
+    "suspicious_detection": "The watch stops looking for bursts of failures, tokens used from outside their "
+                            "allowlist, revoked or expired keys presented and cross-environment use: no alert is "
+                            "raised for any of them.",
+}
+
+
+def setting_words(name: str, value) -> str:
+    """A saved setting for people: "Usage Monitoring disabled", "Expiry Alerts: alert 14 days before expiry"."""
+    for policy, label, thresholds in POLICY_ROWS:
+        if name == policy:
+            return f"{label} {'enabled' if value else 'disabled'}"
+        for setting, before, after in thresholds:
+            if name == setting:
+                return f"{label}: {before} {value} {after}"
+    for policy, label, on, off in LEAK_ROWS:
+        if name == policy:
+            return f"{label}: {on if value in (True, CHOICES.get(policy, (True,))[0]) else off}"
+    if name.startswith("ip_locking."):
+        return f"IP Locking in {name.split('.', 1)[1]} {value}"
+    return f"{name.replace('_', ' ')} {value}"
 
 
 def _dom_id(setting: str) -> str:
     return setting.replace(".", "-")
 
 
-class PoliciesScreen(PageScreen):
+class PoliciesScreen(RowNavigation, PageScreen):
     PAGE = "policies"
     LOAD_WHAT = "the policies"
     CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
@@ -82,7 +107,7 @@ class PoliciesScreen(PageScreen):
                                 on_word=on_word, off_word=off_word)
             yield Static("Active org policy", classes="section-title")
             yield Static("", id="org-policy")
-            yield Static("", id="policy-message", classes="message")
+        yield Static("", id="policy-message", classes="message")  # below the scroll: always in sight
 
     def on_mount(self) -> None:
         for error in self.query(".threshold-error"):
@@ -106,6 +131,10 @@ class PoliciesScreen(PageScreen):
         event.stop()
         row = event.row
         value = CHOICES[row.name][0 if event.wanted else 1] if row.name in CHOICES else event.wanted
+        if row.name in BLINDING and not event.wanted:
+            self.app.push_screen(ConfirmDialog(f"Turn {row.label} off?", BLINDING[row.name], confirm_label="Turn off"),
+                                 lambda ok: self._save(row.name, value) if ok else self._message("Nothing changed."))
+            return
         self._save(row.name, value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -122,7 +151,7 @@ class PoliciesScreen(PageScreen):
         try:
             parse_setting(field.name, field.value)
         except InputError as exc:
-            error.update(Content(f"    {exc}"))
+            error.update(tones.plain(f"    {exc}"))
             error.display = True
             field.add_class("-invalid")
             return False
@@ -135,8 +164,7 @@ class PoliciesScreen(PageScreen):
                          on_error=self._refused)
 
     def _saved(self, result: tuple) -> None:
-        name, value = result
-        self._message(f"Saved {name} = {value} (audited).")
+        self._message(f"Saved: {setting_words(*result)} (audited).")
 
     def _refused(self, exc: Exception) -> bool:
         self._message(str(exc), error=True)
@@ -144,7 +172,7 @@ class PoliciesScreen(PageScreen):
 
     def _message(self, text: str, *, error: bool = False) -> None:
         message = self.query_one("#policy-message", Static)
-        message.update(Content(text))
+        message.update(tones.plain(text))
         message.set_class(error, "-error")
         message.set_class(not error, "-ok")
 
@@ -193,7 +221,7 @@ def org_policy_text(doc) -> Content:
     if doc is None:
         return tones.toned("None applied. Press o to load an org policy TOML file, review its violations, then apply "
                            "it.", tones.MUTED)
-    lines = [Content.assemble((doc.name, tones.STRONG), (f"  sha256 {doc.digest[:12]}", tones.MUTED))]
+    lines = [Content.assemble(tones.toned(doc.name, tones.STRONG), (f"  sha256 {doc.digest[:12]}", tones.MUTED))]
     lines += [Content(f"  {env.label:<12}{describe_rules(rules)}") for env, rules in doc.environments.items()]
     return Content("\n").join(lines)
 
@@ -218,7 +246,7 @@ def report_content(report, shown: int = REPORT_LINES) -> Content:
     lines = [Content.assemble(f"Checked {report.checked} live keys: ", (f"{len(report.violations)}", tones.STRONG),
                               " violate this policy and will be flagged in the registry.")]
     for v in report.violations[:shown]:
-        lines.append(Content(f"  ⚑ {v.name} ({v.environment}, {v.key_id}): {'; '.join(v.reasons)}"))
+        lines.append(tones.plain(f"  ⚑ {v.name} ({v.environment}, {v.key_id}): {'; '.join(v.reasons)}"))
     if len(report.violations) > shown:
         lines.append(Content(f"  … and {len(report.violations) - shown} more"))
     return Content("\n").join(lines)

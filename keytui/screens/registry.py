@@ -8,6 +8,7 @@ scrolling cost the same on any registry size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,18 +16,23 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
-from keytui.domain import Environment, parse_environment, parse_scope
+from keytui.domain import Environment, Status, parse_environment, parse_scope
 from keytui.keymap import KEY_BINDINGS, REGISTRY_BINDINGS
 from keytui.service import KeyFilter
 from keytui.screens.key_actions import KeyActions
 from keytui.screens.page import PageScreen, tcss
 from keytui.widgets.key_table import COLUMNS, KeyTable
+from keytui.text import visible
+from keytui.widgets import tones
 
 WINDOW = 100
 STEP = WINDOW // 2
 FILTER_DEBOUNCE_S = 0.12
 COUNT_AFTER_TYPING_S = 0.4
 ENV_TABS = [("all", "All")] + [(env.value, env.label) for env in Environment]
+EXPIRING = "expiring"
+STATUSES = (None, Status.ACTIVE.value, EXPIRING, Status.EXPIRED.value, Status.REVOKED.value)  # the f key's cycle
+STATUS_WORDS = {EXPIRING: "expiring soon"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Window:
     listing: Listing
     start: int
     views: list
+    now: datetime
     total: int | None = None  # known when the window was asked for from the end
 
 
@@ -55,7 +62,7 @@ def fetch_window(vault, listing: Listing, start: int, from_end: bool = False) ->
     if not views and first:
         first = 0
         views = vault.list_keys(listing.key_filter, sort=listing.sort, descending=listing.descending, limit=WINDOW)
-    return Window(listing, first, views, total)
+    return Window(listing, first, views, vault.now(), total)
 
 
 class RegistryScreen(KeyActions, PageScreen):
@@ -69,6 +76,8 @@ class RegistryScreen(KeyActions, PageScreen):
         self.environment: Environment | None = None
         self.scope = None
         self.search = ""
+        self.status: str | None = None  # active, expiring, expired or revoked
+        self.soon_days = 7  # "expiring soon": the expiry-alert window, read with the policies
         self.sort = "created_at"
         self.descending = True
         self.window_start = 0
@@ -95,16 +104,32 @@ class RegistryScreen(KeyActions, PageScreen):
 
     # ------------------------------------------------------------------ state
     def key_filter(self) -> KeyFilter:
-        return KeyFilter(environment=self.environment, scope=self.scope, search=self.search or None)
+        return KeyFilter.parse(self.status, self.environment, self.scope, self.search, expiring_days=self.soon_days)
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.environment or self.scope or self.search or self.status)
+
+    def filter_words(self) -> str:
+        """The filters in force, as the status line says them ("production, status expired")."""
+        parts = [self.environment.value] if self.environment else []
+        if self.status:
+            parts.append(f"status {STATUS_WORDS.get(self.status, self.status)}")
+        if self.scope:
+            parts.append(f"scope {self.scope.label}")
+        if self.search:
+            parts.append(f"text '{visible(self.search)}'")
+        return ", ".join(parts)
 
     def listing(self) -> Listing:
         return Listing(self.key_filter(), self.sort, self.descending)
 
-    def set_filter(self, scope=None, environment=None, search=None) -> None:
-        """Show the registry narrowed to a scope, environment and/or search text (None clears each)."""
+    def set_filter(self, scope=None, environment=None, search=None, status=None) -> None:
+        """Show the registry narrowed to a scope, environment, status and/or search text (None clears each)."""
         self.scope = parse_scope(scope) if scope else None
         self.environment = parse_environment(environment) if environment else None
         self.search = (search or "").strip()
+        self.status = status
         self.window_start = 0
         if self.is_mounted:
             self.query_one("#registry-filter", Input).value = self.search
@@ -121,11 +146,23 @@ class RegistryScreen(KeyActions, PageScreen):
         self.load(lambda: fetch_window(vault, listing, start, from_end),
                   lambda window: self._show_window(window, cursor, count_after))
 
+    def on_screen_resume(self) -> None:
+        """The expiry-alert window may have changed on the Policies page: it decides "expiring soon"
+        (Refreshing's own handler re-reads the window too: Textual calls each class's handler)."""
+        vault = self.app.vault
+        self.load(lambda: vault.policy_settings()["expiry_alert_days"], self._soon_days_read, group="soon")
+
+    def _soon_days_read(self, days: int) -> None:
+        if days != self.soon_days:
+            self.soon_days = days
+            self.refresh_data()
+
     def _show_window(self, window: Window, cursor: int | None, count_after: float) -> None:
         self.window_start = window.start
         self.shown_listing = window.listing
         table = self.table
-        table.show(window.views, cursor=table.cursor_row if cursor is None else cursor, sort=window.listing.sort,
+        table.show(window.views, now=window.now, soon_days=self.soon_days,
+                   cursor=table.cursor_row if cursor is None else cursor, sort=window.listing.sort,
                    descending=window.listing.descending)
         self.shown = len(window.views)
         self.canaries_shown = any(v.canary for v in window.views)
@@ -153,17 +190,21 @@ class RegistryScreen(KeyActions, PageScreen):
     def _show_status(self) -> None:
         of = "…" if self.total is None else f"{self.total:,}"
         first = self.window_start + 1 if self.shown else 0
-        parts = [f"{first:,}-{self.window_start + self.shown:,} of {of} keys"]
+        parts = [Content(f"{first:,}-{self.window_start + self.shown:,} of {of} keys")]
+        if self.status:
+            parts.append(tones.toned(f"status: {STATUS_WORDS.get(self.status, self.status)}", tones.INFO))
         if self.scope:
-            parts.append(f"scope: {self.scope.label}")
+            parts.append(tones.toned(f"scope: {self.scope.label}", tones.INFO))
         if self.search:
-            parts.append(f"filter: {self.search!r}")
-        label = next(c[0] for c in COLUMNS if c[1] == self.sort)
-        parts.append(f"sorted by {label} {'▼' if self.descending else '▲'}")
-        parts.append("⚑ violates the org policy")
+            parts.append(Content.assemble(("filter: ", tones.INFO), tones.plain(self.search)))
+        if self.filtered:
+            parts.append(Content("esc clears"))
+        label = next(c.label for c in COLUMNS if c.key == self.sort)
+        parts.append(Content(f"sorted by {label} {'▼' if self.descending else '▲'}"))
+        parts.append(Content("⚑ violates the org policy"))
         if self.canaries_shown:
-            parts.append("◆ canary (bait: never authorises)")
-        self.query_one("#registry-status", Static).update(Content("  ·  ".join(parts)))
+            parts.append(Content("◆ canary (bait: never authorises)"))
+        self.query_one("#registry-status", Static).update(Content("  ·  ").join(parts))
 
     def selected_key_id(self) -> str | None:
         return self.table.selected_key()
@@ -193,10 +234,18 @@ class RegistryScreen(KeyActions, PageScreen):
         self.query_one("#registry-filter", Input).focus()
 
     def action_leave_filter(self) -> None:
+        """Esc: out of the filter box; then clears every filter (scope, status, environment, text);
+        only an unfiltered registry goes back to the page shown before."""
         if self.query_one("#registry-filter", Input).has_focus:
             self.table.focus()
+        elif self.filtered:
+            self.set_filter()
         else:
             self.app.action_back()
+
+    def action_next_status(self) -> None:
+        self.status = STATUSES[(STATUSES.index(self.status) + 1) % len(STATUSES)]
+        self.refresh_data(cursor=0, start=0)
 
     @on(Input.Changed, "#registry-filter")
     def filter_typed(self, event: Input.Changed) -> None:
@@ -226,8 +275,10 @@ class RegistryScreen(KeyActions, PageScreen):
         self.query_one("#env-tabs", Tabs).action_next_tab()
 
     def action_next_sort(self) -> None:
-        keys = [c[1] for c in COLUMNS]
-        self._sort_by(keys[(keys.index(self.sort) + 1) % len(keys)])
+        """The next column in sight (a sort by a column off the screen could not be seen)."""
+        keys = self.table.column_keys
+        at = keys.index(self.sort) if self.sort in keys else -1
+        self._sort_by(keys[(at + 1) % len(keys)])
 
     def action_reverse_sort(self) -> None:
         self.descending = not self.descending

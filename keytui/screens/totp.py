@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from keytui.domain import RuleError
 from keytui.keymap import TOTP_BINDINGS
 from keytui.screens.dialogs import DIALOG_CSS
+from keytui.widgets import tones
 
 
 class TotpPrompt(ModalScreen[str | None]):
@@ -34,11 +35,11 @@ class TotpPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="totp-box", classes="dialog"):
             yield Label("MFA required", classes="dialog-title")
-            yield Static(Content(self.reason), id="totp-reason")
+            yield Static(tones.plain(self.reason), id="totp-reason")
             yield Static("", id="totp-enrolment")
             yield Input(placeholder="6-digit code", max_length=6, restrict=r"[0-9]*", id="totp-code",
                         disabled=not self.enrolled)
-            yield Static(Content(self.error or ""), id="totp-error", classes="field-error")
+            yield Static(tones.plain(self.error or ""), id="totp-error", classes="field-error")
             yield Button("Enrol an authenticator now", id="totp-enrol", variant="warning")
 
     def on_mount(self) -> None:
@@ -53,16 +54,23 @@ class TotpPrompt(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#totp-enrol")
     def enrol(self) -> None:
+        """Enrol here, unless the operator enrolled elsewhere (`keytui mfa enroll`) since the prompt
+        opened: then the code field opens for the authenticator they have."""
+        if self.app.vault.has_mfa():
+            self._open_code_field("You have an authenticator enrolled now: type its current code.")
+            return
         try:
             secret, uri = self.app.vault.enroll_mfa()
         except RuleError as exc:
-            self.query_one("#totp-error", Static).update(Content(str(exc)))
+            self.query_one("#totp-error", Static).update(tones.plain(exc))
             return
+        self._open_code_field("Add this to your authenticator app now; it is shown only once.",
+                              f"Secret: {secret}", f"URI: {uri}")
+
+    def _open_code_field(self, *lines: str) -> None:
         self.enrolled = True
         self.query_one("#totp-enrol", Button).display = False
-        self.query_one("#totp-enrolment", Static).update(Content(
-            "Add this to your authenticator app now; it is shown only once.\n"
-            f"Secret: {secret}\nURI: {uri}"))
+        self.query_one("#totp-enrolment", Static).update(Content("\n").join(tones.plain(line) for line in lines))
         code = self.query_one("#totp-code", Input)
         code.disabled = False
         code.focus()

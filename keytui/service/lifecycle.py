@@ -118,21 +118,27 @@ def refuse_taken(plans: list[dict]) -> None:
 
 # ---------------------------------------------------------------------------------- new tokens
 @uses_store
-def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *, origin: str = "rotate") -> IssuedKey:
+def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *, origin: str = "rotate",
+           expires_in_days: int | str | None = None) -> IssuedKey:
     """New secret now; the old one keeps working for the grace period (never past the key's expiry).
 
     A key with a 30/60/90-day policy gets its expiry renewed by that period, which is what
     makes rotating before expiry (by hand or by Auto Rotation) keep the key alive.
+    `expires_in_days` gives the key a new 30/60/90-day policy from now on: the rotation that
+    brings a key the org policy flags for its lifetime back into line.
     """
     ctx.require_writable()
     grace = parse_grace_hours(grace_hours)
     now = ctx.now()
+    new_days = None if expires_in_days is None else parse_expiry(expires_in_days, now=now).days
     rules = orgpolicy.current(ctx)  # parsed before the write lock is taken
     with ctx.transaction():
         key = live_row(key_id, "rotated", now)
         integrity.refuse_tampered(ctx.keyring, key)
-        orgpolicy.check_rotation(rules, key=key, now=now)
+        orgpolicy.check_rotation(rules, key=key, now=now, expiry_days=new_days)
         old_expiry = key.expires_at
+        if new_days:
+            key.expiry_days = new_days
         until = now + timedelta(hours=grace)
         if old_expiry is not None and until > old_expiry:
             until = old_expiry
@@ -142,12 +148,14 @@ def rotate(ctx: Context, key_id: str, grace_hours: float | str | None = None, *,
         if key.expiry_days:
             key.expires_at = now + timedelta(days=key.expiry_days)
         key.updated_at = now
+        flag = _rejudge(key, rules, now)
         key.save()
         token = issue_secret(ctx, key, origin)
         integrity.reseal(ctx.db, ctx.keyring, [key.id])
         ctx.audit("key.rotate", key.key_id, grace_hours=grace, old_secret_valid_until=until.isoformat(),
                   expires_at=key.expires_at.isoformat() if key.expires_at else None, origin=origin,
-                  previous_expires_at=old_expiry.isoformat() if old_expiry else None)
+                  previous_expires_at=old_expiry.isoformat() if old_expiry else None,
+                  **({"expiry_days": new_days} if new_days else {}), **flag)
     return IssuedKey(view(ctx, key), token)
 
 
@@ -225,11 +233,19 @@ def update(ctx: Context, key_id: str, *, name: str | None = None, owner: str | N
         changes = _apply_edits(key, rules, **wanted)
         if changes:
             key.updated_at = ctx.now()
+            flag = _rejudge(key, rules, key.updated_at)
             key.save()
             integrity.reseal(ctx.db, ctx.keyring, [key.id])
             ctx.audit("key.permissions" if set(changes) == {"permissions"} else "key.update", key.key_id,
-                      changes=changes)
+                      changes=changes, **flag)
     return view(ctx, key)
+
+
+def _rejudge(key: ApiKey, rules: orgpolicy.Rules, now: datetime) -> dict:
+    """Set the key's org-policy flag for what it is after the change; the audit detail when it moved."""
+    old, new = key.policy_violation, orgpolicy.flag_for(rules, key, now)
+    key.policy_violation = new
+    return {} if old == new else {"policy_violation": [old, new]}
 
 
 def _apply_edits(key: ApiKey, rules: orgpolicy.Rules, *, name, owner, ip_allowlist, permissions) -> dict:

@@ -287,12 +287,25 @@ def check_new_key(rules: Rules, *, env: Environment, scope: Scope, permissions: 
                      expires_at=expires_at, expiry_days=expiry_days, now=now))
 
 
-def check_rotation(rules: Rules, *, key, now: datetime) -> None:
-    """A rotation renews the key for its expiry policy, so the renewed key must comply."""
-    expires = now + timedelta(days=key.expiry_days) if key.expiry_days else key.expires_at
+def check_rotation(rules: Rules, *, key, now: datetime, expiry_days: int | None = None) -> None:
+    """A rotation renews the key for its expiry policy (or the new one, `expiry_days`), so the
+    renewed key must comply."""
+    days = expiry_days or key.expiry_days
+    expires = now + timedelta(days=days) if days else key.expires_at
     _refuse(problems(rules, env=Environment(key.environment), scope=Scope(key.scope),
                      permissions=split_permissions(key.permissions), ip_allowlist=split_list(key.ip_allowlist),
-                     expires_at=expires, expiry_days=key.expiry_days, now=now))
+                     expires_at=expires, expiry_days=days, now=now))
+
+
+def flag_for(rules: Rules, key, now: datetime) -> str | None:
+    """The key's flag as the watch would set it (None: complies, or not live): a change that
+    fixes a key clears its flag at once instead of at the next watch pass."""
+    if not is_live(key.status, key.expires_at, now):
+        return None
+    found = problems(rules, env=Environment(key.environment), scope=Scope(key.scope),
+                     permissions=split_permissions(key.permissions), ip_allowlist=split_list(key.ip_allowlist),
+                     expires_at=key.expires_at, expiry_days=key.expiry_days, now=now)
+    return "; ".join(reason for _, reason in found) or None
 
 
 # ---------------------------------------------------------------------------------- apply

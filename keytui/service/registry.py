@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from peewee import SQL
 
-from keytui.clock import to_ms
+from keytui.clock import DAY_MS, to_ms
 from keytui.domain import (Environment, InputError, Scope, Status, is_live, parse_environment, parse_scope,
                            status_sql)
 from keytui.service.context import Context, uses_store
@@ -25,6 +25,9 @@ SORTABLE = {
 }
 
 
+EXPIRING = "expiring"  # the status filter for live keys that expire soon
+
+
 @dataclass(frozen=True)
 class KeyFilter:
     status: Status | None = None
@@ -32,17 +35,23 @@ class KeyFilter:
     scope: Scope | None = None
     search: str | None = None
     violations_only: bool = False
+    expiring_days: int | None = None  # live keys that expire within this many days
 
     @classmethod
-    def parse(cls, status=None, environment=None, scope=None, search=None, violations_only=False) -> "KeyFilter":
-        st = None
-        if status:
+    def parse(cls, status=None, environment=None, scope=None, search=None, violations_only=False,
+              expiring_days: int = 7) -> "KeyFilter":
+        """`status` is active, expired, revoked or expiring (live and expiring within `expiring_days`)."""
+        st, soon = None, None
+        if status and str(status).strip().lower() == EXPIRING:
+            soon = expiring_days
+        elif status:
             try:
                 st = Status(str(status).strip().lower())
             except ValueError:
-                raise InputError("status", f"unknown status {status!r}; allowed: active, expired, revoked") from None
+                raise InputError("status", f"unknown status {status!r}; allowed: active, expired, revoked, "
+                                           f"{EXPIRING}") from None
         return cls(st, parse_environment(environment) if environment else None,
-                   parse_scope(scope) if scope else None, (search or "").strip() or None, violations_only)
+                   parse_scope(scope) if scope else None, (search or "").strip() or None, violations_only, soon)
 
 
 def _filtered(f: KeyFilter, now_ms: int, *fields):
@@ -59,6 +68,9 @@ def _filtered(f: KeyFilter, now_ms: int, *fields):
                     | ApiKey.scope.contains(s.lower()))
     if f.violations_only:
         q = q.where(ApiKey.policy_violation.is_null(False))
+    if f.expiring_days is not None:
+        q = q.where(SQL(status_sql(Status.ACTIVE, now_ms)) & ApiKey.expires_at.is_null(False)
+                    & (ApiKey.expires_at <= now_ms + int(f.expiring_days) * DAY_MS))
     return q
 
 

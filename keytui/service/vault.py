@@ -87,6 +87,10 @@ class Vault:
     def mfa_window_open(self) -> bool:
         return mfa.window_open(self.ctx)
 
+    def mfa_window_until(self) -> datetime | None:
+        """When this session's MFA window closes (None: it is closed)."""
+        return self.ctx.mfa_until if mfa.window_open(self.ctx) else None
+
     def confirm_mfa(self, code: str | None) -> None:
         mfa.confirm(self.ctx, code)
 
@@ -132,8 +136,9 @@ class Vault:
     def create_many(self, specs: Iterable[NewKey], *, totp: str | None = None) -> list[IssuedKey]:
         return lifecycle.create_many(self.ctx, specs, totp=totp)
 
-    def rotate(self, key_id: str, grace_hours: float | str | None = None) -> IssuedKey:
-        return lifecycle.rotate(self.ctx, key_id, grace_hours)
+    def rotate(self, key_id: str, grace_hours: float | str | None = None, *,
+               expires_in_days: int | str | None = None) -> IssuedKey:
+        return lifecycle.rotate(self.ctx, key_id, grace_hours, expires_in_days=expires_in_days)
 
     def regenerate(self, key_id: str) -> IssuedKey:
         return lifecycle.regenerate(self.ctx, key_id)

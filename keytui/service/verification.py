@@ -216,7 +216,9 @@ class Verifier:
     # ------------------------------------------------------------------ write
     def record(self, events: Iterable[Event]) -> None:
         """Write events, counters and last-used times in one transaction (one commit for many calls).
-        A canary's use is written even with Usage Monitoring off: its alert is built from it."""
+        A canary's use is written even with Usage Monitoring off: its alert is built from it.
+        Last used is the last successful verification: a refused presentation (an expired key's
+        token, a wrong environment) is in the activity log, not in the key's last use."""
         events = list(events)
         if not events:
             return
@@ -227,7 +229,7 @@ class Verifier:
         for ev in events:
             counts = rollups.setdefault((ev.ts_ms - ev.ts_ms % HOUR_MS, ev.key_id or "", ev.module), [0, 0])
             counts[0 if ev.status == "success" else 1] += 1
-            if ev.key_row is not None and ev.ts_ms > touched.get(ev.key_row, 0):
+            if ev.status == "success" and ev.key_row is not None and ev.ts_ms > touched.get(ev.key_row, 0):
                 touched[ev.key_row] = ev.ts_ms
         db = self.ctx.db
         rows = events if keep_rows else [ev for ev in events if ev.code == CANARY_CODE]

@@ -18,7 +18,7 @@ from keytui.store.sql import table
 class VerificationSQL:
     lookup: str  # (digest) -> the key and secret fields verification judges, and the rows' seals
     insert_event: str
-    touch_key: str  # last_used_at, only forward
+    touch_key: str  # last_used_at (successful verifications), only forward
     bump_rollup: str  # the hourly counters, upserted
 
     @classmethod

@@ -5,12 +5,14 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from keytui.text import visible
+
 
 class LoadError(Static):
     """Shows "Could not load: <reason>" (styled by the `-failed` class) until the next good load."""
 
     def fail(self, reason: str) -> None:
-        self.update(Content(f"Could not load: {reason}"))
+        self.update(Content(visible(f"Could not load: {reason}")))  # an error may quote stored text
         self.add_class("-failed")
 
     def clear(self) -> None:

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable
 
 from keytui.keymap import TABLE_BINDINGS
-from keytui.widgets import tones
+from keytui.widgets import tones, when
 
 COLUMNS = (("Key ID", "key_id", 20), ("Module", "module", 10), ("Action", "action", 9),
            ("Status", "status", 7), ("Timestamp", "ts", 19), ("IP Address", "ip", 15), ("Code", "code", 23))
 
 
-def event_cells(event) -> tuple:
-    """One event as table cells; status is a word in a colour, never colour alone."""
-    return (tones.plain(event.key_id) if event.key_id else tones.toned("-", tones.MUTED), tones.plain(event.module),
-            tones.plain(event.action), tones.outcome_word(event.status), f"{event.ts:%Y-%m-%d %H:%M:%S}",
-            tones.plain(event.ip) if event.ip else tones.toned("-", tones.MUTED),
-            tones.toned(event.code, "" if event.code == "VALID" else tones.ERROR))
+def event_cells(event, marked: frozenset = frozenset()) -> tuple:
+    """One event as table cells; status is a word in a colour, never colour alone; an alert's
+    evidence is marked in every cell (bold, underlined: visible without colour too)."""
+    cells = (tones.plain(event.key_id) if event.key_id else tones.toned("-", tones.MUTED), tones.plain(event.module),
+             tones.plain(event.action), tones.outcome_word(event.status), Content(when.moment_s(event.ts)),
+             tones.plain(event.ip) if event.ip else tones.toned("-", tones.MUTED),
+             tones.toned(event.code, "" if event.code == "VALID" else tones.ERROR))
+    return tuple(cell.stylize(tones.EVIDENCE) for cell in cells) if event.id in marked else cells
 
 
 class LogView(DataTable):
@@ -45,6 +48,7 @@ class LogView(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.event_ids: list[int] = []
+        self.marked: frozenset[int] = frozenset()  # event ids to mark (an alert's evidence)
 
     def on_mount(self) -> None:
         for label, key, width in COLUMNS:
@@ -54,7 +58,7 @@ class LogView(DataTable):
         """Replace the window; the cursor stays on ``keep_id`` if it is still there, else at ``cursor``."""
         events = list(events)
         self.clear()
-        self.add_rows((event_cells(e) for e in events))
+        self.add_rows((event_cells(e, self.marked) for e in events))
         self.event_ids = [e.id for e in events]
         if keep_id is not None and keep_id in self.event_ids:
             self.move_cursor(row=self.event_ids.index(keep_id), animate=False)

@@ -7,21 +7,8 @@ from datetime import datetime
 from textual.content import Content
 from textual.widget import Widget
 
-from keytui.widgets import tones
-
-
-def when_text(moment: datetime | None, now: datetime) -> str:
-    """A timestamp with its age, the way an on-call operator reads it: '2026-11-27 08:12 (48m ago)'."""
-    if moment is None:
-        return "never"
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 3600:
-        age = f"{seconds // 60}m"
-    elif seconds < 86400:
-        age = f"{seconds // 3600}h"
-    else:
-        age = f"{seconds // 86400}d"
-    return f"{moment:%Y-%m-%d %H:%M} ({age} ago)"
+from keytui.text import visible
+from keytui.widgets import tones, when
 
 
 class ScopeCard(Widget, can_focus=True):
@@ -47,11 +34,11 @@ class ScopeCard(Widget, can_focus=True):
         self.refresh()
 
     def render(self) -> Content:
-        reasons = [(f"\n  · {reason}", "italic") for reason in self.reasons[:2]] or [
+        reasons = [(f"\n  · {visible(reason)}", "italic") for reason in self.reasons[:2]] or [
             ("\n  · no risk factors", f"italic {tones.MUTED}")]
         more = [(f" (+{len(self.reasons) - 2} more)", tones.MUTED)] if len(self.reasons) > 2 else []
         return Content.assemble(
             ("Keys      ", tones.MUTED), (f"{self.key_count}\n", tones.STRONG),
             ("Risk      ", tones.MUTED), (self.risk.upper(), tones.RISK.get(self.risk, tones.STRONG)), *reasons, *more,
-            ("\nLast execution\n  ", tones.MUTED), when_text(self.last_execution, self.now) if self.now else "…",
+            ("\nLast execution\n  ", tones.MUTED), when.with_age(self.last_execution, self.now) if self.now else "…",
             ("\nUsed for  ", tones.MUTED), self.usage)

@@ -48,10 +48,12 @@ class ToggleRow(Widget, can_focus=True):
         self.set_reactive(ToggleRow.off_word, off_word)
 
     def render(self) -> Content:
+        """"[x]" and "[ ]" read apart without colour (NO_COLOR); a row without words is a plain checkbox."""
         word = self.on_word if self.value else self.off_word
+        words = [(f"{word:<9}", tones.OK if self.value else tones.WARN)] if self.on_word or self.off_word else []
         return Content.assemble(
             ("[x] ", f"bold {tones.OK}") if self.value else ("[ ] ", tones.MUTED),
-            (f"{self.label:<{self.label_width}}", tones.STRONG), (f"{word:<9}", tones.OK if self.value else tones.WARN),
+            (f"{self.label:<{self.label_width}}", tones.STRONG), *words,
             self.description, *([(f"  {self.note}", tones.NOTE)] if self.note else []))
 
     def action_toggle(self) -> None:
@@ -60,3 +62,32 @@ class ToggleRow(Widget, can_focus=True):
     def on_click(self) -> None:
         self.focus()
         self.action_toggle()
+
+
+def step_focus(screen, step: int) -> None:
+    """Move the focus to the next (+1) or previous (-1) toggle row in the screen's focus order.
+
+    Navigation keys (j/k, up/down) move between rows only: they never land in a text field the
+    operator did not choose to enter (where the next j or k would be typed into it).
+    """
+    chain = screen.focus_chain
+    rows = [w for w in chain if isinstance(w, ToggleRow)]
+    if not rows:
+        return
+    focused = screen.focused
+    at = chain.index(focused) if focused in chain else (-1 if step > 0 else len(chain))
+    ahead = chain[at + 1:] if step > 0 else list(reversed(chain[:max(at, 0)]))
+    target = next((w for w in ahead if isinstance(w, ToggleRow)), None)
+    if target is None:
+        target = rows[-1] if step > 0 else rows[0]
+    target.focus()
+
+
+class RowNavigation:
+    """Screen mixin for forms of toggle rows: the FORM_BINDINGS actions."""
+
+    def action_next_row(self) -> None:
+        step_focus(self, 1)
+
+    def action_previous_row(self) -> None:
+        step_focus(self, -1)

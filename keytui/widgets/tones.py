@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual.content import Content
 
 from keytui.domain import Status
+from keytui.text import visible
 
 OK = "$text-success"
 WARN = "$text-warning"
@@ -20,6 +21,7 @@ MUTED = "$foreground-muted"  # $text-muted is "auto 60%", which content styles c
 INFO = "$text-primary"
 FLAG = "bold $text-accent"  # an org-policy violation
 NOTE = "italic $text-secondary"  # a remark beside a value ("needs TOTP")
+EVIDENCE = "bold underline $text-warning"  # the events an alert points at
 STRONG = "bold"
 BADGE_OK = "bold $background on $success"
 BADGE_WARN = "bold $background on $warning"
@@ -31,13 +33,15 @@ RISK = {"low": f"bold {OK}", "medium": f"bold {WARN}", "high": BAD}
 
 
 def toned(text: object, style: str = "") -> Content:
-    """`text` (any value, shown as its str) in one tone; never parsed as markup."""
-    return Content.styled(str(text), style) if style else Content(str(text))
+    """`text` (any value, shown as its str) in one tone; never parsed as markup, control
+    characters made visible."""
+    return Content.styled(visible(text), style) if style else Content(visible(text))
 
 
 def plain(value: object) -> Content:
-    """A value from storage, shown as it is (a bare str in a table cell or a Static is markup)."""
-    return Content("-" if value is None else str(value))
+    """A value from storage, shown as it is: never markup (a bare str in a table cell, a Static
+    or a notification is parsed as markup), and control characters made visible (keytui.text)."""
+    return Content("-" if value is None else visible(value))
 
 
 def status_word(status: Status) -> Content:

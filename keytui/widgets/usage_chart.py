@@ -7,17 +7,29 @@ new theme's colours.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Callable
 
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-DATE_FORM = "d/m H:M"
+from keytui.text import visible
+
+DATE_FORM = "Y-m-d H:M"  # the console's one format (keytui.widgets.when)
 LABEL_MAX = 14
 
 
+def count_ticks(top: int, most: int = 5) -> list[int]:
+    """Whole-number ticks from 0 to at least `top` (counts are never 11.7), at most `most`+1 of them."""
+    step = max(1, math.ceil(top / most))
+    return list(range(0, max(top, 1) + step, step))
+
+
 def short_label(text: str) -> str:
+    """A key name as a bar label: shortened, and with control characters made visible (the chart
+    is drawn as ANSI text, which a stored escape sequence would restyle)."""
+    text = visible(text)
     return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
 
 
@@ -50,6 +62,7 @@ class UsageChart(PlotextPlot):
             if values:
                 self.plt.bar([short_label(x) for x in reversed(labels)], list(reversed(values)),
                              orientation="horizontal", color=self._color(color), width=0.6)
+                self.plt.xticks(count_ticks(max(values)))
             else:
                 self.plt.title(f"{title} — no data in this range")
 
@@ -71,6 +84,9 @@ class UsageChart(PlotextPlot):
                 for name, values in series.items():
                     plt.plot(xs, values, label=name, color=self._color((colors or {}).get(name, "error")),
                              marker="braille")
+                ticks = count_ticks(max((max(v, default=0) for v in series.values()), default=0))
+                plt.yticks(ticks)
+                plt.ylim(0, ticks[-1])
 
         self._draw = draw
         self._redraw()

@@ -207,3 +207,23 @@ def test_keytui_database_url_puts_the_database_where_it_says(cli, home, tmp_path
         assert conn.execute("SELECT key_id FROM api_key").fetchall() == [(made.json()["key"]["key_id"],)]
     assert [k["name"] for k in cli("keys", "list", "--json", env=url).json()] == ["Sandbox Runner Key"]
     assert cli("keys", "list", "--json").json() == []  # without it: the home's own (new, empty) database
+def test_list_status_expiring_is_live_keys_inside_the_expiry_alert_window(kt, clock):
+    soon = create(kt, "--expires-at", (clock.now() + timedelta(days=5)).isoformat())["key"]
+    kt("keys", "create", "--name", "Later", "--scope", "sandbox", "--permission", "read", "--environment",
+       "sandbox", "--expires-in", "30")
+    listed = kt("keys", "list", "--json", "--status", "expiring").json()
+    assert [k["key_id"] for k in listed] == [soon["key_id"]]
+    assert kt("policy", "set", "expiry_alert_days", "3").code == 0
+    assert kt("keys", "list", "--json", "--status", "expiring").json() == []
+    clock.advance(days=6)  # expired now: no longer "expiring"
+    assert kt("keys", "list", "--json", "--status", "expiring").json() == []
+    refused = kt("keys", "list", "--status", "soon")
+    assert refused.code == 2 and "expiring" in refused.err
+
+
+def test_rotate_with_a_new_expiry_policy(kt, clock):
+    key_id = create(kt, "--expires-in", "90")["key"]["key_id"]
+    rotated = kt("keys", "rotate", key_id, "--expires-in", "30", "--json").json()["key"]
+    assert rotated["expires_at"] == (clock.now() + timedelta(days=30)).isoformat()
+    refused = kt("keys", "rotate", key_id, "--expires-in", "45")
+    assert refused.code == 2 and "30, 60, 90" in refused.err

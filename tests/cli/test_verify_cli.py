@@ -33,7 +33,8 @@ def test_each_code_has_its_exit_status_and_leaves_an_event(kt, raw_sql, ci_key, 
     status = "success" if exit_code == 0 else "failed"
     assert raw_sql("SELECT key_id, module, action, status, code, ip FROM activity_event") == [
         (ci_key.key.key_id, "ci", action, status, code, ip)]
-    assert raw_sql("SELECT last_used_at FROM api_key") == [(int(clock.now().timestamp() * 1000),)]
+    used = int(clock.now().timestamp() * 1000) if exit_code == 0 else None  # last successful use
+    assert raw_sql("SELECT last_used_at FROM api_key") == [(used,)]
 
 
 def test_an_unknown_token_is_not_found_and_recorded_without_a_key(kt, raw_sql, ci_key):

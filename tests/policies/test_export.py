@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("store")
 def registry(vault, clock, make):
     live = make("Agents Execution Key", env="production", perms=("read", "write"), days=60,
                ip_allowlist=["10.0.0.0/8", "192.168.1.7"])
-    vault.verify(live.token, "production")
+    vault.verify(live.token, "production", ip="10.1.2.3")
     gone = make("Leaked Key", env="development")
     vault.revoke(gone.key.key_id, "pasted in chat")
     old = make("GitHub Sync Key", scope="integrations", env="staging", days=30)

@@ -1,6 +1,7 @@
 """Org policy: parse errors name the line, later creates and rotations are refused, existing
 violators are reported and flagged (and unflagged once compliant)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,36 @@ def test_apply_reports_and_flags_violators_then_clears_fixed_ones(vault, make):
     assert applied[0]["details"]["violating_keys"] == [bad.key.key_id]
 
     vault.update(bad.key.key_id, ip_allowlist=["10.1.0.0/16"])
-    watch.run_pass(vault.ctx)  # the watch re-judges flags
+    assert vault.get(bad.key.key_id).policy_violation is None  # judged again with the change itself
+    watch.run_pass(vault.ctx)
     assert vault.get(bad.key.key_id).policy_violation is None
+
+
+def test_an_edit_that_breaks_the_policy_is_refused_and_one_that_fixes_it_clears_the_flag(vault, make):
+    key = make("Open Prod", env="production", days=30)
+    orgpolicy.apply(vault.ctx, PROD_RULES)
+    key_id = key.key.key_id
+    vault.update(key_id, name="Still Open Prod")
+    assert "IP restriction" in vault.get(key_id).policy_violation  # a change that fixes nothing keeps the flag
+    vault.update(key_id, ip_allowlist=["10.0.0.0/8"])
+    entry = vault.audit_entries(key_id=key_id, limit=1)[0]
+    assert entry["details"]["policy_violation"][1] is None
+    with pytest.raises(RuleError, match="requires an IP restriction"):
+        vault.update(key_id, ip_allowlist=[])
+
+
+def test_a_rotation_with_a_shorter_expiry_policy_brings_a_flagged_key_into_line(vault, make, clock):
+    key = make("Long Prod", env="production", days=90, ip_allowlist=["10.0.0.0/8"])
+    orgpolicy.apply(vault.ctx, PROD_RULES)
+    key_id = key.key.key_id
+    assert "90-day expiry" in vault.get(key_id).policy_violation
+    with pytest.raises(RuleError, match="90-day expiry"):
+        vault.rotate(key_id)  # renewing for 90 days again would still break it
+    with pytest.raises(InputError, match="45"):
+        vault.rotate(key_id, expires_in_days=45)
+    rotated = vault.rotate(key_id, 1, expires_in_days=60)
+    assert (rotated.key.expiry_days, rotated.key.expires_at) == (60, clock.now() + timedelta(days=60))
+    assert vault.get(key_id).policy_violation is None
 
 
 def test_a_new_policy_replaces_the_old_one_and_its_flags(vault, make):

@@ -113,7 +113,22 @@ def test_every_call_records_an_event_and_the_last_use(vault, agents_key, clock):
         (key_id, "workflows", "execution", "failed", "INSUFFICIENT_PERMISSION", "10.9.9.9", "sandbox", clock.now()),
         (None, "unknown", "access", "failed", "NOT_FOUND", "192.0.2.1", "sandbox", clock.now()),
     ]
-    assert vault.get(key_id).last_used_at == clock.now()
+    assert vault.get(key_id).last_used_at == first  # the refused call later is in the log, not the last use
+
+
+def test_last_used_is_the_last_successful_verification(vault, agents_key, clock):
+    """An expired key's token presented yesterday does not make it look used yesterday."""
+    key_id = agents_key.key.key_id
+    assert vault.verify(agents_key.token, "sandbox", "read", ip="10.0.0.1").valid
+    used = clock.now()
+    clock.advance(hours=1)
+    assert vault.verify(agents_key.token, "production", "read", ip="10.0.0.1").code is VerifyCode.WRONG_ENVIRONMENT
+    assert vault.verify(agents_key.token, "sandbox", "read", ip="192.0.2.1").code is VerifyCode.IP_NOT_ALLOWED
+    assert vault.get(key_id).last_used_at == used
+    clock.advance(days=400)  # past its expiry
+    assert vault.verify(agents_key.token, "sandbox", "read", ip="10.0.0.1").code is VerifyCode.EXPIRED
+    assert vault.get(key_id).last_used_at == used
+    assert vault.count_events(key_id=key_id, status="failed") == 3  # the refusals are in the activity log
 
 
 def test_the_module_defaults_to_the_keys_scope(vault, agents_key):
