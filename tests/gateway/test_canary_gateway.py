@@ -9,7 +9,8 @@ import pytest
 
 from keytui.clock import Clock
 from keytui.service import Vault
-from tests.gateway.conftest import Token, start_seeded
+from tests.gateway.server import start_seeded
+from tests.support import Token
 
 UNKNOWN = Token("kt_sbx_" + "A" * 33 + "_ZZZZZZ")
 

@@ -14,7 +14,7 @@ from contextlib import closing
 import httpx
 import pytest
 
-from tests.gateway.conftest import seed, start_server
+from tests.gateway.server import seed, start_server
 from tests.gateway.test_lifecycle import fire
 
 pytestmark = pytest.mark.sqlite_only

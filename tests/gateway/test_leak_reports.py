@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from keytui.clock import Clock
 from keytui.service import KeyFilter, Vault
-from tests.gateway.conftest import Token, start_seeded, start_server
+from tests.gateway.server import start_seeded, start_server
+from tests.support import Token
 
 KEY_ID = "kid-current"
 UNKNOWN = Token("kt_sbx_" + "A" * 33 + "_ZZZZZZ")

@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from tests.gateway.conftest import seed, start_server
+from tests.gateway.server import seed, start_server
 
 REQUEST_TIMEOUT_S = 2
 

@@ -17,7 +17,7 @@ import pytest
 
 from keytui.clock import FixedClock
 from keytui.service import NewKey, Vault
-from tests.gateway.conftest import seed, start_server
+from tests.gateway.server import seed, start_server
 
 pytestmark = pytest.mark.sqlite_only
 DUE, EXPIRED, FRESH = 500, 200, 2000
