@@ -16,7 +16,7 @@ from typing import Any
 from keytui.domain import Environment, Permission, Scope, Status, VerifyCode
 from keytui.service import (alerts, analytics, anchors, audit, channels, delivery, demo, leaks, orgpolicy, policies,
                             rotation, watch)
-from keytui.service.registry import KeyFilter
+from keytui.service.registry import EXPIRING, KeyFilter
 from keytui.service.verification import VerifyResult
 from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
 
@@ -105,11 +105,16 @@ def decode(data: Any, classes: dict[str, type]) -> Any:
         raise CodecError(f"missing fields for {tag}") from None
 
 
-def _key_filter(status=None, environment=None, scope=None, search=None, violations_only=False) -> KeyFilter:
+def _key_filter(status=None, environment=None, scope=None, search=None, violations_only=False,
+                expiring_days=None) -> KeyFilter:
     """A filter from a request is checked like one typed on the command line."""
     if not isinstance(search, (str, type(None))) or not isinstance(violations_only, bool):
         raise CodecError("malformed KeyFilter")
-    return KeyFilter.parse(status, environment, scope, search, violations_only)
+    if expiring_days is None:
+        return KeyFilter.parse(status, environment, scope, search, violations_only)
+    if status is not None or type(expiring_days) is not int or not 0 <= expiring_days <= 3650:
+        raise CodecError("malformed KeyFilter")
+    return KeyFilter.parse(EXPIRING, environment, scope, search, violations_only, expiring_days)
 
 
 BUILDERS = {KeyFilter: _key_filter}

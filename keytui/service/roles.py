@@ -43,7 +43,8 @@ VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
 # here is refused to remote callers (tests/unit/test_roles.py checks every method is decided).
 REQUIRED: dict[str, Role] = {
     # who am I, reads
-    "whoami": VIEWER, "now": VIEWER, "has_mfa": VIEWER, "mfa_window_open": VIEWER, "enroll_mfa": VIEWER,
+    "whoami": VIEWER, "now": VIEWER, "has_mfa": VIEWER, "mfa_window_open": VIEWER, "mfa_window_until": VIEWER,
+    "enroll_mfa": VIEWER,
     "confirm_mfa": VIEWER, "get": VIEWER, "secrets": VIEWER, "list_keys": VIEWER, "count_keys": VIEWER,
     "find": VIEWER, "export_text": VIEWER, "policy_settings": VIEWER, "policy_views": VIEWER,
     "org_policy": VIEWER, "org_policy_record": VIEWER, "preview_org_policy": VIEWER,
