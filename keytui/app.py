@@ -192,9 +192,6 @@ class KeytuiApp(App):
         if not self.explain_refusal(action.removeprefix("app.")):
             self.run_action(action)
 
-    def check_action(self, action: str, parameters) -> bool | None:
-        return self.may(action)
-
     def action_help(self) -> None:
         from keytui.screens.help import HelpScreen
 
@@ -215,7 +212,7 @@ class KeytuiApp(App):
         """Without a notification shown, the screen's own esc (Back, Close) is the one in the footer."""
         if action == "dismiss_notifications":
             return bool(self.screen.query("Toast"))
-        return True
+        return self.may(action)  # a viewer's footer has no Create
 
     def data_changed(self) -> None:
         """Tell every screen that the store changed: the one in sight re-reads now, the others when shown."""

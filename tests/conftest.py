@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from contextlib import closing, contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 

@@ -4,7 +4,6 @@ command that changes something fails, prints no secret, and leaves the database 
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 

@@ -13,6 +13,7 @@ import pytest
 from keytui import totp
 from tests.daemon.server import running_daemon
 from tests.tui.conftest import DEMO_NOW
+from tests.tui.test_shell_actions import select_key
 
 
 @pytest.fixture
@@ -101,17 +102,16 @@ async def test_copy_with_mfa_through_the_daemon(console_vault, make_app):
         assert same, "the clipboard does not hold the key's token"
 
 
-async def test_rotate_through_the_daemon(console_vault, make_app):
+async def test_rotate_through_the_daemon(console_vault, console):
     key = console_vault.find("Workflow Scheduler Key")[0]
-    app = make_app(console_vault)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await open_key(app, pilot, key.name)
-        await pilot.press("r")
-        await pilot.pause()
-        app.screen.query_one("#prompt-input").value = "2"
-        await pilot.press("enter")
-        await pilot.pause()
-        assert type(app.screen).__name__ == "TokenRevealScreen"
+    async with console(console_vault) as c:
+        await select_key(c, key.name)
+        await c.press("r")
+        await c.wait_for_text(f"Rotate {key.name}", "Grace (hours)")
+        await c.clear_field()
+        await c.type("2")
+        await c.press("enter")
+        await c.wait_for_text(f"Token rotated: {key.name}")
     assert [s.origin for s in console_vault.secrets(key.key_id)] == ["rotate", "create"]
     assert console_vault.audit_entries(key_id=key.key_id, limit=1)[0]["operator"] == console_vault.operator
 
@@ -137,8 +137,8 @@ async def test_a_viewer_sees_no_action_it_cannot_take_and_the_palette_explains(v
         assert app.sub_title == f"{viewer_vault.operator} · viewer · DEMO"
         screen = await open_key(app, pilot, "Workflow Webhook Key")
         shown = footer_keys(app)
-        assert {"slash", "e", "s"} <= shown
-        assert not {"r", "x", "R", "y", "c"} & shown
+        assert {"slash", "f"} <= shown
+        assert not {"r", "x", "R", "y", "c", "ctrl+e"} & shown
         await pilot.press("r")  # a hidden binding does nothing
         await pilot.pause()
         assert type(app.screen).__name__ == "RegistryScreen"

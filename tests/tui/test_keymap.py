@@ -16,8 +16,8 @@ import keytui.widgets
 from keytui.keymap import ALL_BINDINGS, binding_ids
 
 # Bindings of dialogs: a modal screen keeps the app's keys (and so `?`) out, so help cannot list them there.
-DIALOG_ONLY = {"alerts.ack", "alerts.all", "alerts.close", "create.cancel", "create.submit", "dialog.cancel",
-               "export.cancel", "help.close", "reveal.close", "reveal.copy", "totp.cancel"}
+DIALOG_ONLY = {"alerts.ack", "alerts.all", "alerts.close", "alerts.open", "create.cancel", "create.submit", "dialog.cancel",
+               "edit.cancel", "edit.save", "export.cancel", "help.close", "reveal.close", "reveal.copy", "totp.cancel"}
 
 
 def keytui_nodes() -> list[type]:
@@ -95,7 +95,7 @@ async def test_help_shows_the_rebound_key_of_every_binding_it_lists(round_, demo
 
 @pytest.mark.parametrize("binding_id, key, page, then_shown", [
     ("key.revoke", "delete", "2", "Revoke Workflow Scheduler Key?"),
-    ("registry.sort", "f6", "2", "sorted by Expiry Date"),
+    ("registry.sort", "f6", "2", "sorted by Key Name"),
     ("activity.follow", "f6", "7", "PAUSED"),
     ("analytics.30d", "f6", "6", "Last 30 d:"),
     ("page.scopes", "f6", None, "Used for"),

@@ -43,7 +43,7 @@ async def test_toggling_auto_rotation_off_is_saved_and_audited(demo_vault, conso
         await open_policies(c)
         await c.focus_on("Auto Rotation")
         await c.press("space")
-        await c.wait_for_text("Saved auto_rotation = False")
+        await c.wait_for_text("Saved: Auto Rotation disabled (audited).")
         assert row(c, "Auto Rotation").startswith(" [ ]")
     assert demo_vault.policy_settings()["auto_rotation"] is False
     audit = _policy_audits(demo_vault)[0]
@@ -76,7 +76,7 @@ async def test_bad_threshold_is_named_next_to_the_field_and_not_saved(demo_vault
         await c.press("backspace", "1", "2")
         await c.wait_for_no_text("suspicious_failures: '1")  # the error clears as soon as the value is allowed
         await c.press("enter")
-        await c.wait_for_text("Saved suspicious_failures = 12")
+        await c.wait_for_text("Saved: Suspicious Activity Detection: a burst is 12 failed verifications")
     assert demo_vault.policy_settings()["suspicious_failures"] == 12
 
 

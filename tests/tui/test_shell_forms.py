@@ -73,7 +73,7 @@ async def test_create_key_shows_the_token_once(demo_vault, console):
         await open_create(c)
         await fill(c, ip="203.0.113.7, 10.0.0.0/8")
         await c.press("ctrl+s")
-        shown = await c.wait_for_text("Token created: Agents Nightly Runner", "You will not see this token again")
+        shown = await c.wait_for_text("Token created: Agents Nightly Runner", "This is the only time keytui shows this token")
         [made] = demo_vault.find("Agents Nightly Runner")[:1]
         assert made.environment.value == "sandbox" and made.permissions_text == "read"
         assert made.ip_allowlist == ("203.0.113.7", "10.0.0.0/8") and made.expiry_days == 60

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-
 
 def listed(c) -> int:
     """How many alerts the Alerts dialog says it lists."""
@@ -47,8 +44,6 @@ async def test_an_empty_home_tells_a_new_operator_how_to_start(vault, console):
         await c.wait_for_text("No keys yet: press c to create one")
 
 
-@pytest.mark.xfail(strict=True, reason="the Keys per environment panel has a fixed width and does not wrap: the "
-                                      "hint is cut after 'or run keytui', so '--demo' is never on screen")
 async def test_the_empty_home_hint_names_the_demo_command_in_full(vault, console):
     async with console(vault, size=(200, 40)) as c:
         await c.wait_for_text("No keys yet: press c to create one")

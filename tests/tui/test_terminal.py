@@ -43,7 +43,7 @@ def test_copy_token_reaches_the_terminal_clipboard_in_tmux(vault, home, tmux):
     tmux("send-keys", "-t", "keytui", "2")
     wait_until(lambda: "1-1 of 1 keys" in screen(), 30, "the registry")
     tmux("send-keys", "-t", "keytui", "y")
-    wait_until(lambda: "Copied the token of Log Shipper Key" in screen(), 30, "the copy notice")
+    wait_until(lambda: "Sent the token of" in screen(), 30, "the copy notice")
     copied = wait_until(lambda: tmux("show-buffer").stdout, 30, "tmux's paste buffer")
     same = copied == token
     assert same, "tmux's clipboard does not hold the key's token"
