@@ -206,7 +206,8 @@ def test_keytui_database_url_puts_the_database_where_it_says(cli, home, tmp_path
     with closing(sqlite3.connect(elsewhere)) as conn:
         assert conn.execute("SELECT key_id FROM api_key").fetchall() == [(made.json()["key"]["key_id"],)]
     assert [k["name"] for k in cli("keys", "list", "--json", env=url).json()] == ["Sandbox Runner Key"]
-    assert cli("keys", "list", "--json").json() == []  # without it: the home's own (new, empty) database
+    alone = cli("keys", "list", "--json")  # without it: the home's master key is there, its database is not
+    assert alone.code == 3 and "keytui.db is missing" in alone.err, alone
 def test_list_status_expiring_is_live_keys_inside_the_expiry_alert_window(kt, clock):
     soon = create(kt, "--expires-at", (clock.now() + timedelta(days=5)).isoformat())["key"]
     kt("keys", "create", "--name", "Later", "--scope", "sandbox", "--permission", "read", "--environment",

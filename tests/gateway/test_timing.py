@@ -79,5 +79,5 @@ def test_while_the_log_cannot_be_written_healthz_is_503_and_a_verification_503_a
         lock.close()
     with httpx.Client(base_url=server.url, timeout=10) as http:
         wait_until(lambda: http.get("/healthz").status_code == 200, 20, "/healthz to recover")
-    wait_until(lambda: [e[:3] for e in server.events()] == [("VALID", "127.0.0.1", "agents")], 20,
+    wait_until(lambda: [e[:3] for e in server.events()] == [("UNAVAILABLE", "127.0.0.1", "agents")], 20,
                "the timed-out request's event to be written once the lock is gone")
