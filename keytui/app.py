@@ -371,9 +371,14 @@ def run_console(args) -> int:
     if args.demo:
         home = demo_home_for(args)
         builder = Vault.open(home, operator=args.operator, read_only=args.read_only, new_demo=True)
-        if builder.count_keys() == 0:
-            builder.build_demo()
-        builder.close()
+        try:
+            if builder.count_keys() == 0:
+                builder.build_demo()
+            elif builder.home_kind is None:
+                raise RuleError(f"demo: {visible(home)} holds keys in real use; give --demo an empty home, "
+                                "or none for a demo home of its own")
+        finally:
+            builder.close()
         print(f"keytui: demo data in {visible(home)}", file=sys.stderr)
     vault = open_vault(socket, home=home, operator=args.operator, read_only=args.read_only,
                        mfa_window_seconds=300)

@@ -88,3 +88,11 @@ def test_mfa_enrol_prints_the_secret_once_and_status_reports_it(kt):
     again = kt("mfa", "enroll")
     assert again.code == 2 and "already enrolled" in again.err and enrolled["secret"] not in again.out
     assert kt("mfa", "status", "--json").json() == {"operator": "alice", "enrolled": True}
+
+
+def test_demo_refuses_a_home_in_real_use_and_leaves_it_as_it_was(cli, db_dump):
+    assert cli(*CREATE).code == 0
+    before = db_dump()
+    refused = cli("--demo")  # the home given by KEYTUI_HOME holds a real key
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "holds keys in real use" in refused.err, refused
+    assert db_dump() == before
