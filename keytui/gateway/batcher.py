@@ -22,6 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import deque
 from typing import Any, Awaitable, Callable, Sequence
 
 from keytui.domain import UNAVAILABLE, StoreUnavailable
@@ -62,11 +63,6 @@ def _locked(error: Exception) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _time_out(done: asyncio.Future) -> None:
-    if not done.done():
-        done.set_exception(CommitTimeout())
-
-
 def _answered_503(done: asyncio.Future | None) -> bool:
     return done is not None and done.done() and not done.cancelled() and isinstance(done.exception(), CommitTimeout)
 
@@ -94,6 +90,8 @@ class GroupCommit:
         self.fault: StoreUnavailable | None = None  # why writes fail, while they do
         self._said: str | None = None  # the cause last logged
         self._explained_at = 0.0
+        self._deadlines: deque[tuple[float, asyncio.Future]] = deque()  # oldest first
+        self._sweep: asyncio.TimerHandle | None = None
         self._task = asyncio.get_running_loop().create_task(self._run(), name="keytui-group-commit")
 
     @property
@@ -119,13 +117,24 @@ class GroupCommit:
         done = loop.create_future()
         self._pending.append((item, done))
         self._wake.set()
-        # One timer, not wait_for(shield(...)): this runs for every request, and the batch
-        # leaves a future that already timed out (or was cancelled) alone.
-        timer = loop.call_later(self._timeout, _time_out, done)
-        try:
-            return await done
-        finally:
-            timer.cancel()
+        # Not a timer per request (wait_for, call_later): deadlines come in the order requests
+        # do, so one timer at the oldest deadline serves them all (see _time_out).
+        self._deadlines.append((loop.time() + self._timeout, done))
+        if self._sweep is None:
+            self._sweep = loop.call_at(self._deadlines[0][0], self._time_out)
+        return await done
+
+    def _time_out(self) -> None:
+        """Answer 503 to every request past its deadline (a batch leaves those futures alone),
+        forget the answered ones, and wait for the next deadline."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadlines = self._deadlines
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _, done = deadlines.popleft()
+            if not done.done():
+                done.set_exception(CommitTimeout())
+        self._sweep = loop.call_at(deadlines[0][0], self._time_out) if deadlines else None
 
     def post(self, event: Event) -> None:
         """Record an event nobody waits for (a cooling period started); it is written with the
@@ -154,6 +163,9 @@ class GroupCommit:
             for (_, done), outcome in zip(batch, outcomes):
                 if done is not None and not done.done():
                     done.set_result(outcome)
+            deadlines = self._deadlines
+            while deadlines and deadlines[0][1].done():
+                deadlines.popleft()
 
     def _settled(self, batch: list, events: list[Event | None]) -> list[Event]:
         """The batch's events as their callers were answered (see the module docstring)."""
@@ -227,3 +239,5 @@ class GroupCommit:
         except asyncio.TimeoutError:
             log.error("shutting down with %d activity events unwritten (their requests were answered 503)",
                       self.pending)
+        if self._sweep is not None:
+            self._sweep.cancel()
