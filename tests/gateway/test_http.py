@@ -277,6 +277,9 @@ def test_a_forwarded_zone_id_or_text_is_never_stored_as_an_address(server, hop):
         answer = b""
         while chunk := sock.recv(4096):
             answer += chunk
+    if any(ord(c) < 32 for c in hop):  # httptools (uvicorn[standard]) refuses control bytes in a header
+        assert answer.startswith(b"HTTP/1.1 400") and not server.events("ip LIKE ?", ("%2001:db8%",))
+        return
     assert answer.startswith(b"HTTP/1.1 200")
     assert server.events()[-1][:2] == ("WRONG_ENVIRONMENT", "127.0.0.1")  # does not count toward cooling
 
