@@ -12,7 +12,13 @@ a token lookup, a group commit of its activity event, an answer after the commit
 the events in the database are counted against the answers.
 
 Run:     python bench/gateway_bench.py [--seconds 3] [--rounds 3] [--rate 500] [--workers 1] [--python-client]
-Targets: verification throughput >= 50% of the trivial endpoint's; p99 < 10 ms at 500 requests/s.
+                                       [--compare-workers] [--compare-stacks]
+Targets (issue 14), each printed MET or MISSED from this one run:
+  - verification throughput at max rate >= 60% of the trivial endpoint's, on the same stack;
+  - verification p99 at a steady 500 requests/s <= 3x the trivial endpoint's p99 at that rate
+    (p99.9 and the worst request are printed too, so a periodic stall shows);
+  - with --compare-workers: `--workers 2` >= 1.7x the verification throughput of one worker,
+    measured alternately in the same run, with every answered verification's event recorded once.
 """
 
 from __future__ import annotations
@@ -89,7 +95,7 @@ async def load(host: str, port: int, requests: list[bytes], seconds: float, rate
     await asyncio.gather(*(worker(c) for c in range(connections)))
     latencies.sort()
     return {"count": len(latencies), "rps": len(latencies) / seconds, "statuses": statuses,
-            "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}
+            "latencies_ms": [round(x * 1000, 4) for x in latencies]}
 
 
 def client_main(argv: list[str]) -> None:
@@ -103,8 +109,10 @@ def client_main(argv: list[str]) -> None:
     p.add_argument("--connections", type=int, default=CONNECTIONS)
     a = p.parse_args(argv)
     requests = build_requests("127.0.0.1", a.port, a.method, a.path, json.loads(a.bodies))
-    asyncio.run(load("127.0.0.1", a.port, requests, WARMUP_S, a.rate, a.connections))
-    print(json.dumps(asyncio.run(load("127.0.0.1", a.port, requests, a.seconds, a.rate, a.connections))))
+    warmup = asyncio.run(load("127.0.0.1", a.port, requests, WARMUP_S, a.rate, a.connections))
+    result = asyncio.run(load("127.0.0.1", a.port, requests, a.seconds, a.rate, a.connections))
+    result["answers"] = warmup["count"] + result["count"]  # every request this client had answered
+    print(json.dumps(result))
 
 
 # ---------------------------------------------------------------------------------- wrk
@@ -130,10 +138,14 @@ def run_wrk(port: int, method: str, path: str, bodies: list[str], seconds: float
     lua_bodies = ", ".join(json.dumps(b) for b in bodies)
     script.write_text(WRK_SCRIPT % (lua_bodies, method, path, method, path))
     url = f"http://127.0.0.1:{port}{path}"
-    subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{WARMUP_S}s", "-s", str(script), url], capture_output=True)
+    warm = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{WARMUP_S:g}s", "-s", str(script), url],
+                          capture_output=True, text=True, check=True).stdout
     out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     data = json.loads(out.split("JSON ", 1)[1].splitlines()[0])
+    # wrk stops with up to one request per connection unread: answered (and recorded) but not counted
+    data["answers"] = data["count"] + json.loads(warm.split("JSON ", 1)[1].splitlines()[0])["count"]
+    data["uncounted"] = 2 * CONNECTIONS
     data["statuses"] = {200: data["count"] - data["non2xx"]} if not data["non2xx"] else {"non-2xx": data["non2xx"]}
     return data
 
@@ -150,13 +162,19 @@ def seed(home: Path) -> list[str]:
         vault.close()
 
 
-def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
+# `keytui serve` as if httptools and uvloop were not installed: uvicorn falls back to h11 and asyncio
+PLAIN_STACK = ("import sys; sys.modules['httptools'] = sys.modules['uvloop'] = None; "
+               "sys.argv[0] = 'keytui'; from keytui.cli import main; sys.exit(main())")
+
+
+def start_server(home: Path, port: int, workers: int, plain: bool = False) -> subprocess.Popen:
     import httpx
 
     env = dict(os.environ, KEYTUI_HOME=str(home))
     env.pop("KEYTUI_MASTER_KEY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "keytui", "serve", "--port", str(port), "--workers", str(workers),
-                             "--fail-limit", "0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-c", PLAIN_STACK] if plain else [sys.executable, "-m", "keytui"]
+    proc = subprocess.Popen(command + ["serve", "--port", str(port), "--workers", str(workers), "--fail-limit", "0"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(400):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -216,6 +234,150 @@ def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
+def percentile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def stack() -> str:
+    """The HTTP parser and event loop uvicorn picks here ("auto"): httptools and uvloop when installed."""
+    import importlib.util
+
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http} + {loop}"
+
+
+def verdict(met: bool) -> str:
+    return "MET" if met else "MISSED"
+
+
+class Gateway:
+    """One `keytui serve` on its own fresh home, and every answer it gave a verification."""
+
+    def __init__(self, tmp: Path, workers: int, plain: bool = False):
+        self.home = tmp / f"home-{workers}w{'-plain' if plain else ''}"
+        self.home.mkdir()
+        tokens = seed(self.home)
+        self.verify_bodies = [json.dumps({"token": t, "environment": "sandbox", "permission": "read",
+                                          "module": "bench"}) for t in tokens]
+        self.port = free_port()
+        self.workers = workers
+        self.proc = start_server(self.home, self.port, workers, plain)
+        self.verify_answers = 0
+        self.uncounted = 0  # answered but not seen by wrk, which stops with requests in flight
+
+    def run(self, method: str, path: str, bodies: list[str], seconds: float, rate: float | None, tmp: Path,
+            use_wrk: bool) -> dict:
+        if rate is None and use_wrk:
+            go = lambda: run_wrk(self.port, method, path, bodies, seconds, tmp)  # noqa: E731
+        else:
+            go = lambda: python_client(self.port, method, path, bodies, seconds, rate)  # noqa: E731
+        result = measure(self.proc.pid, go)
+        if path == "/v1/keys/verify":
+            self.verify_answers += result["answers"]
+            self.uncounted += result.get("uncounted", 0)
+        return result
+
+    def stop(self) -> tuple[int, int, int]:
+        """Stop the server; (events recorded, answers counted, answers wrk may not have counted)."""
+        self.proc.terminate()
+        self.proc.wait(30)
+        with sqlite3.connect(self.home / "keytui.db") as con:
+            events = con.execute("SELECT count(*) FROM activity_event").fetchone()[0]
+        return events, self.verify_answers, self.uncounted
+
+
+def events_line(name: str, events: int, answers: int, uncounted: int) -> bool:
+    ok = answers <= events <= answers + uncounted
+    slack = f" (+ up to {uncounted} answered after wrk stopped counting)" if uncounted else ""
+    print(f"{name}: activity events {events:,}, verify answers {answers:,}{slack}: "
+          f"{'every answer recorded once' if ok else 'LOST OR DUPLICATED EVENTS'}")
+    return ok
+
+
+def report(args, use_wrk: bool, runs: dict, latencies: dict, endpoints: dict) -> list[bool]:
+    max_client = "wrk (1 thread)" if use_wrk else "asyncio client"
+    print(f"keytui serve ({stack()}), {args.workers} worker(s), {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f}; {CONNECTIONS} keep-alive connections; max rate driven by {max_client}, "
+          f"fixed rate paced by the asyncio client; medians of {args.rounds} alternating runs of "
+          f"{args.seconds:g} s (each after {WARMUP_S:g} s warm-up); fixed-rate percentiles over all "
+          f"{args.rounds} runs' requests")
+    print(f"{'endpoint':<24} {'load':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'worst ms':>9} "
+          f"{'server CPU/req':>15}  answers")
+    summary = {}
+    for (name, mode), results in sorted(runs.items(), key=lambda kv: (kv[0][1] != "fixed", kv[0][0])):
+        row = {k: median([r[k] for r in results]) for k in ("rps", "cpu_us")}
+        if mode == "fixed":
+            ordered = sorted(latencies[name])
+            row.update(p50=percentile(ordered, 0.5), p99=percentile(ordered, 0.99),
+                       p999=percentile(ordered, 0.999), worst=ordered[-1])
+            tail = f"{row['p50']:>8.2f} {row['p99']:>8.2f} {row['p999']:>9.2f} {row['worst']:>9.2f}"
+        else:
+            tail = f"{median([r['p50_ms'] for r in results]):>8.2f} {median([r['p99_ms'] for r in results]):>8.2f}" \
+                   f" {'':>9} {'':>9}" if use_wrk else f"{'':>8} {'':>8} {'':>9} {'':>9}"
+        summary[(name, mode)] = row
+        statuses: dict = {}
+        for r in results:
+            for code, n in r["statuses"].items():
+                statuses[str(code)] = statuses.get(str(code), 0) + n
+        load_name = f"{args.rate:g}/s" if mode == "fixed" else "max"
+        print(f"{name:<24} {load_name:<8} {row['rps']:>8.0f} {tail} {row['cpu_us']:>12.0f} us  {statuses}")
+    ping_name, body_name, verify_name = endpoints
+    ping, ping_body, verify = (summary[(n, "max")] for n in endpoints)
+    ratio = verify["rps"] / ping["rps"]
+    print(f"verify / trivial throughput at max rate: {ratio:.0%} (target >= 60%): {verdict(ratio >= 0.6)}; "
+          f"by server CPU per request: {ping['cpu_us'] / verify['cpu_us']:.0%}")
+    print(f"verify / trivial POST with the same JSON body: {verify['rps'] / ping_body['rps']:.0%} of its throughput, "
+          f"{ping_body['cpu_us'] / verify['cpu_us']:.0%} by server CPU (the part verification itself costs)")
+    fixed_v, fixed_p = summary[(verify_name, "fixed")], summary[(ping_name, "fixed")]
+    p99_ratio = fixed_v["p99"] / fixed_p["p99"]
+    print(f"verify p99 at {args.rate:g} req/s: {fixed_v['p99']:.2f} ms vs trivial {fixed_p['p99']:.2f} ms = "
+          f"{p99_ratio:.1f}x (target <= 3x): {verdict(p99_ratio <= 3)}; p99.9 {fixed_v['p999']:.2f} vs "
+          f"{fixed_p['p999']:.2f} ms, worst {fixed_v['worst']:.2f} vs {fixed_p['worst']:.2f} ms")
+    return [ratio >= 0.6, p99_ratio <= 3]
+
+
+def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway) -> list[bool]:
+    """Verification at max rate on one worker and on two, alternately, each on its own home."""
+    two = Gateway(tmp, 2)
+    rps: dict[int, list[float]] = {1: [], 2: []}
+    try:
+        for _ in range(args.rounds):
+            for gw in (one, two):
+                rps[gw.workers].append(gw.run("POST", "/v1/keys/verify", gw.verify_bodies, args.seconds, None, tmp,
+                                              use_wrk)["rps"])
+    finally:
+        recorded = two.stop()
+    scale = median(rps[2]) / median(rps[1])
+    print(f"verify at max rate, --workers 2 / --workers 1: {median(rps[2]):.0f} / {median(rps[1]):.0f} req/s = "
+          f"{scale:.2f}x (target >= 1.7x): {verdict(scale >= 1.7)}")
+    return [scale >= 1.7, events_line("--workers 2", *recorded)]
+
+
+def compare_stacks(args, tmp: Path, use_wrk: bool, fast: Gateway) -> list[bool]:
+    """Trivial and verify at max rate on this stack and on h11 + asyncio, alternately."""
+    plain = Gateway(tmp, args.workers, plain=True)
+    cpu: dict[tuple[str, bool], list[float]] = {}
+    rps: dict[tuple[str, bool], list[float]] = {}
+    try:
+        for _ in range(args.rounds):
+            for gw, is_plain in ((fast, False), (plain, True)):
+                for path, method, bodies in (("/v1/ping", "GET", []), ("/v1/keys/verify", "POST", gw.verify_bodies)):
+                    r = gw.run(method, path, bodies, args.seconds, None, tmp, use_wrk)
+                    rps.setdefault((path, is_plain), []).append(r["rps"])
+                    cpu.setdefault((path, is_plain), []).append(r["cpu_us"])
+    finally:
+        recorded = plain.stop()
+    for path in ("/v1/ping", "/v1/keys/verify"):
+        f_rps, p_rps = median(rps[(path, False)]), median(rps[(path, True)])
+        f_cpu, p_cpu = median(cpu[(path, False)]), median(cpu[(path, True)])
+        print(f"{path} at max rate, {stack()} / h11 + asyncio: {f_rps:.0f} / {p_rps:.0f} req/s = {f_rps / p_rps:.2f}x; "
+              f"server CPU a request {f_cpu:.0f} / {p_cpu:.0f} us")
+    ratio = median(rps[("/v1/keys/verify", True)]) / median(rps[("/v1/ping", True)])
+    print(f"verify / trivial throughput on h11 + asyncio: {ratio:.0%} (for reference)")
+    return [events_line("h11 + asyncio server", *recorded)]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=3.0, help="length of each measured run (default 3)")
@@ -223,67 +385,36 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=500.0, help="fixed request rate (default 500/s)")
     p.add_argument("--workers", type=int, default=1, help="gateway worker processes (default 1)")
     p.add_argument("--python-client", action="store_true", help="use the asyncio client even if wrk is installed")
+    p.add_argument("--compare-workers", action="store_true", help="also measure --workers 2 against one worker")
+    p.add_argument("--compare-stacks", action="store_true", help="also measure the server on h11 + asyncio")
     args = p.parse_args()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        home = tmp / "home"
-        home.mkdir()
-        tokens = seed(home)
-        verify_bodies = [json.dumps({"token": t, "environment": "sandbox", "permission": "read", "module": "bench"})
-                         for t in tokens]
-        port = free_port()
-        server = start_server(home, port, args.workers)
+        gw = Gateway(tmp, args.workers)
         endpoints = {"GET /v1/ping (trivial)": ("GET", "/v1/ping", []),
-                     "POST /v1/ping (body)": ("POST", "/v1/ping", verify_bodies),
-                     "POST /v1/keys/verify": ("POST", "/v1/keys/verify", verify_bodies)}
+                     "POST /v1/ping (body)": ("POST", "/v1/ping", gw.verify_bodies),
+                     "POST /v1/keys/verify": ("POST", "/v1/keys/verify", gw.verify_bodies)}
         runs: dict[tuple[str, str], list[dict]] = {}
+        latencies: dict[str, list[float]] = {}
         try:
             for _ in range(args.rounds):  # alternate, so a noisy moment on the machine hits both endpoints
                 for name, (method, path, bodies) in endpoints.items():
-                    if use_wrk:
-                        run = lambda: run_wrk(port, method, path, bodies, args.seconds, tmp)  # noqa: E731
-                    else:
-                        run = lambda: python_client(port, method, path, bodies, args.seconds, None)  # noqa: E731
-                    runs.setdefault((name, "max"), []).append(measure(server.pid, run))
-                    runs.setdefault((name, "fixed"), []).append(measure(
-                        server.pid, lambda: python_client(port, method, path, bodies, args.seconds, args.rate)))
+                    runs.setdefault((name, "max"), []).append(gw.run(method, path, bodies, args.seconds, None, tmp,
+                                                                     use_wrk))
+                    fixed = gw.run(method, path, bodies, args.seconds, args.rate, tmp, use_wrk)
+                    latencies.setdefault(name, []).extend(fixed.pop("latencies_ms"))
+                    runs.setdefault((name, "fixed"), []).append(fixed)
+            verdicts = report(args, use_wrk, runs, latencies, list(endpoints))
+            if args.compare_workers and args.workers == 1:
+                verdicts += compare_workers(args, tmp, use_wrk, gw)
+            if args.compare_stacks:
+                verdicts += compare_stacks(args, tmp, use_wrk, gw)
         finally:
-            server.terminate()
-            server.wait(30)
-        with sqlite3.connect(home / "keytui.db") as con:
-            events = con.execute("SELECT count(*) FROM activity_event").fetchone()[0]
-
-    max_client = "wrk (1 thread)" if use_wrk else "asyncio client"
-    print(f"keytui serve, {args.workers} worker(s), {os.cpu_count()} cores, load average "
-          f"{os.getloadavg()[0]:.1f}; {CONNECTIONS} keep-alive connections; max rate driven by {max_client}, "
-          f"fixed rate paced by the asyncio client; medians of {args.rounds} alternating runs of "
-          f"{args.seconds:g} s (each after {WARMUP_S:g} s warm-up)")
-    print(f"{'endpoint':<24} {'load':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU/req':>15}  answers")
-    summary = {}
-    for (name, mode), results in sorted(runs.items(), key=lambda kv: (kv[0][1] != "fixed", kv[0][0])):
-        row = {k: median([r[k] for r in results]) for k in ("rps", "p50_ms", "p99_ms", "cpu_us")}
-        summary[(name, mode)] = row
-        statuses: dict = {}
-        for r in results:
-            for code, n in r["statuses"].items():
-                statuses[str(code)] = statuses.get(str(code), 0) + n
-        load_name = f"{args.rate:g}/s" if mode == "fixed" else "max"
-        print(f"{name:<24} {load_name:<8} {row['rps']:>8.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-              f"{row['cpu_us']:>12.0f} us  {statuses}")
-    ping, ping_body, verify = (summary[(n, "max")] for n in endpoints)
-    ratio = verify["rps"] / ping["rps"]
-    cpu_ratio = ping["cpu_us"] / verify["cpu_us"]
-    p99 = summary[("POST /v1/keys/verify", "fixed")]["p99_ms"]
-    print(f"verify / trivial throughput at max rate: {ratio:.0%} (target >= 50%) {'OK' if ratio >= 0.5 else 'MISSED'}; "
-          f"by server CPU per request: {cpu_ratio:.0%}")
-    print(f"verify / trivial POST with the same JSON body: {verify['rps'] / ping_body['rps']:.0%} of its throughput, "
-          f"{ping_body['cpu_us'] / verify['cpu_us']:.0%} by server CPU (the part verification itself costs)")
-    print(f"verify p99 at {args.rate:g} req/s: {p99:.2f} ms (target < 10 ms) {'OK' if p99 < 10 else 'MISSED'}")
-    answered = sum(r["count"] for mode in ("max", "fixed") for r in runs[("POST /v1/keys/verify", mode)])
-    print(f"activity events recorded: {events} >= measured verify answers {answered} (the rest are warm-up): "
-          f"{'OK' if events >= answered else 'LOST EVENTS'}")
+            recorded = gw.stop()
+        verdicts.append(events_line(f"--workers {args.workers}", *recorded))
+    print(f"targets met: {sum(verdicts)} of {len(verdicts)}")
 
 
 if __name__ == "__main__":
