@@ -7,19 +7,34 @@ never reach into the store and the same contract can later be served to remote c
 
 from __future__ import annotations
 
+import importlib
 import io
 from datetime import datetime
 from typing import Iterable, TextIO
 
 from keytui.clock import Clock
 from keytui.domain import Environment, Permission, Scope
-from keytui.service import (alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, leaks,
-                            lifecycle, mfa, orgpolicy, policies, registry, roles, rotation,
-                            watch)
 from keytui.service.context import Context
 from keytui.service.registry import KeyFilter
 from keytui.service.verification import Verifier, VerifyResult
 from keytui.service.views import IssuedKey, KeyView, NewKey, SecretView
+
+
+class _Later:
+    """A service module imported on first use: the console's first screen (and a CLI command)
+    pays only for the modules it calls, not for the demo builder, exports or delivery."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(f"keytui.service.{self._name}"), attr)
+
+
+(alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, leaks, lifecycle, mfa, orgpolicy,
+ policies, registry, roles, rotation, watch) = map(_Later, (
+    "alerts", "analytics", "anchors", "audit", "channels", "delivery", "demo", "export", "homekind", "leaks",
+    "lifecycle", "mfa", "orgpolicy", "policies", "registry", "roles", "rotation", "watch"))
 
 
 class Vault:
