@@ -385,7 +385,7 @@ def _check_calls(clock: FixedClock, verifier: Verifier, calls: list[tuple]) -> l
     check = verifier.check
     out = []
     for ts, args in calls:
-        clock.set(from_ms(ts))
+        clock.set_ms(ts)
         out.append(check(*args)[1])
     return out
 
