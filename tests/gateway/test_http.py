@@ -272,13 +272,14 @@ def test_a_forwarded_zone_id_or_text_is_never_stored_as_an_address(server, hop):
     request = (b"POST /v1/keys/verify HTTP/1.1\r\nHost: keytui\r\nContent-Type: application/json\r\n"
                b"X-Forwarded-For: " + hop.encode() + b"\r\nContent-Length: " + str(len(body)).encode()
                + b"\r\nConnection: close\r\n\r\n" + body)
+    recorded = len(server.events())
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(request)
         answer = b""
         while chunk := sock.recv(4096):
             answer += chunk
     if any(ord(c) < 32 for c in hop):  # httptools (uvicorn[standard]) refuses control bytes in a header
-        assert answer.startswith(b"HTTP/1.1 400") and not server.events("ip LIKE ?", ("%2001:db8%",))
+        assert answer.startswith(b"HTTP/1.1 400") and len(server.events()) == recorded  # nothing stored
         return
     assert answer.startswith(b"HTTP/1.1 200")
     assert server.events()[-1][:2] == ("WRONG_ENVIRONMENT", "127.0.0.1")  # does not count toward cooling
