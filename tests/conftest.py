@@ -29,6 +29,7 @@ from typing import Iterator
 import pytest
 
 from keytui.clock import FixedClock
+from tests.pg import pg_database
 from tests.support import START, TOTP_STEP_S, totp_code
 
 TOKEN_PATTERN = re.compile(r"kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z._]+")  # also pytest's abbreviated kt_sbx_0u3...2KHkr6
@@ -36,6 +37,7 @@ MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 TEST_DATABASE_URL = os.environ.get("KEYTUI_TEST_DATABASE_URL") or None
 IN_CI = os.environ.get("KEYTUI_CI") == "1"
 EXPECTED_SKIPS = Path(__file__).with_name("expected_skips.txt")
+NEEDS_POSTGRES = "checks PostgreSQL itself: set KEYTUI_TEST_DATABASE_URL=postgresql://… (.ci/run does)"
 
 
 def _keytui_variables() -> list[str]:
@@ -62,15 +64,33 @@ def home(tmp_path) -> Path:
 
 
 @pytest.fixture
-def vault(home, clock, monkeypatch):
-    """With KEYTUI_TEST_DATABASE_URL=postgresql://… the service tests run on an emptied PostgreSQL
-    database instead of SQLite (the portability check; CI runs SQLite)."""
+def database_url() -> Iterator[str | None]:
+    """With KEYTUI_TEST_DATABASE_URL=postgresql://… a new, empty PostgreSQL database of this
+    test's own on that server (dropped after it, so tests and xdist workers never share one);
+    None on an SQLite run."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    with pg_database(TEST_DATABASE_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(database_url) -> str:
+    """A fresh PostgreSQL database for a test that checks PostgreSQL itself."""
+    if not database_url:
+        pytest.skip(NEEDS_POSTGRES)
+    return database_url
+
+
+@pytest.fixture
+def vault(home, clock, monkeypatch, database_url):
+    """With KEYTUI_TEST_DATABASE_URL=postgresql://… the service tests run on a fresh PostgreSQL
+    database (see `database_url`) instead of SQLite."""
     from keytui.service import Vault
 
-    url = TEST_DATABASE_URL
-    if url:
-        _empty_database(url)
-        monkeypatch.setenv("KEYTUI_DATABASE_URL", url)
+    if database_url:
+        monkeypatch.setenv("KEYTUI_DATABASE_URL", database_url)
 
     v = Vault.open(home, operator="alice", clock=clock)
     yield v
@@ -83,17 +103,6 @@ def store(vault):
     directly (the service puts its own database in use for each call)."""
     with vault.ctx.bound():
         yield
-
-
-def _empty_database(url: str) -> None:
-    from playhouse.db_url import connect
-
-    from keytui.store.models import MODELS
-
-    db = connect(url)
-    with db.bind_ctx(MODELS):
-        db.drop_tables(MODELS, safe=True, cascade=True)
-    db.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from keytui.clock import to_ms
 from keytui.domain import RuleError
 from keytui.service import integrity
 from keytui.store import bulk
+from keytui.store.locks import writers_lock
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
 
 if TYPE_CHECKING:  # the context appends through this module, so it is imported there, not here
@@ -70,6 +71,7 @@ def check_head(ctx: "Context") -> bool:
 def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) -> bool:
     key = ctx.keyring.audit_key
     operator = ctx.operator
+    writers_lock(ctx.db)  # taken already in ctx.transaction(); here for any other transaction
     last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
     broken = _head_problem(key, last, Meta.get_or_none(Meta.name == HEAD), entries) if check_head else None
     if broken:

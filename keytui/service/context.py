@@ -23,6 +23,7 @@ from keytui.domain import ReadOnlyError, StoreUnavailable, validate_operator
 from keytui.service import audit, homekind, integrity
 from keytui.store.binding import using
 from keytui.store.faults import classify
+from keytui.store.locks import writers_lock
 from keytui.store.opening import open_store
 from keytui.tokens import Keyring
 
@@ -115,9 +116,11 @@ class Context:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite): the change and its audit entry
-        commit together or not at all."""
+        """One write transaction (BEGIN IMMEDIATE on SQLite, the writers' lock on PostgreSQL,
+        taken before anything is read, so it never waits while holding a row): the change and
+        its audit entry commit together or not at all."""
         with self.faults(), using(self.db), self.db.atomic():
+            writers_lock(self.db)
             yield
 
     def audit(self, action: str, key_id: str | None = None, **details) -> None:

@@ -90,7 +90,7 @@ def run_pass(ctx: Context) -> PassReport:
     started = time.perf_counter()
     system = ctx.as_operator(SYSTEM)
     system.require_writable()
-    with watch_lock(system.settings):
+    with watch_lock(system.settings, system.db):
         now = system.now()
         report = PassReport(now)
         paced = Paced(system)

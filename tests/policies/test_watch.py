@@ -179,8 +179,6 @@ PASS_SCRIPT = textwrap.dedent("""
 """)
 
 
-# PostgreSQL has no BEGIN IMMEDIATE: two passes there need an advisory lock (not built yet).
-@pytest.mark.sqlite_only
 def test_two_processes_running_passes_at_once_rotate_and_alert_once(vault, clock, home, make):
     keys = [make(f"K{i}", days=30) for i in range(20)]
     for key in keys[:10]:
