@@ -41,3 +41,23 @@ def pg_database(server_url: str) -> Iterator[str]:
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         conn.close()
+
+
+def database_rows(home, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of `sql` (`?` placeholders) from the database a `keytui` started now would use:
+    KEYTUI_DATABASE_URL's (set by the test) or the home's SQLite file; read with the engine's
+    own driver, never keytui's code."""
+    url = os.environ.get("KEYTUI_DATABASE_URL")
+    if not url:
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(f"{home}/keytui.db")) as con:
+            return con.execute(sql, params).fetchall()
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql.replace("?", "%s"), params)
+        rows = cur.fetchall()
+    conn.close()
+    return rows

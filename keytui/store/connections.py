@@ -63,9 +63,15 @@ class OnLoop:
     for that lock at most BUSY_TIMEOUT_MS (SQLite polls at 1, 3 and 8 ms); a batch that could not
     get it is retried by the group commit, asynchronously and soon (the watch's transactions
     last a few milliseconds), while its requests wait (or time out with 503).
+
+    On PostgreSQL the same holds for row locks: a session holding `UPDATE api_key …` open froze
+    the loop (and /healthz, /metrics) for as long as it held it, so this connection waits for a
+    lock at most BUSY_TIMEOUT_MS (`lock_timeout`) and for any statement at most
+    STATEMENT_TIMEOUT_MS; the failed batch is retried like SQLite's "database is locked".
     """
 
     BUSY_TIMEOUT_MS = 10
+    STATEMENT_TIMEOUT_MS = 2000
 
     def __init__(self, db: Database):
         self._db = db
@@ -77,6 +83,9 @@ class OnLoop:
             if is_sqlite(self._db):
                 self._db.execute_sql("PRAGMA wal_autocheckpoint = 0")  # left to `checkpoint`
                 self._db.execute_sql(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+            else:
+                self._db.execute_sql(f"SET lock_timeout = {self.BUSY_TIMEOUT_MS}")
+                self._db.execute_sql(f"SET statement_timeout = {self.STATEMENT_TIMEOUT_MS}")
             self._open = True
         return fn(*args)
 

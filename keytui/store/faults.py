@@ -21,7 +21,8 @@ from keytui.domain import StoreUnavailable
 KINDS = (
     ("full", ("SQLITE_FULL",), (errno.ENOSPC, errno.EDQUOT), ("disk is full",)),
     ("read-only", ("SQLITE_READONLY",), (errno.EROFS,), ("readonly database", "read-only file system")),
-    ("locked", ("SQLITE_BUSY", "SQLITE_LOCKED"), (), ("database is locked", "database table is locked")),
+    ("locked", ("SQLITE_BUSY", "SQLITE_LOCKED"), (), ("database is locked", "database table is locked",
+                                                      "due to lock timeout")),  # PostgreSQL's lock_timeout
     ("damaged", ("SQLITE_CORRUPT", "SQLITE_NOTADB"), (), ("not a database", "malformed", "no such table")),
     ("denied", ("SQLITE_AUTH", "SQLITE_PERM"), (errno.EACCES, errno.EPERM), ("permission denied",)),
     ("io", ("SQLITE_IOERR",), (errno.EIO,), ("disk i/o error",)),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from keytui.clock import FixedClock
+from tests.pg import database_rows
 from tests.support import Token
 
 STARTUP_TIMEOUT_S = 20
@@ -46,9 +46,8 @@ class Server:
 
     def events(self, where: str = "1=1", params: tuple = ()) -> list[tuple]:
         """Activity rows as (code, ip, module, key_id), oldest first."""
-        with sqlite3.connect(self.home / "keytui.db") as con:
-            return con.execute(f"SELECT code, ip, module, key_id FROM activity_event WHERE {where} ORDER BY id",
-                               params).fetchall()
+        return database_rows(self.home, f"SELECT code, ip, module, key_id FROM activity_event WHERE {where} "
+                                        "ORDER BY id", params)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         if self.proc.poll() is None:
@@ -61,7 +60,8 @@ def start_server(home: Path, *args: str, launcher: tuple[str, ...] = ("-m", "key
     subprocess options, such as a lower file limit)."""
     port = free_port()
     log_path = home.parent / f"serve-{port}.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("KEYTUI_")}
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("KEYTUI_") or name == "KEYTUI_DATABASE_URL"}  # the test's own database
     env["KEYTUI_HOME"] = str(home)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, *launcher, "serve", "--port", str(port), *args],
