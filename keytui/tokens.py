@@ -65,11 +65,22 @@ def hint(token: str) -> str:
     return f"{prefix[0]}_{prefix[1]}_…{token[-4:]}"
 
 
+VERIFY_ONLY = ("this keytui holds a verify-only keyring (KEYTUI_KEYRING): it verifies tokens and records their "
+               "use, and cannot decrypt a token or change anything")
+
+
 class Keyring:
     """Keys derived from the master key, each for one purpose (HKDF with distinct labels)."""
 
-    def __init__(self, master_key: bytes):
-        if len(master_key) != 32:
+    verify_only = False
+
+    def __init__(self, master_key: bytes | None, *, verification: tuple[bytes, bytes, str] | None = None):
+        if master_key is None and verification is not None:  # see for_verification
+            self.pepper, self.integrity_key, self.check_value = verification
+            self._aead = self._mfa_aead = self.audit_key = None
+            self.verify_only = True
+            return
+        if master_key is None or len(master_key) != 32:
             raise ValueError("master key must be 32 bytes")
         self.pepper = _derive(master_key, b"keytui lookup pepper v1")
         self._aead = AESGCM(_derive(master_key, b"keytui token encryption v1"))
@@ -82,6 +93,18 @@ class Keyring:
         # issuing tokens no other process can verify
         self.check_value = _derive(master_key, b"keytui master key check v1").hex()
 
+    @classmethod
+    def for_verification(cls, pepper: bytes, integrity_key: bytes, check_value: str) -> "Keyring":
+        """Only what a gateway host needs (keytui.keyfile): the lookup pepper, the row-integrity
+        key and the master key check. HKDF is one-way, so none of them leads back to the master
+        key or to the token encryption, MFA or audit keys."""
+        return cls(None, verification=(pepper, integrity_key, check_value))
+
+    def _cipher(self, aead: AESGCM | None) -> AESGCM:
+        if aead is None:
+            raise RuleError(VERIFY_ONLY)
+        return aead
+
     def digest(self, token: str) -> str:
         return hmac.digest(self.pepper, token.encode(), "sha256").hex()
 
@@ -92,21 +115,21 @@ class Keyring:
 
     def encrypt(self, token: str, key_id: str) -> bytes:
         nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, token.encode(), key_id.encode())
+        return nonce + self._cipher(self._aead).encrypt(nonce, token.encode(), key_id.encode())
 
     def decrypt(self, blob: bytes, key_id: str) -> str:
         try:
-            return self._aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), key_id.encode()).decode()
+            return self._cipher(self._aead).decrypt(bytes(blob[:12]), bytes(blob[12:]), key_id.encode()).decode()
         except InvalidTag:
             raise RuleError("master key: the stored token cannot be decrypted with this master key") from None
 
     def encrypt_mfa(self, secret: str, operator: str) -> bytes:
         nonce = os.urandom(12)
-        return nonce + self._mfa_aead.encrypt(nonce, secret.encode(), operator.encode())
+        return nonce + self._cipher(self._mfa_aead).encrypt(nonce, secret.encode(), operator.encode())
 
     def decrypt_mfa(self, blob: bytes, operator: str) -> str:
         try:
-            return self._mfa_aead.decrypt(bytes(blob[:12]), bytes(blob[12:]), operator.encode()).decode()
+            return self._cipher(self._mfa_aead).decrypt(bytes(blob[:12]), bytes(blob[12:]), operator.encode()).decode()
         except InvalidTag:
             raise RuleError("master key: the stored MFA secret cannot be decrypted with this master key") from None
 

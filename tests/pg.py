@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,21 +43,30 @@ def pg_database(server_url: str) -> Iterator[str]:
         conn.close()
 
 
-def database_rows(home, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows of `sql` (`?` placeholders) from the database a `keytui` started now would use:
-    KEYTUI_DATABASE_URL's (set by the test) or the home's SQLite file; read with the engine's
-    own driver, never keytui's code."""
-    url = os.environ.get("KEYTUI_DATABASE_URL")
-    if not url:
+def run_statements(home, statements, params: tuple = ()) -> list[tuple]:
+    """Run `statements` (`?` placeholders, `params` for the last) in one transaction on the
+    database a `keytui` started now would use: KEYTUI_DATABASE_URL's (set by the test) or the
+    home's SQLite file, with the engine's own driver (never keytui's code); the last one's rows."""
+    url = os.environ.get("KEYTUI_DATABASE_URL") or ""
+    if not url.startswith("postgres"):
         import sqlite3
-        from contextlib import closing
 
-        with closing(sqlite3.connect(f"{home}/keytui.db")) as con:
-            return con.execute(sql, params).fetchall()
+        with closing(sqlite3.connect(f"{home}/keytui.db")) as con, con:
+            rows = []
+            for n, statement in enumerate(statements, 1):
+                rows = con.execute(statement, params if n == len(statements) else ()).fetchall()
+            return rows
     import psycopg2
 
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql.replace("?", "%s"), params)
-        rows = cur.fetchall()
-    conn.close()
-    return rows
+    with closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+        rows = []
+        for n, statement in enumerate(statements, 1):
+            last = n == len(statements)
+            cur.execute(statement.replace("?", "%s") if last and params else statement, params if last else None)
+            rows = cur.fetchall() if cur.description else []
+        return rows
+
+
+def database_rows(home, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of one query (see run_statements)."""
+    return run_statements(home, [sql], params)

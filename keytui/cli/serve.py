@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import signal
 from contextlib import contextmanager
+from pathlib import Path
 
+from keytui import keyfile
 from keytui.cli.common import EXIT_OK
 from keytui.domain import RuleError
 from keytui.gateway import leakreports
@@ -47,6 +49,9 @@ def register(sub, parent) -> None:
                    help="connections per worker (default 1000; kept below the file limit)")
     p.add_argument("--max-pending", type=int, default=10_000, metavar="N",
                    help="requests per worker that may wait for the activity log; more get 503 at once")
+    p.add_argument("--keyring", metavar="FILE",
+                   help="run on a verify-only keyring (keytui keyring export --verify-only) instead of the master "
+                        "key: verifies and records, cannot decrypt a token or change anything")
     p.add_argument("--access-log", action="store_true",
                    help="a line per request on stderr (off by default: every verification is in the activity log)")
     p.set_defaults(handler=cmd_serve)
@@ -74,6 +79,8 @@ def cmd_serve(args) -> int:
     check_number("max-pending", args.max_pending, 1)
     if args.read_only:
         raise RuleError("serve: the gateway records every verification; it cannot run --read-only")
+    if args.keyring:
+        _use_keyring(args)
     options = GatewayOptions(home=args.home, trusted_proxies=tuple(args.trusted_proxy), fail_limit=args.fail_limit,
                              fail_window_s=args.fail_window, cooldown_s=args.cooldown,
                              access_log=args.access_log, leak_report_keys=_leak_keys(args.leak_report_keys),
@@ -96,6 +103,16 @@ def cmd_serve(args) -> int:
     with stop_signals_end_cleanly():
         uvicorn.run(GATEWAY_APP, workers=args.workers, **gateway)
     return EXIT_OK
+
+
+def _use_keyring(args) -> None:
+    """Checked here (one line if it is not a keyring file); every worker reads it again through
+    KEYTUI_KEYRING, which keytui's opening honours in place of the master key."""
+    if args.leak_report_keys:
+        raise RuleError("serve: --leak-report-keys revokes keys, which a --keyring (verify-only) host cannot do")
+    path = os.path.abspath(args.keyring)
+    keyfile.read(Path(path))
+    os.environ[keyfile.ENV_VAR] = path
 
 
 def _leak_keys(path: str | None) -> str | None:

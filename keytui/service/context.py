@@ -25,7 +25,7 @@ from keytui.store.binding import using
 from keytui.store.faults import classify
 from keytui.store.locks import writers_lock
 from keytui.store.opening import open_store
-from keytui.tokens import Keyring
+from keytui.tokens import VERIFY_ONLY, Keyring
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,7 +59,7 @@ class Context:
         this keytui's schema, so it never waits behind a writer's lock.
         """
         opened = open_store(home, read_only=read_only, prefer_read_only=reader)
-        keyring = Keyring(opened.key)
+        keyring = opened.keyring
         try:
             clock = clock or _env_clock(opened.db, keyring, new_demo)
         except Exception:
@@ -67,7 +67,7 @@ class Context:
             raise
         ctx = cls(opened.db, keyring, clock=clock, operator=operator, read_only=read_only or reader,
                   settings=opened.settings, mfa_window_seconds=mfa_window_seconds)
-        if not opened.read_only:  # a read-only open writes nothing, not even the first seals
+        if not opened.read_only and not keyring.verify_only:  # a read-only open writes nothing, not even seals
             integrity.seal_migrated_rows(ctx)
         return ctx
 
@@ -87,6 +87,12 @@ class Context:
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     def require_writable(self) -> None:
+        self.require_recording()
+        if self.keyring.verify_only:
+            raise ReadOnlyError(VERIFY_ONLY)
+
+    def require_recording(self) -> None:
+        """Verifications may be recorded (a verify-only keyring records them, changes nothing else)."""
         if self.read_only:
             raise ReadOnlyError("keytui is open read-only: changes are refused")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 from datetime import datetime
+from pathlib import Path
 from typing import Iterable, TextIO
 
 from keytui.clock import Clock
@@ -31,10 +32,10 @@ class _Later:
         return getattr(importlib.import_module(f"keytui.service.{self._name}"), attr)
 
 
-(alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, leaks, lifecycle, mfa, orgpolicy,
- policies, registry, roles, rotation, watch) = map(_Later, (
-    "alerts", "analytics", "anchors", "audit", "channels", "delivery", "demo", "export", "homekind", "leaks",
-    "lifecycle", "mfa", "orgpolicy", "policies", "registry", "roles", "rotation", "watch"))
+(alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, keyrings, leaks, lifecycle, mfa,
+ orgpolicy, policies, registry, roles, rotation, watch) = map(_Later, (
+    "alerts", "analytics", "anchors", "audit", "channels", "delivery", "demo", "export", "homekind", "keyrings",
+    "leaks", "lifecycle", "mfa", "orgpolicy", "policies", "registry", "roles", "rotation", "watch"))
 
 
 class Vault:
@@ -231,6 +232,9 @@ class Vault:
 
     def reanchor_audit(self, totp: str | None = None) -> list[str]:
         return audit.reanchor(self.ctx, totp)
+
+    def export_verify_only_keyring(self, path: str) -> str:
+        return keyrings.export_verify_only(self.ctx, Path(path))
 
     def audit_anchor(self) -> str:
         return anchors.statement(self.ctx)

@@ -222,7 +222,7 @@ class Verifier:
         events = list(events)
         if not events:
             return
-        self.ctx.require_writable()
+        self.ctx.require_recording()
         keep_rows = self._monitoring()
         rollups: dict[tuple[int, str, str], list[int]] = {}
         touched: dict[int, int] = {}

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from peewee import Database
 
+from keytui import keyfile
 from keytui.config import Settings, check_home, load_master_key, load_settings
 from keytui.domain import RuleError, StoreUnavailable
 from keytui.store.db import bind_master_key, create_database, file_state, open_database
@@ -26,7 +27,7 @@ from keytui.tokens import Keyring
 class Opened(NamedTuple):
     settings: Settings
     db: Database
-    key: bytes
+    keyring: Keyring  # from the master key, or a verify-only keyring (keytui.keyfile)
     read_only: bool  # the connection cannot write
 
 def open_store(home=None, *, read_only: bool = False, prefer_read_only: bool = False) -> Opened:
@@ -48,6 +49,9 @@ def _open(settings: Settings, *, read_only: bool) -> Opened:
         return _open_existing(settings, read_only)
     if read_only:
         raise _not_created(settings)
+    if keyfile.from_environment() is not None:
+        raise StoreUnavailable("missing", f"there is no keytui database in {settings.home}: a verify-only keyring "
+                                          f"({keyfile.ENV_VAR}) never creates one")
     with home_lock(settings.home):
         state = file_state(settings.db_path)
         if state != "present":
@@ -57,18 +61,23 @@ def _open(settings: Settings, *, read_only: bool) -> Opened:
 
 
 def _open_existing(settings: Settings, read_only: bool) -> Opened:
+    keyring = keyfile.from_environment() or Keyring(_master_key(settings, read_only))
+    db = open_database(settings, read_only=read_only)
+    try:
+        bind_master_key(db, keyring.check_value, read_only=read_only or keyring.verify_only)
+    except BaseException:
+        db.close()
+        raise
+    return Opened(settings, db, keyring, read_only)
+
+
+def _master_key(settings: Settings, read_only: bool) -> bytes:
     key = load_master_key(settings, create=bool(settings.database_url) and not read_only)
     if key is None:
         raise StoreUnavailable("missing", f"{settings.key_path} is missing, but {_db(settings)} belongs to a master "
                                           "key: restore master.key from a backup or set KEYTUI_MASTER_KEY (keytui "
                                           "never makes a new key for an existing database)")
-    db = open_database(settings, read_only=read_only)
-    try:
-        bind_master_key(db, Keyring(key).check_value, read_only=read_only)
-    except BaseException:
-        db.close()
-        raise
-    return Opened(settings, db, key, read_only)
+    return key
 
 
 def _db(settings: Settings) -> str:
