@@ -10,7 +10,8 @@ from keytui.cli.common import EXIT_INPUT, EXIT_INTERNAL, EXIT_UNAVAILABLE, commo
 
 # Each module has register(subparsers, parent); a command's handler returns the exit code.
 COMMAND_MODULES = ["keytui.cli.keys", "keytui.cli.core", "keytui.cli.serve", "keytui.cli.ops", "keytui.cli.scan",
-                   "keytui.cli.home", "keytui.cli.roles", "keytui.cli.keyring"]
+                   "keytui.cli.home", "keytui.cli.roles", "keytui.cli.keyring",
+                   "keytui.cli.db"]
 
 
 class Parser(argparse.ArgumentParser):

@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
+from keytui.domain import RuleError
 from keytui.text import visible
 
 EXIT_OK, EXIT_DENIED, EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -53,6 +55,21 @@ def open_vault(args, *, reader: bool = False, **kwargs):
 
     return open_either(getattr(args, "socket", None), home=args.home, operator=args.operator,
                        read_only=args.read_only, reader=reader, **kwargs)
+
+
+@contextmanager
+def local_vault(args, command: str):
+    """The home's own vault, in this process: for commands that write a file or reach a database
+    on this host (never the daemon's host)."""
+    from keytui.service import Vault
+
+    if getattr(args, "socket", None):
+        raise RuleError(f"{command}: run it on the home's own host, not through the daemon")
+    vault = Vault.open(args.home, operator=args.operator, read_only=args.read_only)
+    try:
+        yield vault
+    finally:
+        vault.close()
 
 
 def iso(value: datetime | None) -> str:

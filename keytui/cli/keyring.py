@@ -3,8 +3,7 @@ with (`keytui serve --keyring FILE`), holding no key that decrypts a token."""
 
 from __future__ import annotations
 
-from keytui.cli.common import EXIT_OK, emit
-from keytui.domain import RuleError
+from keytui.cli.common import EXIT_OK, emit, local_vault
 
 
 def register(sub, parent) -> None:
@@ -19,15 +18,8 @@ def register(sub, parent) -> None:
 
 
 def cmd_keyring_export(args) -> int:
-    from keytui.service import Vault
-
-    if getattr(args, "socket", None):
-        raise RuleError("keyring export: run it on the home's own host, not through the daemon")
-    vault = Vault.open(args.home, operator=args.operator, read_only=args.read_only)
-    try:
+    with local_vault(args, "keyring export") as vault:
         path = vault.export_verify_only_keyring(args.file)
-    finally:
-        vault.close()
     emit(args, {"file": path, "verify_only": True},
          f"Wrote {path}: a verify-only keyring (start a gateway host with keytui serve --keyring {path})")
     return EXIT_OK

@@ -65,7 +65,7 @@ REQUIRED: dict[str, Role] = {
 }
 # Only in process: they hand out another identity or run until stopped.
 EMBEDDED_ONLY = frozenset({"open", "as_operator", "close", "watch_loop", "export_registry",
-                           "export_verify_only_keyring"})  # writes a key file on the caller's host
+                           "export_verify_only_keyring", "copy_database"})  # files, URLs of the caller's host
 
 # What a refusal calls the call (`rotate needs the operator role`).
 ACTION_NAMES = {"copy_token": "copy token", "update": "edit", "create_many": "create", "revoke_many": "revoke",

@@ -32,10 +32,10 @@ class _Later:
         return getattr(importlib.import_module(f"keytui.service.{self._name}"), attr)
 
 
-(alerts, analytics, anchors, audit, channels, delivery, demo, export, homekind, keyrings, leaks, lifecycle, mfa,
- orgpolicy, policies, registry, roles, rotation, watch) = map(_Later, (
-    "alerts", "analytics", "anchors", "audit", "channels", "delivery", "demo", "export", "homekind", "keyrings",
-    "leaks", "lifecycle", "mfa", "orgpolicy", "policies", "registry", "roles", "rotation", "watch"))
+(alerts, analytics, anchors, audit, channels, dbcopy, delivery, demo, export, homekind, keyrings, leaks, lifecycle,
+ mfa, orgpolicy, policies, registry, roles, rotation, watch) = map(_Later, (
+    "alerts", "analytics", "anchors", "audit", "channels", "dbcopy", "delivery", "demo", "export", "homekind",
+    "keyrings", "leaks", "lifecycle", "mfa", "orgpolicy", "policies", "registry", "roles", "rotation", "watch"))
 
 
 class Vault:
@@ -232,6 +232,9 @@ class Vault:
 
     def reanchor_audit(self, totp: str | None = None) -> list[str]:
         return audit.reanchor(self.ctx, totp)
+
+    def copy_database(self, url: str) -> dict:
+        return dbcopy.copy_to(self.ctx, url)
 
     def export_verify_only_keyring(self, path: str) -> str:
         return keyrings.export_verify_only(self.ctx, Path(path))
