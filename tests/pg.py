@@ -43,26 +43,43 @@ def pg_database(server_url: str) -> Iterator[str]:
         conn.close()
 
 
-def run_statements(home, statements, params: tuple = ()) -> list[tuple]:
-    """Run `statements` (`?` placeholders, `params` for the last) in one transaction on the
-    database a `keytui` started now would use: KEYTUI_DATABASE_URL's (set by the test) or the
-    home's SQLite file, with the engine's own driver (never keytui's code); the last one's rows."""
+class _Postgres:
+    """sqlite3's `execute` (with `?` placeholders) on a psycopg2 connection."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql: str, params: tuple = ()):
+        cur = self.conn.cursor()
+        cur.execute(sql.replace("?", "%s") if params else sql, params or None)
+        return cur
+
+
+@contextmanager
+def raw_connection(home) -> Iterator:
+    """One transaction on the database a `keytui` started now would use (KEYTUI_DATABASE_URL's,
+    set by the test, or the home's SQLite file), through the engine's own driver, never keytui's
+    code: `.execute(sql, params)` with `?` placeholders returns a cursor, as sqlite3's does."""
     url = os.environ.get("KEYTUI_DATABASE_URL") or ""
     if not url.startswith("postgres"):
         import sqlite3
 
         with closing(sqlite3.connect(f"{home}/keytui.db")) as con, con:
-            rows = []
-            for n, statement in enumerate(statements, 1):
-                rows = con.execute(statement, params if n == len(statements) else ()).fetchall()
-            return rows
+            yield con
+        return
     import psycopg2
 
-    with closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+    with closing(psycopg2.connect(url)) as conn, conn:
+        yield _Postgres(conn)
+
+
+def run_statements(home, statements, params: tuple = ()) -> list[tuple]:
+    """Run `statements` in one transaction (see raw_connection), `params` for the last one;
+    the last one's rows."""
+    with raw_connection(home) as db:
         rows = []
         for n, statement in enumerate(statements, 1):
-            last = n == len(statements)
-            cur.execute(statement.replace("?", "%s") if last and params else statement, params if last else None)
+            cur = db.execute(statement, params if n == len(statements) else ())
             rows = cur.fetchall() if cur.description else []
         return rows
 
@@ -70,3 +87,25 @@ def run_statements(home, statements, params: tuple = ()) -> list[tuple]:
 def database_rows(home, sql: str, params: tuple = ()) -> list[tuple]:
     """Rows of one query (see run_statements)."""
     return run_statements(home, [sql], params)
+
+
+def copy_home(template, home) -> None:
+    """A private copy of a home built once per session on SQLite (a demo home), and on a
+    PostgreSQL run its rows copied into the test's own database (keytui's `db copy`), so the
+    copy is what KEYTUI_DATABASE_URL names."""
+    import shutil
+
+    shutil.copytree(template, home)
+    url = os.environ.get("KEYTUI_DATABASE_URL") or ""
+    if not url.startswith("postgres"):
+        return
+    from peewee import SqliteDatabase
+
+    from keytui.store.copying import connect, copy_all
+
+    source, target = SqliteDatabase(f"{home}/keytui.db"), connect(url)
+    try:
+        copy_all(source, target)
+    finally:
+        source.close()
+        target.close()

@@ -3,11 +3,13 @@ database file (as a tamperer or a forensic reader would), and the store's row co
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 
 import pytest
 
+from tests.pg import database_rows
 from tests.support import TOTP_STEP_S, totp_code
 
 
@@ -30,8 +32,13 @@ def db_dump(home):
     """The whole database as SQL text (schema and every row): 'nothing was written' means this did not change."""
 
     def dump() -> list[str]:
-        with closing(sqlite3.connect(home / "keytui.db")) as conn:
-            return list(conn.iterdump())
+        if not os.environ.get("KEYTUI_DATABASE_URL"):
+            with closing(sqlite3.connect(home / "keytui.db")) as conn:
+                return list(conn.iterdump())
+        tables = database_rows(home, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                                     "ORDER BY table_name")
+        return [f"{name}: {row!r}" for (name,) in tables
+                for row in database_rows(home, f'SELECT * FROM "{name}" ORDER BY 1')]
 
     return dump
 

@@ -196,6 +196,7 @@ def test_edit_clear_ip_removes_the_allowlist(kt):
     assert verify_code(kt, made["token"], "--ip", "192.0.2.1") == (0, "VALID")
 
 
+@pytest.mark.sqlite_only  # a second SQLite file beside the home's own
 def test_keytui_database_url_puts_the_database_where_it_says(cli, home, tmp_path):
     # cli, not kt: the test-home mark that lets KEYTUI_NOW pin the clock is in the home's own database
     elsewhere = tmp_path / "elsewhere.db"

@@ -9,7 +9,6 @@ go to the terminal (OSC 52), which the console records as its clipboard.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 
 import pyperclip
@@ -17,6 +16,7 @@ import pytest
 
 from keytui.clock import FixedClock
 from tests.tui.console import running
+from tests.pg import copy_home
 
 DEMO_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
@@ -51,7 +51,7 @@ def demo_vault(demo_template, tmp_path, tui_clock):
     from keytui.service import Vault
 
     home = tmp_path / "demo"
-    shutil.copytree(demo_template, home)
+    copy_home(demo_template, home)
     vault = Vault.open(home, operator="alice", clock=tui_clock, mfa_window_seconds=300)
     yield vault
     vault.close()

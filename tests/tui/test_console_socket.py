@@ -6,13 +6,13 @@ Driven by keys, read from the screen (tests/tui/console.py)."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 
 import pytest
 
 from keytui import totp
 from tests.daemon.server import running_daemon
+from tests.pg import copy_home
 from tests.tui.conftest import DEMO_NOW
 from tests.tui.test_pages_activity import events, open_log
 from tests.tui.test_shell_actions import select_key
@@ -25,7 +25,7 @@ TOTP_PROMPT = "MFA required"
 def served(demo_template, tmp_path):
     """A daemon on a private copy of the demo home, its clock pinned like the embedded tests'."""
     home = tmp_path / "demo"
-    shutil.copytree(demo_template, home)
+    copy_home(demo_template, home)
     with running_daemon(home, env={"KEYTUI_NOW": DEMO_NOW.isoformat()}) as (sock, proc):
         yield sock, proc
 

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 
 import pytest
 
 from keytui.text import visible
 from tests.tui.console import running
+from tests.pg import copy_home, raw_connection
 
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"  # "echo pwned" to the clipboard
 HOSTILE = {
@@ -44,7 +43,7 @@ def is_control(char: str) -> bool:
 
 def plant(home) -> dict:
     """Hostile text in every free-text field the console shows; returns the key ids used."""
-    with closing(sqlite3.connect(home / "keytui.db")) as db, db:
+    with raw_connection(home) as db:
         keys = [row[0] for row in db.execute("SELECT key_id FROM api_key WHERE status = 'active' ORDER BY id")]
         revoked = db.execute("SELECT key_id FROM api_key WHERE status = 'revoked' ORDER BY id").fetchone()[0]
         for key_id, value in zip(keys, HOSTILE.values()):
@@ -62,8 +61,8 @@ def plant(home) -> dict:
         db.execute("INSERT INTO audit_entry (seq, ts, operator, action, key_id, details, prev_mac, mac) "
                    "SELECT MAX(seq) + 1, ?, ?, 'key.update', ?, ?, 'x', 'x' FROM audit_entry",
                    (now, HOSTILE["click"], keys[0], json.dumps({"changes": {"name": [HOSTILE["csi"], "[/]"]}})))
-        db.execute("UPDATE org_policy SET active = 0")
-        db.execute("INSERT INTO org_policy (applied_at, applied_by, source, active) VALUES (?, 'alice', ?, 1)",
+        db.execute("UPDATE org_policy SET active = FALSE")
+        db.execute("INSERT INTO org_policy (applied_at, applied_by, source, active) VALUES (?, 'alice', ?, TRUE)",
                    (now, 'name = "[/] [@click=app.quit]policy"\n'))
     return {"first": keys[0], "revoked": revoked}
 
@@ -192,7 +191,7 @@ def wait_until(condition, seconds: float, what: str):
 def test_in_a_real_terminal_stored_escape_sequences_neither_clear_the_screen_nor_write_the_clipboard(
         demo_template, tmp_path, tmux):
     home = tmp_path / "home"
-    shutil.copytree(demo_template, home)
+    copy_home(demo_template, home)
     plant(home)
     started = tmux("new-session", "-d", "-s", "kt", "-x", "120", "-y", "40", "-e", f"KEYTUI_HOME={home}",
                    f"env -u COLUMNS -u LINES {sys.executable} -m keytui --operator alice; echo EXIT=$? ; sleep 30")
