@@ -8,6 +8,8 @@ import sqlite3
 from contextlib import closing
 from datetime import timedelta
 
+import pytest
+
 TOKEN_RE = re.compile(r"^kt_sbx_[0-9A-Za-z]{33}_[0-9A-Za-z]{6}$")
 REGISTRY_FIELDS = {"key_id", "name", "scope", "owner", "created_at", "expires_at", "status", "last_used_at",
                    "environment", "permissions", "ip_allowlist", "hint", "policy_violation", "revoked_at",
