@@ -16,6 +16,7 @@ import httpx
 from keytui.daemon import DaemonUnavailable, codec, operator_refused
 from keytui.daemon.errors import raise_error
 from keytui.daemon.sessions import SessionExpired
+from keytui.domain import RuleError
 from keytui.service import Vault, roles, watch
 
 TIMEOUT = httpx.Timeout(600.0, connect=5.0)  # a demo build or an org policy over 100k keys takes a while
@@ -109,6 +110,12 @@ class RemoteVault:
 
     def watch_loop(self, **kwargs) -> int:
         return watch.repeat_passes(self.run_watch_pass, **kwargs)
+
+    def export_verify_only_keyring(self, path: str) -> str:
+        raise RuleError("keyring export: run it on the home's own host, not through the daemon")
+
+    def copy_database(self, url: str) -> dict:
+        raise RuleError("db copy: run it on the home's own host, not through the daemon")
 
 
 def _reason(exc: Exception) -> str:
