@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 
 from keytui.service import alerts, watch
 from keytui.domain import Status, VerifyCode

@@ -9,6 +9,8 @@ go to the terminal (OSC 52), which the console records as its clipboard.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import datetime, timezone
 
 import pyperclip
@@ -126,3 +128,19 @@ def no_system_clipboard(monkeypatch):
         raise pyperclip.PyperclipException("no clipboard in tests")
 
     monkeypatch.setattr(pyperclip, "copy", no_clipboard)
+
+
+TMUX = shutil.which("tmux")
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    """tmux(*args): a private tmux server (its own socket, no user config), killed afterwards."""
+    socket = tmp_path / "tmux.sock"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([TMUX, "-S", str(socket), "-f", "/dev/null", *args], capture_output=True, text=True,
+                              timeout=30)
+
+    yield run
+    run("kill-server")

@@ -10,14 +10,14 @@ OSC 52: no crash, no control character on screen, no clipboard write, the text v
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import time
 
 import pytest
 
 from keytui.text import visible
+from tests.support import wait_until
+from tests.tui.conftest import TMUX
 from tests.tui.console import running
 from tests.pg import copy_home, raw_connection
 
@@ -161,30 +161,6 @@ def test_a_crash_of_the_console_exits_non_zero(demo_vault):
 
 
 # ---------------------------------------------------------------------------------- a real terminal
-TMUX = shutil.which("tmux")
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    """tmux(*args): a private tmux server (its own socket, no user config), killed afterwards."""
-    socket = tmp_path / "tmux.sock"
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([TMUX, "-S", str(socket), "-f", "/dev/null", *args], capture_output=True, text=True,
-                              timeout=30)
-
-    yield run
-    run("kill-server")
-
-
-def wait_until(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
@@ -207,7 +183,7 @@ def test_in_a_real_terminal_stored_escape_sequences_neither_clear_the_screen_nor
                         ("escape", "Keys per environment"), ("3", "Agents Execution"), ("5", "Auto Rotation")):
         tmux("send-keys", "-t", "kt", keys)
         wait_until(lambda: shows in screen(), 30, f"{shows!r} after {keys!r}")
-        time.sleep(0.3)
+        time.sleep(0.3)  # what a planted sequence would do shows at the next paint: the screen stays
         assert screen().startswith(" ⚿"), f"the screen was cleared after {keys!r}:\n{screen()}"
     tmux("send-keys", "-t", "kt", "2")
     wait_until(lambda: "␛]52;c;" in screen(), 30, "the planted sequence shown as text")

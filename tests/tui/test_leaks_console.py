@@ -72,7 +72,7 @@ async def test_a_key_without_a_rotation_has_no_rotation_table(demo_vault, consol
 
 
 async def test_canaries_are_marked_for_operators(demo_vault, console):
-    bait = demo_vault.create("Bait [bold]Key", "agents", ["read"], "sandbox", expires_in_days=30, canary=True)
+    demo_vault.create("Bait [bold]Key", "agents", ["read"], "sandbox", expires_in_days=30, canary=True)
     async with console(demo_vault) as c:
         await filter_registry(c, demo_vault, "Bait")
         await c.wait_for_text("1-1 of 1 keys")

@@ -3,29 +3,13 @@ terminal's clipboard over OSC 52 as the README says (in tmux: `set -g set-clipbo
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 
 import pytest
 
 from tests.support import Token, wait_until
-
-TMUX = shutil.which("tmux")
+from tests.tui.conftest import TMUX
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-
-
-@pytest.fixture
-def tmux(tmp_path):
-    """tmux(*args): a private tmux server (its own socket, no user config), killed afterwards."""
-    socket = tmp_path / "tmux.sock"
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([TMUX, "-S", str(socket), "-f", "/dev/null", *args], capture_output=True, text=True,
-                              timeout=30)
-
-    yield run
-    run("kill-server")
 
 
 def test_copy_token_reaches_the_terminal_clipboard_in_tmux(vault, home, tmux):
