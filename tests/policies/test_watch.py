@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 
-
 from keytui.service import alerts, watch
 from keytui.domain import Status, VerifyCode
 from tests.support import read_line
