@@ -41,6 +41,7 @@ CURSOR = "watch_event_cursor"  # the last event id detection has looked at
 LAST_PASS = "watch_last_pass"  # epoch ms of the last pass
 FIRST_PASS_LOOKBACK = timedelta(hours=24)  # how far the very first pass looks back
 DEFAULT_INTERVAL_S = 60.0
+SIGNAL_CHECK_S = 0.2  # how soon a stop by signal is seen while waiting for the next pass
 
 
 @dataclass
@@ -225,14 +226,21 @@ def repeat_passes(run: Callable[[], PassReport], *, interval: float = DEFAULT_IN
     (or, if it has not started writing, never starts) and the loop ends cleanly.
     """
     stop = stop or threading.Event()
+    signalled: list[int] = []  # a plain flag: Event.set() from a handler can deadlock the wait it interrupts
     if handle_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+            signal.signal(sig, lambda number, _frame: signalled.append(number))
+
+    def stopping() -> bool:
+        return bool(signalled) or stop.is_set()
+
     passes = 0
-    while not stop.is_set():
+    while not stopping():
         report = run()
         passes += 1
         if on_report:
             on_report(report)
-        stop.wait(interval)
+        next_pass = time.monotonic() + interval
+        while not stopping() and (left := next_pass - time.monotonic()) > 0:
+            stop.wait(min(left, SIGNAL_CHECK_S))
     return passes
