@@ -51,6 +51,8 @@ async def _help(c):
 
 
 async def _alerts(c):
+    await c.wait_for(lambda: "Recent activity" in c.text() and " success " in c.text().split("Recent activity")[1],
+                     "the page behind, loaded first")
     await c.press("A")
     await c.wait_for_text("open alert(s)")
     second = c.app.vault.alerts()[1]
