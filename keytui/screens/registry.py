@@ -65,6 +65,9 @@ def fetch_window(vault, listing: Listing, start: int, from_end: bool = False) ->
     return Window(listing, first, views, vault.now(), total)
 
 
+COUNT_RETRY_S = 5.0
+
+
 class RegistryScreen(KeyActions, PageScreen):
     PAGE = "registry"
     LOAD_WHAT = "the registry"
@@ -179,8 +182,16 @@ class RegistryScreen(KeyActions, PageScreen):
                 self._count(key_filter)
 
     def _count(self, key_filter: KeyFilter) -> None:
+        """Count off the UI thread; if no total has arrived COUNT_RETRY_S later (a count seen lost
+        on a loaded CI machine, with no error), ask again rather than show "…" for good."""
         vault = self.app.vault
         self.load(lambda: vault.count_keys(key_filter), lambda total: self._counted(key_filter, total), group="count")
+        self._count_timer = self.set_timer(COUNT_RETRY_S, lambda: self._recount(key_filter))
+
+    def _recount(self, key_filter: KeyFilter) -> None:
+        self._count_timer = None
+        if self.total is None and self.shown_listing and key_filter == self.shown_listing.key_filter:
+            self._count(key_filter)
 
     def _counted(self, key_filter: KeyFilter, total: int) -> None:
         if self.shown_listing and key_filter == self.shown_listing.key_filter:
