@@ -256,20 +256,34 @@ def pytest_unconfigure(config):
         shutil.rmtree(_scratch_data_home, ignore_errors=True)
 
 
-# On PostgreSQL these still fail on things not yet looked into (the console's registry count never
-# arrives; PostgreSQL refuses the over-long names the hostile-text tests plant; raw SQL in SQLite's
-# dialect, char() and randomblob(); tests that read or damage the home's SQLite file or depend on
-# its being created there; sqlite3 time bounds): until each is made to pass, the PostgreSQL run
-# leaves them to the SQLite run. See tests/expected_skips.txt.
-NOT_YET_ON_POSTGRES = (
-    "tests/tui/", "tests/test_suite_rules.py", "tests/daemon/test_protocol.py", "tests/unit/test_contexts.py",
-    "tests/policies/test_demo.py", "tests/policies/test_watch_paced.py",
-    "tests/cli/test_audit_cli.py", "tests/cli/test_audit_witness.py", "tests/cli/test_faults_cli.py",
-    "tests/cli/test_home_cli.py", "tests/cli/test_home_safety_cli.py", "tests/cli/test_hostile_text.py",
-    "tests/cli/test_modes.py", "tests/cli/test_no_audit_no_change_cli.py",
-    "tests/gateway/test_canary_gateway.py", "tests/gateway/test_hostile_text.py", "tests/gateway/test_http.py",
-    "tests/gateway/test_leak_reports.py", "tests/gateway/test_lifecycle.py", "tests/gateway/test_nginx.py",
-    "tests/gateway/test_serve_options.py", "tests/gateway/test_timing.py",
+# On PostgreSQL these still fail on things not yet looked into (PostgreSQL refuses the over-long
+# names the hostile-text tests plant; raw SQL in SQLite's dialect, char() and randomblob(); tests
+# that read or damage the home's SQLite file or depend on its being created there; module-scoped
+# servers started before the test's database exists; sqlite3 time bounds): until each is made to
+# pass, the PostgreSQL run leaves them to the SQLite run. See tests/expected_skips.txt.
+NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
+    "tests/tui/test_daily_hostile.py",
+    "tests/tui/test_daily_small.py",
+    "tests/test_suite_rules.py",
+    "tests/daemon/test_protocol.py",
+    "tests/unit/test_contexts.py",
+    "tests/policies/test_demo.py",
+    "tests/cli/test_audit_cli.py",
+    "tests/cli/test_audit_witness.py",
+    "tests/cli/test_faults_cli.py",
+    "tests/cli/test_home_cli.py",
+    "tests/cli/test_home_safety_cli.py",
+    "tests/cli/test_hostile_text.py",
+    "tests/cli/test_modes.py",
+    "tests/cli/test_no_audit_no_change_cli.py",
+    "tests/gateway/test_canary_gateway.py",
+    "tests/gateway/test_hostile_text.py",
+    "tests/gateway/test_http.py",
+    "tests/gateway/test_leak_reports.py",
+    "tests/gateway/test_lifecycle.py",
+    "tests/gateway/test_nginx.py",
+    "tests/gateway/test_serve_options.py",
+    "tests/gateway/test_timing.py",
 )
 POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
                       "runs on SQLite only for now: not yet made to pass on PostgreSQL (tests/conftest.py)")
