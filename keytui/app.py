@@ -360,6 +360,7 @@ def run_app(app: App, **run_options) -> int:
 def run_console(args) -> int:
     """`keytui` with no command: open the console (on the demo database with --demo), on the
     daemon's service with --socket or $KEYTUI_SOCKET."""
+    import os
     import sys
 
     from keytui.daemon import open_vault, socket_path
@@ -368,6 +369,8 @@ def run_console(args) -> int:
     home, socket = args.home, getattr(args, "socket", None)
     if args.demo and socket_path(socket):
         raise RuleError("demo: the demo database is embedded; leave out --socket (and unset KEYTUI_SOCKET)")
+    if args.demo and os.environ.get("KEYTUI_DATABASE_URL"):  # never demo data (nor a demo clock) in a shared one
+        raise RuleError("demo: the demo database is embedded; unset KEYTUI_DATABASE_URL")
     if args.demo:
         home = demo_home_for(args)
         builder = Vault.open(home, operator=args.operator, read_only=args.read_only, new_demo=True)

@@ -64,6 +64,7 @@ def test_demo_uses_the_home_it_is_given_and_says_where(tmp_path, monkeypatch, ca
     given, default = tmp_path / "given", tmp_path / "default-demo"
     monkeypatch.setattr(config, "demo_home", lambda: default)
     monkeypatch.delenv("KEYTUI_HOME", raising=False)
+    monkeypatch.delenv("KEYTUI_DATABASE_URL", raising=False)  # the demo's database is the home's own file
     if how == "KEYTUI_HOME":
         monkeypatch.setenv("KEYTUI_HOME", str(given))
     opened = []
@@ -81,9 +82,22 @@ def test_demo_without_a_home_uses_its_own(tmp_path, monkeypatch, capsys):
     default = tmp_path / "default-demo"
     monkeypatch.setattr(config, "demo_home", lambda: default)
     monkeypatch.delenv("KEYTUI_HOME", raising=False)
+    monkeypatch.delenv("KEYTUI_DATABASE_URL", raising=False)
     monkeypatch.setattr(app_module.KeytuiApp, "run", lambda self, **kw: None)
     assert app_module.run_console(Namespace(home=None, operator="alice", read_only=False, demo=True)) == 0
     assert (default / "keytui.db").exists() and f"demo data in {default}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting", ["KEYTUI_DATABASE_URL", "KEYTUI_SOCKET"])
+def test_demo_refuses_a_shared_database_and_writes_nothing(cli, tmp_path, setting):
+    """Demo keys, and the demo's movable clock, must never land in a database others use."""
+    url = "postgresql://nobody@127.0.0.1:1/none" if setting == "KEYTUI_DATABASE_URL" else str(tmp_path / "sock")
+    done = cli("--demo", env={setting: url, "KEYTUI_HOME": str(tmp_path / "demo")})
+    assert done.code == 2
+    assert done.err == "keytui: demo: the demo database is embedded; " + (
+        "unset KEYTUI_DATABASE_URL\n" if setting == "KEYTUI_DATABASE_URL" else
+        "leave out --socket (and unset KEYTUI_SOCKET)\n")
+    assert not (tmp_path / "demo").exists()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
