@@ -262,7 +262,6 @@ def pytest_unconfigure(config):
 # servers started before the test's database exists; sqlite3 time bounds): until each is made to
 # pass, the PostgreSQL run leaves them to the SQLite run. See tests/expected_skips.txt.
 NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
-    "tests/tui/test_daily_hostile.py",
     "tests/test_suite_rules.py",
     "tests/daemon/test_protocol.py",
     "tests/unit/test_contexts.py",

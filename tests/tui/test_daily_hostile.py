@@ -10,6 +10,7 @@ OSC 52: no crash, no control character on screen, no clipboard write, the text v
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -42,11 +43,15 @@ def is_control(char: str) -> bool:
 
 
 def plant(home) -> dict:
-    """Hostile text in every free-text field the console shows; returns the key ids used."""
+    """Hostile text in every free-text field the console shows; returns the key ids used.
+    PostgreSQL enforces the columns' lengths (SQLite does not), so there the long name is as long
+    as the column takes."""
+    name_max = 64 if os.environ.get("KEYTUI_DATABASE_URL") else None
     with raw_connection(home) as db:
         keys = [row[0] for row in db.execute("SELECT key_id FROM api_key WHERE status = 'active' ORDER BY id")]
         revoked = db.execute("SELECT key_id FROM api_key WHERE status = 'revoked' ORDER BY id").fetchone()[0]
         for key_id, value in zip(keys, HOSTILE.values()):
+            value = value[:name_max]
             db.execute("UPDATE api_key SET name = ?, owner = ? WHERE key_id = ?", (value, value, key_id))
         db.execute("UPDATE api_key SET revoke_reason = ?, policy_violation = ? WHERE key_id = ?",
                    ("[/] " + HOSTILE["osc52"], "[/]" + HOSTILE["csi"], revoked))
