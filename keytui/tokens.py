@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from keytui.domain import TAG_ENVS, Environment, RuleError
+from keytui.hmacs import HmacSha256
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_BYTES = 24
@@ -79,6 +80,7 @@ class Keyring:
             self.pepper, self.integrity_key, self.check_value = verification
             self._aead = self._mfa_aead = self.audit_key = None
             self.verify_only = True
+            self._macs()
             return
         if master_key is None or len(master_key) != 32:
             raise ValueError("master key must be 32 bytes")
@@ -92,6 +94,10 @@ class Keyring:
         # kept in the database, so opening it with another master key fails loudly instead of
         # issuing tokens no other process can verify
         self.check_value = _derive(master_key, b"keytui master key check v1").hex()
+        self._macs()
+
+    def _macs(self) -> None:
+        self._lookup_mac, self._seal_mac = HmacSha256(self.pepper), HmacSha256(self.integrity_key)
 
     @classmethod
     def for_verification(cls, pepper: bytes, integrity_key: bytes, check_value: str) -> "Keyring":
@@ -106,12 +112,12 @@ class Keyring:
         return aead
 
     def digest(self, token: str) -> str:
-        return hmac.digest(self.pepper, token.encode(), "sha256").hex()
+        return self._lookup_mac.hexdigest(token.encode())
 
     def seal(self, *fields) -> str:
         """An HMAC over fields (str, int or None), encoded without ambiguity."""
-        body = "\x1f".join("\x00" if f is None else str(f) for f in fields)
-        return hmac.digest(self.integrity_key, body.encode(), "sha256").hex()
+        body = "\x1f".join(["\x00" if f is None else str(f) for f in fields])
+        return self._seal_mac.hexdigest(body.encode())
 
     def encrypt(self, token: str, key_id: str) -> bytes:
         nonce = os.urandom(12)
