@@ -54,7 +54,9 @@ def test_serve_refuses_a_home_it_cannot_use_with_exit_3(cli, home, damage, words
 
 def test_serve_refuses_a_database_server_it_cannot_use_with_exit_3(cli, pg_url):
     """PostgreSQL's part of the damaged file above: a database that is not there."""
-    result = cli("serve", "--port", "1", env={"KEYTUI_DATABASE_URL": with_database(pg_url, "keytui_no_such_database")})
+    missing = with_database(pg_url, "keytui_no_such_database")
+    result = cli("serve", "--port", "1", env={"KEYTUI_DATABASE_URL": missing})
     assert result.code == 3, result
-    assert result.err.startswith("keytui: the database server cannot be used (") and "keytui_no_such_database" in result.err
+    assert result.err.startswith("keytui: the database server cannot be used (")
+    assert "keytui_no_such_database" in result.err
     assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
