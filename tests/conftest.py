@@ -274,14 +274,6 @@ NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
     "tests/cli/test_hostile_text.py",
     "tests/cli/test_modes.py",
     "tests/cli/test_no_audit_no_change_cli.py",
-    "tests/gateway/test_canary_gateway.py",
-    "tests/gateway/test_hostile_text.py",
-    "tests/gateway/test_http.py",
-    "tests/gateway/test_leak_reports.py",
-    "tests/gateway/test_lifecycle.py",
-    "tests/gateway/test_nginx.py",
-    "tests/gateway/test_serve_options.py",
-    "tests/gateway/test_timing.py",
 )
 POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
                       "runs on SQLite only for now: not yet made to pass on PostgreSQL (tests/conftest.py)")

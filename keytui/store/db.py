@@ -189,6 +189,12 @@ def create_database(settings: Settings, check_value: str) -> bool:
         draft.unlink(missing_ok=True)
 
 
+def master_key_bound(db: Database) -> bool:
+    """Has a master key opened this database yet?"""
+    with using(db):
+        return Meta.get_or_none(Meta.name == MASTER_KEY_CHECK) is not None
+
+
 def bind_master_key(db: Database, check_value: str, *, read_only: bool = False) -> None:
     """The first master key to open the database is the only one it accepts: a wrong key would
     otherwise issue tokens that the other processes cannot verify and cannot decrypt."""

@@ -19,7 +19,7 @@ from peewee import Database
 from keytui import keyfile
 from keytui.config import Settings, check_home, load_master_key, load_settings
 from keytui.domain import RuleError, StoreUnavailable
-from keytui.store.db import bind_master_key, create_database, file_state, open_database
+from keytui.store.db import bind_master_key, create_database, file_state, master_key_bound, open_database
 from keytui.store.locks import home_lock
 from keytui.tokens import Keyring
 
@@ -61,9 +61,11 @@ def _open(settings: Settings, *, read_only: bool) -> Opened:
 
 
 def _open_existing(settings: Settings, read_only: bool) -> Opened:
-    keyring = keyfile.from_environment() or Keyring(_master_key(settings, read_only))
+    keyring = keyfile.from_environment()
+    key = None if keyring else _master_key(settings, read_only)
     db = open_database(settings, read_only=read_only)
     try:
+        keyring = keyring or Keyring(key or _first_key(settings, db))
         bind_master_key(db, keyring.check_value, read_only=read_only or keyring.verify_only)
     except BaseException:
         db.close()
@@ -71,13 +73,27 @@ def _open_existing(settings: Settings, read_only: bool) -> Opened:
     return Opened(settings, db, keyring, read_only)
 
 
-def _master_key(settings: Settings, read_only: bool) -> bytes:
-    key = load_master_key(settings, create=bool(settings.database_url) and not read_only)
-    if key is None:
-        raise StoreUnavailable("missing", f"{settings.key_path} is missing, but {_db(settings)} belongs to a master "
-                                          "key: restore master.key from a backup or set KEYTUI_MASTER_KEY (keytui "
-                                          "never makes a new key for an existing database)")
+def _master_key(settings: Settings, read_only: bool) -> bytes | None:
+    """The home's key; None when there is no key file for a server's database that may be new
+    (`_first_key` asks it)."""
+    key = load_master_key(settings, create=False)
+    if key is None and (read_only or not settings.database_url):
+        raise _key_missing(settings)
     return key
+
+
+def _first_key(settings: Settings, db: Database) -> bytes:
+    """A server's database takes the key of the first keytui to open it (a new key file); one
+    that already belongs to a key never gets another, which could not read a single token."""
+    if master_key_bound(db):
+        raise _key_missing(settings)
+    return load_master_key(settings, create=True)
+
+
+def _key_missing(settings: Settings) -> StoreUnavailable:
+    return StoreUnavailable("missing", f"{settings.key_path} is missing, but {_db(settings)} belongs to a master "
+                                       "key: restore master.key from a backup or set KEYTUI_MASTER_KEY (keytui "
+                                       "never makes a new key for an existing database)")
 
 
 def _db(settings: Settings) -> str:

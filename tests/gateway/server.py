@@ -7,8 +7,10 @@ import os
 import signal
 import socket
 import subprocess
+import sqlite3
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from keytui.clock import FixedClock
-from tests.pg import database_rows
+from tests.pg import database_rows, raw_connection
 from tests.support import Token
 
 STARTUP_TIMEOUT_S = 20
@@ -53,6 +55,18 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         return self.proc.wait(timeout)
+
+
+@contextmanager
+def activity_log_locked(home: Path):
+    """Another process holding the lock the gateway's commits need: SQLite's write lock, or on
+    PostgreSQL an EXCLUSIVE lock on activity_event (as with SQLite's, writers wait, readers do not)."""
+    with raw_connection(home) as db:
+        if isinstance(db, sqlite3.Connection):
+            db.execute("BEGIN IMMEDIATE")
+        else:
+            db.execute("LOCK TABLE activity_event IN EXCLUSIVE MODE")
+        yield
 
 
 def start_server(home: Path, *args: str, launcher: tuple[str, ...] = ("-m", "keytui"), **popen) -> Server:

@@ -13,10 +13,11 @@ from tests.gateway.server import start_seeded
 from tests.support import Token
 
 UNKNOWN = Token("kt_sbx_" + "A" * 33 + "_ZZZZZZ")
+pytestmark = pytest.mark.usefixtures("on_module_database")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, module_database):
     server = start_seeded(tmp_path_factory.mktemp("gateway"), "--trusted-proxy", "127.0.0.1/32",
                           "--fail-limit", "50", "--cooldown", "600")
     vault = Vault.open(server.home, operator="alice", clock=Clock())

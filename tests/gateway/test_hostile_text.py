@@ -7,6 +7,8 @@ import re
 
 import httpx
 
+from tests.pg import run_statements
+
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 ZONE_OSC52 = "2001:db8::9%\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
 
@@ -24,13 +26,11 @@ def test_a_forwarded_zone_id_with_escapes_is_not_stored_or_logged_raw(fresh_serv
     assert not CONTROL.search(server.logs().replace("\n", ""))
 
 
-def test_a_revoked_key_revived_in_the_database_is_refused_over_http(fresh_server, tmp_path):
-    import sqlite3
-
+def test_a_revoked_key_revived_in_the_database_is_refused_over_http(fresh_server):
     server = fresh_server()
-    with sqlite3.connect(server.home / "keytui.db") as con:
-        con.execute("UPDATE api_key SET status = 'active', revoked_at = NULL WHERE name = 'GitHub Sync Key'")
-        con.execute("UPDATE key_secret SET ended_by = NULL, valid_until = NULL")
+    run_statements(server.home, [
+        "UPDATE api_key SET status = 'active', revoked_at = NULL WHERE name = 'GitHub Sync Key'",
+        "UPDATE key_secret SET ended_by = NULL, valid_until = NULL"])
     with httpx.Client(base_url=server.url, timeout=10) as http:
         answer = http.post("/v1/keys/verify", json={"token": server.tokens["revoked"], "environment": "development"})
         assert answer.status_code == 200 and answer.json()["code"] == "NOT_FOUND" and answer.json()["key_id"] is None

@@ -17,10 +17,11 @@ from tests.support import wait_until
 
 FAIL_LIMIT = 4
 COOLDOWN_S = 600
+pytestmark = pytest.mark.usefixtures("on_module_database")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, module_database):
     server = start_seeded(tmp_path_factory.mktemp("gateway"), "--trusted-proxy", "127.0.0.1/32",
                           "--fail-limit", str(FAIL_LIMIT), "--fail-window", "60", "--cooldown", str(COOLDOWN_S),
                           "--access-log")

@@ -51,10 +51,16 @@ def report(*tokens: str, url: str = "https://github.com/octo/app/blob/abc123/con
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, signer):
+def shared_server(tmp_path_factory, signer, module_database):
     server = start_seeded(tmp_path_factory.mktemp("gateway"), "--leak-report-keys", signer[1])
     yield server
     server.stop()
+
+
+@pytest.fixture
+def server(shared_server, on_module_database):
+    """The module's server, its database the test's (tests with a `fresh_server` have their own)."""
+    return shared_server
 
 
 def vault_on(server) -> Vault:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
-from contextlib import contextmanager
 
 import httpx
 import pytest
+
+from tests.gateway.server import activity_log_locked
 
 N = 200
 CONNECTIONS = 64  # the test client's; so at most this many requests are in the server at once
@@ -36,18 +36,6 @@ async def fire(server, count: int, on_answer=None, answered: list | None = None)
     return answered
 
 
-@contextmanager
-def write_lock_held(server):
-    """Another process holding SQLite's write lock: the gateway's commits must wait for it."""
-    con = sqlite3.connect(server.home / "keytui.db", isolation_level=None)
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        con.execute("ROLLBACK")
-        con.close()
-
-
 async def pending_events(client: httpx.AsyncClient) -> int:
     for line in (await client.get("/metrics")).text.splitlines():
         if line.startswith("keytui_gateway_pending_events "):
@@ -58,7 +46,7 @@ async def pending_events(client: httpx.AsyncClient) -> int:
 async def test_no_answer_before_its_event_commits_and_every_answered_event_survives_sigkill(fresh_server):
     server = fresh_server()
     answered: list[int] = []
-    with write_lock_held(server):
+    with activity_log_locked(server.home):
         burst = asyncio.create_task(fire(server, N, answered=answered))
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             deadline = asyncio.get_running_loop().time() + 30

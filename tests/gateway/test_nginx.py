@@ -24,7 +24,8 @@ from tests.gateway.server import free_port, start_server
 from tests.support import Token, totp_code, wait_until
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed")
+pytestmark = [pytest.mark.skipif(NGINX is None, reason="nginx is not installed"),
+              pytest.mark.usefixtures("on_module_database")]
 
 README = Path(__file__).parents[2] / "README.md"
 FAIL_LIMIT = 3
@@ -88,7 +89,7 @@ def seed(home: Path) -> dict[str, Token]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, module_database):
     tmp = tmp_path_factory.mktemp("nginx")
     home = tmp / "home"
     home.mkdir()

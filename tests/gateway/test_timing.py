@@ -10,13 +10,12 @@ fixed pause), except where the passing of time is itself the behaviour under tes
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
 import httpx
 
-from tests.gateway.server import UNKNOWN_TOKEN, verify
+from tests.gateway.server import UNKNOWN_TOKEN, activity_log_locked, verify
 from tests.support import wait_until
 
 COMMIT_TIMEOUT_S = 5  # the gateway's default (GatewayOptions.commit_timeout_s); no option changes it
@@ -57,9 +56,7 @@ def test_while_the_log_cannot_be_written_healthz_is_503_and_a_verification_503_a
         fresh_server):
     server = fresh_server()
     answer: list[httpx.Response] = []
-    lock = sqlite3.connect(server.home / "keytui.db", isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
-    try:
+    with activity_log_locked(server.home):
         with httpx.Client(base_url=server.url, timeout=COMMIT_TIMEOUT_S + 30) as http:
             body = {"token": server.tokens["sandbox"], "environment": "sandbox"}
             asking = threading.Thread(target=lambda: answer.append(http.post("/v1/keys/verify", json=body)))
@@ -74,9 +71,6 @@ def test_while_the_log_cannot_be_written_healthz_is_503_and_a_verification_503_a
             assert timed_out.status_code == 503 and timed_out.headers["Retry-After"] == "1"
             assert "activity log" in timed_out.json()["error"] and "valid" not in timed_out.json()
             assert time.monotonic() - started >= COMMIT_TIMEOUT_S
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     with httpx.Client(base_url=server.url, timeout=10) as http:
         wait_until(lambda: http.get("/healthz").status_code == 200, 20, "/healthz to recover")
     wait_until(lambda: [e[:3] for e in server.events()] == [("UNAVAILABLE", "127.0.0.1", "agents")], 20,
