@@ -29,6 +29,9 @@ KINDS = (
     ("cantopen", ("SQLITE_CANTOPEN",), (), ("unable to open database file",)),
 )
 SERVER_ERRORS = ("OperationalError", "InterfaceError")  # psycopg's names for a server it cannot reach
+# PostgreSQL's SQLSTATE codes for the same faults (its messages are translated, its codes are not)
+PG_CODES = {"53100": "full", "25006": "read-only", "55P03": "locked", "40P01": "locked", "42P01": "damaged",
+            "42703": "damaged", "42501": "denied"}
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -45,6 +48,8 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _kind(e: BaseException) -> str | None:
     name = getattr(e, "sqlite_errorname", "") or ""
+    if getattr(e, "pgcode", None) in PG_CODES:
+        return PG_CODES[e.pgcode]
     code = e.errno if isinstance(e, OSError) else None
     text = str(e).lower()
     for reason, names, errnos, words in KINDS:
