@@ -44,7 +44,7 @@ class StoreUnavailable(Exception):
     """The store cannot be used as it is: locked past the busy timeout, damaged, missing, full,
     read-only, or a home that is not safe. `message` is one line naming the cause and what to
     do; `reason` is a stable slug (locked, damaged, missing, full, read-only, unsafe, schema,
-    unavailable). Nothing was changed."""
+    unavailable, unreachable: a database server that cannot be reached). Nothing was changed."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from keytui.domain import MISSING_TOKEN, RATE_LIMITED, InputError, StoreUnavailable, VerifyCode, parse_environment
 from keytui.gateway import inputs, leakreports
-from keytui.gateway.batcher import CommitTimeout, GroupCommit, QueueFull
+from keytui.gateway.batcher import CommitTimeout, GroupCommit, QueueFull, StoreDown
 from keytui.gateway.clientip import client_ip
 from keytui.gateway.cooling import Cooling
 from keytui.gateway.metrics import Metrics
@@ -59,6 +59,11 @@ def _error(status: int, message: str, field: str | None = None, headers: dict | 
     if field:
         body["field"] = field
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _sick(reason: str, message: str) -> JSONResponse:
+    """/healthz's 503: `status` is the fault's one word (locked, full, unreachable…) for monitors."""
+    return JSONResponse({"status": reason, "error": message}, status_code=503, headers={"Retry-After": "1"})
 
 
 class Gateway:
@@ -130,6 +135,7 @@ class Gateway:
         if isinstance(outcome, Exception):
             raise outcome
         result: VerifyResult = outcome
+        self._logged_fault = None  # the store works: its next fault is logged again
         if result.canary and await self.backend.canary_cooling() and self.cooling.cool(ip):
             self._cooling_started(ip, call, "after presenting a canary token")
         elif self.cooling.note(ip, result.code):
@@ -206,12 +212,12 @@ class Gateway:
         try:
             await self.backend.health()
         except StoreUnavailable as exc:
-            return _error(503, exc.message)
+            return _sick(exc.reason, exc.message)
         except Exception as exc:  # noqa: BLE001 — health reports, never raises
-            return _error(503, f"database unreachable ({type(exc).__name__})")
+            return _sick("unavailable", f"database unreachable ({type(exc).__name__})")
         fault = self.batcher.fault
         if fault is not None and (fault.reason != "locked" or self.batcher.failing_for() > HEALTH_GRACE_S):
-            return _error(503, f"activity log writes are failing (retrying): {fault.message}")
+            return _sick(fault.reason, f"activity log writes are failing (retrying): {fault.message}")
         return JSONResponse({"status": "ok", "pending_events": self.batcher.pending})
 
     async def metrics_text(self, request: Request) -> Response:
@@ -262,6 +268,8 @@ class Gateway:
         why = f": {fault.message}" if fault is not None else "; retry"
         if isinstance(exc, QueueFull):
             text = f"too many requests are waiting for the activity log{why}"
+        elif isinstance(exc, StoreDown):
+            text = fault.message if fault is not None else "the database server cannot be reached; retry"
         else:
             text = f"the activity log could not be written in time{why}"
         return _error(503, text, headers={"Retry-After": "1"})

@@ -13,7 +13,10 @@ have already been answered 503 are rewritten as UNAVAILABLE (failed), so the act
 never shows a verdict the client did not get. That holds because the write runs on the event
 loop's own thread (keytui.store.connections.OnLoop): no timer can fire between the rewrite and
 the commit. While writes fail, at most `max_pending` requests wait; the next is answered 503
-at once (QueueFull) instead of piling up without bound.
+at once (QueueFull) instead of piling up without bound. While the database server cannot be
+reached at all (a PostgreSQL restart), waiting would only turn 503s into client timeouts: the
+stuck batch's requests are answered 503 at once (their events retried as UNAVAILABLE), and so
+is every new one (StoreDown, with no event) until a write succeeds again.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ def events_only(items: Sequence[Event]) -> tuple[list[Any], list[Event | None]]:
 
 class CommitTimeout(Exception):
     """The activity log could not be written in time; the request must not be answered with a verdict."""
+
+
+class StoreDown(CommitTimeout):
+    """The database server cannot be reached; answered 503 at once rather than after the commit timeout."""
 
 
 class QueueFull(Exception):
@@ -110,6 +117,8 @@ class GroupCommit:
         """The item's outcome, once its event has committed; CommitTimeout if that takes too long,
         QueueFull at once if too many are waiting. An outcome may be an exception, which the
         caller raises for its own request."""
+        if self._down():
+            raise StoreDown()
         if self.pending >= self.max_pending:
             self._metrics.queue_full += 1
             raise QueueFull()
@@ -123,6 +132,9 @@ class GroupCommit:
         if self._sweep is None:
             self._sweep = loop.call_at(self._deadlines[0][0], self._time_out)
         return await done
+
+    def _down(self) -> bool:
+        return self.fault is not None and self.fault.reason == "unreachable"
 
     def _time_out(self) -> None:
         """Answer 503 to every request past its deadline (a batch leaves those futures alone),
@@ -156,7 +168,8 @@ class GroupCommit:
             try:
                 outcomes = await self._write(batch)
             except Exception as exc:  # noqa: BLE001 — a bug in checking fails these requests, not the gateway
-                log.error("verification batch of %d failed: %s", len(batch), type(exc).__name__)
+                if self._explain(exc) is None:  # a store fault is said (once) where it is answered
+                    log.error("verification batch of %d failed: %s", len(batch), type(exc).__name__)
                 outcomes = [exc] * len(batch)
             finally:
                 self._in_flight = 0
@@ -191,7 +204,10 @@ class GroupCommit:
         attempt = 0
         while error is not None:
             attempt += 1
-            await asyncio.sleep(self._failed(error, len(batch), attempt))
+            delay = self._failed(error, len(batch), attempt)
+            if self._down():
+                self._answer_503(batch)
+            await asyncio.sleep(delay)
             try:
                 await self._run_db(self._record_settled, batch, events)
                 error = None
@@ -200,6 +216,12 @@ class GroupCommit:
         self._recovered()
         self._metrics.batch_size.observe(sum(e is not None for e in events))
         return outcomes
+
+    @staticmethod
+    def _answer_503(batch: list) -> None:
+        for _, done in batch:
+            if done is not None and not done.done():
+                done.set_exception(StoreDown())
 
     def _failed(self, error: Exception, size: int, attempt: int) -> float:
         """Keep why writes fail, in the store's words, and say it once per cause (not once per

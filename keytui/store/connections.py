@@ -21,6 +21,7 @@ from functools import partial
 
 from peewee import Database
 
+from keytui.store.binding import drop_if_lost
 from keytui.store.sql import is_sqlite
 
 
@@ -34,7 +35,13 @@ class DatabaseThreads:
         self._db.connect(reuse_if_open=True)
 
     async def run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(self._call, fn, *args))
+
+    def _call(self, fn, *args):
+        """`fn` on this thread's connection, a new one if the server dropped the last (a restart)."""
+        drop_if_lost(self._db)
+        self._db.connect(reuse_if_open=True)
+        return fn(*args)
 
     def close(self) -> None:
         """One closing task per thread: the barrier keeps any thread from taking two."""
@@ -68,6 +75,12 @@ class OnLoop:
     the loop (and /healthz, /metrics) for as long as it held it, so this connection waits for a
     lock at most BUSY_TIMEOUT_MS (`lock_timeout`) and for any statement at most
     STATEMENT_TIMEOUT_MS; the failed batch is retried like SQLite's "database is locked".
+
+    After a PostgreSQL restart the connection is dead: the batch that finds out fails (its
+    requests are answered 503, or its events retried), and the next call opens a new connection
+    with these settings, before any transaction begins. While the server is down each call's
+    connect fails at once (a refused socket), so requests get 503 rather than waiting;
+    `connect_timeout` bounds the wait for a server that does not answer at all.
     """
 
     BUSY_TIMEOUT_MS = 10
@@ -75,24 +88,29 @@ class OnLoop:
 
     def __init__(self, db: Database):
         self._db = db
-        self._open = False
 
     async def run(self, fn, *args):
-        if not self._open:
-            self._db.connect(reuse_if_open=True)
+        if drop_if_lost(self._db) or self._db.is_closed():
+            self._connect()
+        return fn(*args)
+
+    def _connect(self) -> None:
+        """Connected with this connection's settings, or not connected at all."""
+        self._db.connect(reuse_if_open=True)
+        try:
             if is_sqlite(self._db):
                 self._db.execute_sql("PRAGMA wal_autocheckpoint = 0")  # left to `checkpoint`
                 self._db.execute_sql(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
             else:
                 self._db.execute_sql(f"SET lock_timeout = {self.BUSY_TIMEOUT_MS}")
                 self._db.execute_sql(f"SET statement_timeout = {self.STATEMENT_TIMEOUT_MS}")
-            self._open = True
-        return fn(*args)
+        except BaseException:
+            if not drop_if_lost(self._db):
+                self._db.close()
+            raise
 
     def close(self) -> None:
-        if self._open:
-            self._db.close()
-            self._open = False
+        self._db.close()
 
 
 def checkpoint(db: Database) -> None:

@@ -30,6 +30,7 @@ from keytui.store.models import Meta
 
 BUSY_TIMEOUT_S = 60  # how long a writer waits for another's lock; KEYTUI_BUSY_TIMEOUT (seconds) overrides it
 MASTER_KEY_CHECK = "master_key_check"
+CONNECT_TIMEOUT_S = 3  # libpq's connect_timeout for a database server, unless the URL or PGCONNECT_TIMEOUT sets one
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
@@ -82,7 +83,7 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
     if settings.database_url:
         from playhouse.db_url import connect
 
-        db = connect(settings.database_url)
+        db = connect(settings.database_url, **server_defaults(settings.database_url))
         db.connect(reuse_if_open=True)
         _bring_up_to_date(db, settings, read_only)
         return db
@@ -94,6 +95,15 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
         db.close()
         raise
     return db
+
+
+def server_defaults(url: str) -> dict:
+    """libpq takes host, user, password, sslmode… from the URL or the standard PG* variables;
+    keytui adds only a bound on connecting (PGCONNECT_TIMEOUT or the URL's own win), so a
+    server that does not answer never holds a gateway's event loop for long."""
+    if "connect_timeout=" in url or os.environ.get("PGCONNECT_TIMEOUT"):
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
 
 
 def _connect_sqlite(path: Path, *, read_only: bool) -> Database:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -32,6 +33,7 @@ SERVER_ERRORS = ("OperationalError", "InterfaceError")  # psycopg's names for a 
 # PostgreSQL's SQLSTATE codes for the same faults (its messages are translated, its codes are not)
 PG_CODES = {"53100": "full", "25006": "read-only", "55P03": "locked", "40P01": "locked", "42P01": "damaged",
             "42703": "damaged", "42501": "denied"}
+URL_PASSWORD = re.compile(r"(://[^:/@\s]*):[^@\s]*@")  # user:password@ in a URL a driver quotes
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -76,9 +78,9 @@ def classify(exc: BaseException, where: Path | None = None) -> StoreUnavailable 
         server = _server_error(exc)
         if server is None:
             return None
-        first = (str(server).strip().splitlines() or ["no answer"])[0][:200]
-        return StoreUnavailable("unavailable", f"the database server cannot be used ({first}); check that it runs and "
-                                               "KEYTUI_DATABASE_URL")
+        first = URL_PASSWORD.sub(r"\1:***@", (str(server).strip().splitlines() or ["no answer"])[0])[:200]
+        return StoreUnavailable("unreachable", f"the database server cannot be used ({first}); check that it runs "
+                                               "and KEYTUI_DATABASE_URL")
     reason = min(found, key=[k[0] for k in KINDS].index)  # the most telling cause wins
     return describe(reason, where)
 
