@@ -125,7 +125,10 @@ def cmd_watch(args) -> int:
     if args.once:
         show(vault.run_watch_pass())
         return EXIT_OK
-    passes = vault.watch_loop(interval=args.interval, on_report=show, handle_signals=True)
+    def unreachable(fault):
+        print(f"keytui: watch: {fault.message} (trying again in {args.interval:g} s)", file=sys.stderr, flush=True)
+
+    passes = vault.watch_loop(interval=args.interval, on_report=show, handle_signals=True, on_fault=unreachable)
     print(f"watch stopped after {passes} passes", file=sys.stderr)
     return EXIT_OK
 

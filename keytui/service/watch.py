@@ -27,7 +27,7 @@ from typing import Callable
 from peewee import SQL
 
 from keytui.clock import from_ms, to_ms
-from keytui.domain import RuleError, Status, is_live, live_sql
+from keytui.domain import RuleError, Status, StoreUnavailable, is_live, live_sql
 from keytui.service import (alerts, audit, canaries, delivery, detection, integrity, lifecycle, orgpolicy, policies,
                             rollup, rotation)
 from keytui.service.context import Context, uses_store
@@ -211,19 +211,22 @@ def _detect(system: Context, paced: Paced, settings: dict, since: datetime, repo
 
 # ---------------------------------------------------------------------------------- the loop
 def watch_loop(ctx: Context, *, interval: float = DEFAULT_INTERVAL_S, stop: threading.Event | None = None,
-               on_report: Callable[[PassReport], None] | None = None, handle_signals: bool = False) -> int:
+               on_report: Callable[[PassReport], None] | None = None, handle_signals: bool = False,
+               on_fault: Callable[[StoreUnavailable], None] | None = None) -> int:
     """Run passes every `interval` seconds until `stop` is set; returns the number of passes."""
     return repeat_passes(lambda: run_pass(ctx), interval=interval, stop=stop, on_report=on_report,
-                         handle_signals=handle_signals)
+                         handle_signals=handle_signals, on_fault=on_fault)
 
 
 def repeat_passes(run: Callable[[], PassReport], *, interval: float = DEFAULT_INTERVAL_S,
                   stop: threading.Event | None = None, on_report: Callable[[PassReport], None] | None = None,
-                  handle_signals: bool = False) -> int:
+                  handle_signals: bool = False, on_fault: Callable[[StoreUnavailable], None] | None = None) -> int:
     """The loop around `run` (in process, or a daemon's pass for a remote client).
 
     With handle_signals (the CLI), Ctrl-C and SIGTERM set `stop`: the pass under way finishes
-    (or, if it has not started writing, never starts) and the loop ends cleanly.
+    (or, if it has not started writing, never starts) and the loop ends cleanly. With
+    `on_fault`, a pass that found the database server unreachable (a restart; its transaction
+    rolled back whole) is handed to it and the loop goes on: the next pass reconnects.
     """
     stop = stop or threading.Event()
     signalled: list[int] = []  # a plain flag: Event.set() from a handler can deadlock the wait it interrupts
@@ -236,10 +239,16 @@ def repeat_passes(run: Callable[[], PassReport], *, interval: float = DEFAULT_IN
 
     passes = 0
     while not stopping():
-        report = run()
-        passes += 1
-        if on_report:
-            on_report(report)
+        try:
+            report = run()
+        except StoreUnavailable as exc:
+            if on_fault is None or exc.reason != "unreachable":
+                raise
+            on_fault(exc)
+        else:
+            passes += 1
+            if on_report:
+                on_report(report)
         next_pass = time.monotonic() + interval
         while not stopping() and (left := next_pass - time.monotonic()) > 0:
             stop.wait(min(left, SIGNAL_CHECK_S))
