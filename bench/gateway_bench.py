@@ -12,7 +12,12 @@ a token lookup, a group commit of its activity event, an answer after the commit
 the events in the database are counted against the answers.
 
 Run:     python bench/gateway_bench.py [--seconds 3] [--rounds 3] [--rate 500] [--workers 1] [--python-client]
-                                       [--compare-workers] [--compare-stacks]
+                                       [--compare-workers] [--compare-stacks] [--compare-gateways]
+                                       [--database postgresql://…]
+With --database every home's database is a new one on that PostgreSQL server (dropped at the end)
+instead of an SQLite file; --compare-gateways runs a second `keytui serve` (another port and home,
+the same database, as if on another host) and measures the two, the load split between them,
+against the first alone, alternately.
 Targets (issue 14), each printed MET or MISSED from this one run:
   - verification throughput at max rate >= 60% of the trivial endpoint's, on the same stack;
   - verification p99 at a steady 500 requests/s <= 3x the trivial endpoint's p99 at that rate
@@ -133,19 +138,20 @@ end
 """
 
 
-def run_wrk(port: int, method: str, path: str, bodies: list[str], seconds: float, tmp: Path) -> dict:
-    script = tmp / "bench.lua"
+def run_wrk(port: int, method: str, path: str, bodies: list[str], seconds: float, tmp: Path,
+            connections: int = CONNECTIONS) -> dict:
+    script = tmp / f"bench-{port}.lua"
     lua_bodies = ", ".join(json.dumps(b) for b in bodies)
     script.write_text(WRK_SCRIPT % (lua_bodies, method, path, method, path))
     url = f"http://127.0.0.1:{port}{path}"
-    warm = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{WARMUP_S:g}s", "-s", str(script), url],
+    warm = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{WARMUP_S:g}s", "-s", str(script), url],
                           capture_output=True, text=True, check=True).stdout
-    out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-s", str(script), url],
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
     data = json.loads(out.split("JSON ", 1)[1].splitlines()[0])
     # wrk stops with up to one request per connection unread: answered (and recorded) but not counted
     data["answers"] = data["count"] + json.loads(warm.split("JSON ", 1)[1].splitlines()[0])["count"]
-    data["uncounted"] = 2 * CONNECTIONS
+    data["uncounted"] = 2 * connections
     data["statuses"] = {200: data["count"] - data["non2xx"]} if not data["non2xx"] else {"non-2xx": data["non2xx"]}
     return data
 
@@ -167,11 +173,58 @@ PLAIN_STACK = ("import sys; sys.modules['httptools'] = sys.modules['uvloop'] = N
                "sys.argv[0] = 'keytui'; from keytui.cli import main; sys.exit(main())")
 
 
-def start_server(home: Path, port: int, workers: int, plain: bool = False) -> subprocess.Popen:
+class Databases:
+    """With --database, a new PostgreSQL database for each home on that server, dropped at the end
+    (None, an SQLite file in the home, without it)."""
+
+    def __init__(self, server_url: str | None):
+        self.server_url = server_url
+        self.made: list[str] = []
+
+    def _admin(self, sql: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(self.server_url)
+        try:
+            conn.autocommit = True  # CREATE/DROP DATABASE refuse a transaction
+            conn.cursor().execute(sql)
+        finally:
+            conn.close()
+
+    def new(self) -> str | None:
+        if not self.server_url:
+            return None
+        from urllib.parse import urlsplit, urlunsplit
+
+        name = f"keytui_bench_{os.getpid()}_{len(self.made)}"
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        self.made.append(name)
+        return urlunsplit(urlsplit(self.server_url)._replace(path=f"/{name}"))
+
+    def drop_all(self) -> None:
+        for name in self.made:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def count_events(home: Path, url: str | None) -> int:
+    if url:
+        import psycopg2
+
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM activity_event")
+            return cur.fetchone()[0]
+    with sqlite3.connect(home / "keytui.db") as con:
+        return con.execute("SELECT count(*) FROM activity_event").fetchone()[0]
+
+
+def start_server(home: Path, port: int, workers: int, plain: bool = False, url: str | None = None) -> subprocess.Popen:
     import httpx
 
     env = dict(os.environ, KEYTUI_HOME=str(home))
     env.pop("KEYTUI_MASTER_KEY", None)
+    env.pop("KEYTUI_DATABASE_URL", None)
+    if url:
+        env["KEYTUI_DATABASE_URL"] = url
     command = [sys.executable, "-c", PLAIN_STACK] if plain else [sys.executable, "-m", "keytui"]
     proc = subprocess.Popen(command + ["serve", "--port", str(port), "--workers", str(workers), "--fail-limit", "0"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -215,9 +268,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def python_client(port: int, method: str, path: str, bodies: list[str], seconds: float, rate: float | None) -> dict:
+def python_client(port: int, method: str, path: str, bodies: list[str], seconds: float, rate: float | None,
+                  connections: int = CONNECTIONS) -> dict:
     cmd = [sys.executable, __file__, "client", "--port", str(port), "--method", method, "--path", path,
-           "--bodies", json.dumps(bodies), "--seconds", str(seconds)]
+           "--bodies", json.dumps(bodies), "--seconds", str(seconds), "--connections", str(connections)]
     if rate:
         cmd += ["--rate", str(rate)]
     return json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
@@ -252,26 +306,37 @@ def verdict(met: bool) -> str:
 
 
 class Gateway:
-    """One `keytui serve` on its own fresh home, and every answer it gave a verification."""
+    """One `keytui serve` on its own fresh home (and database, with --database), and every answer
+    it gave a verification; with `beside`, a second host's gateway on that one's database."""
 
-    def __init__(self, tmp: Path, workers: int, plain: bool = False):
-        self.home = tmp / f"home-{workers}w{'-plain' if plain else ''}"
+    def __init__(self, tmp: Path, workers: int, plain: bool = False, databases: Databases = Databases(None),
+                 beside: Gateway | None = None):
+        self.home = tmp / f"home-{workers}w{'-plain' if plain else ''}{'-beside' if beside else ''}"
         self.home.mkdir()
-        tokens = seed(self.home)
-        self.verify_bodies = [json.dumps({"token": t, "environment": "sandbox", "permission": "read",
-                                          "module": "bench"}) for t in tokens]
+        if beside:
+            shutil.copy2(beside.home / "master.key", self.home / "master.key")
+            self.url, self.verify_bodies = beside.url, beside.verify_bodies
+        else:
+            self.url = databases.new()
+            os.environ.pop("KEYTUI_DATABASE_URL", None)
+            if self.url:
+                os.environ["KEYTUI_DATABASE_URL"] = self.url  # for seeding through the service, here
+            tokens = seed(self.home)
+            os.environ.pop("KEYTUI_DATABASE_URL", None)
+            self.verify_bodies = [json.dumps({"token": t, "environment": "sandbox", "permission": "read",
+                                              "module": "bench"}) for t in tokens]
         self.port = free_port()
         self.workers = workers
-        self.proc = start_server(self.home, self.port, workers, plain)
+        self.proc = start_server(self.home, self.port, workers, plain, self.url)
         self.verify_answers = 0
         self.uncounted = 0  # answered but not seen by wrk, which stops with requests in flight
 
     def run(self, method: str, path: str, bodies: list[str], seconds: float, rate: float | None, tmp: Path,
-            use_wrk: bool) -> dict:
+            use_wrk: bool, connections: int = CONNECTIONS) -> dict:
         if rate is None and use_wrk:
-            go = lambda: run_wrk(self.port, method, path, bodies, seconds, tmp)  # noqa: E731
+            go = lambda: run_wrk(self.port, method, path, bodies, seconds, tmp, connections)  # noqa: E731
         else:
-            go = lambda: python_client(self.port, method, path, bodies, seconds, rate)  # noqa: E731
+            go = lambda: python_client(self.port, method, path, bodies, seconds, rate, connections)  # noqa: E731
         result = measure(self.proc.pid, go)
         if path == "/v1/keys/verify":
             self.verify_answers += result["answers"]
@@ -282,9 +347,7 @@ class Gateway:
         """Stop the server; (events recorded, answers counted, answers wrk may not have counted)."""
         self.proc.terminate()
         self.proc.wait(30)
-        with sqlite3.connect(self.home / "keytui.db") as con:
-            events = con.execute("SELECT count(*) FROM activity_event").fetchone()[0]
-        return events, self.verify_answers, self.uncounted
+        return count_events(self.home, self.url), self.verify_answers, self.uncounted
 
 
 def events_line(name: str, events: int, answers: int, uncounted: int) -> bool:
@@ -297,7 +360,8 @@ def events_line(name: str, events: int, answers: int, uncounted: int) -> bool:
 
 def report(args, use_wrk: bool, runs: dict, latencies: dict, endpoints: dict) -> list[bool]:
     max_client = "wrk (1 thread)" if use_wrk else "asyncio client"
-    print(f"keytui serve ({stack()}), {args.workers} worker(s), {os.cpu_count()} cores, load average "
+    engine = "PostgreSQL" if args.database else "SQLite"
+    print(f"keytui serve ({stack()}) on {engine}, {args.workers} worker(s), {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}; {CONNECTIONS} keep-alive connections; max rate driven by {max_client}, "
           f"fixed rate paced by the asyncio client; medians of {args.rounds} alternating runs of "
           f"{args.seconds:g} s (each after {WARMUP_S:g} s warm-up); fixed-rate percentiles over all "
@@ -337,9 +401,9 @@ def report(args, use_wrk: bool, runs: dict, latencies: dict, endpoints: dict) ->
     return [ratio >= 0.6, p99_ratio <= 3]
 
 
-def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway) -> list[bool]:
+def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway, databases: Databases) -> list[bool]:
     """Verification at max rate on one worker and on two, alternately, each on its own home."""
-    two = Gateway(tmp, 2)
+    two = Gateway(tmp, 2, databases=databases)
     rps: dict[int, list[float]] = {1: [], 2: []}
     try:
         for _ in range(args.rounds):
@@ -354,9 +418,33 @@ def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway) -> list[bool]:
     return [scale >= 1.7, events_line("--workers 2", *recorded)]
 
 
-def compare_stacks(args, tmp: Path, use_wrk: bool, fast: Gateway) -> list[bool]:
+def compare_gateways(args, tmp: Path, use_wrk: bool, one: Gateway) -> list[bool]:
+    """Verification at max rate on one gateway (16 connections), then on it and a second gateway on
+    the same database at once (8 connections each: the same load, split), alternately."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    second = Gateway(tmp, 1, beside=one)
+    rps: dict[int, list[float]] = {1: [], 2: []}
+    verify = ("POST", "/v1/keys/verify", one.verify_bodies, args.seconds, None, tmp, use_wrk)
+    try:
+        for _ in range(args.rounds):
+            rps[1].append(one.run(*verify)["rps"])
+            with ThreadPoolExecutor(2) as pool:
+                both = list(pool.map(lambda gw: gw.run(*verify, connections=CONNECTIONS // 2), (one, second)))
+            rps[2].append(sum(r["rps"] for r in both))
+    finally:
+        second.stop()  # its events are in the first one's database, counted when that one stops
+        one.verify_answers += second.verify_answers
+        one.uncounted += second.uncounted
+    print(f"verify at max rate, two gateways on one database / one gateway: {median(rps[2]):.0f} / "
+          f"{median(rps[1]):.0f} req/s = {median(rps[2]) / median(rps[1]):.2f}x (runs: "
+          f"{', '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(rps[2], rps[1]))})")
+    return []
+
+
+def compare_stacks(args, tmp: Path, use_wrk: bool, fast: Gateway, databases: Databases) -> list[bool]:
     """Trivial and verify at max rate on this stack and on h11 + asyncio, alternately."""
-    plain = Gateway(tmp, args.workers, plain=True)
+    plain = Gateway(tmp, args.workers, plain=True, databases=databases)
     cpu: dict[tuple[str, bool], list[float]] = {}
     rps: dict[tuple[str, bool], list[float]] = {}
     try:
@@ -387,12 +475,19 @@ def main() -> None:
     p.add_argument("--python-client", action="store_true", help="use the asyncio client even if wrk is installed")
     p.add_argument("--compare-workers", action="store_true", help="also measure --workers 2 against one worker")
     p.add_argument("--compare-stacks", action="store_true", help="also measure the server on h11 + asyncio")
+    p.add_argument("--compare-gateways", action="store_true",
+                   help="also measure two gateways on one database (the load split) against one")
+    p.add_argument("--database", metavar="URL", help="a PostgreSQL server (postgresql://…): each home gets a new "
+                                                     "database there instead of an SQLite file")
     args = p.parse_args()
+    if args.compare_gateways and not args.database:
+        p.error("--compare-gateways needs --database postgresql://… (two hosts cannot share an SQLite file)")
     use_wrk = shutil.which("wrk") is not None and not args.python_client
+    databases = Databases(args.database)
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        gw = Gateway(tmp, args.workers)
+        gw = Gateway(tmp, args.workers, databases=databases)
         endpoints = {"GET /v1/ping (trivial)": ("GET", "/v1/ping", []),
                      "POST /v1/ping (body)": ("POST", "/v1/ping", gw.verify_bodies),
                      "POST /v1/keys/verify": ("POST", "/v1/keys/verify", gw.verify_bodies)}
@@ -408,11 +503,14 @@ def main() -> None:
                     runs.setdefault((name, "fixed"), []).append(fixed)
             verdicts = report(args, use_wrk, runs, latencies, list(endpoints))
             if args.compare_workers and args.workers == 1:
-                verdicts += compare_workers(args, tmp, use_wrk, gw)
+                verdicts += compare_workers(args, tmp, use_wrk, gw, databases)
             if args.compare_stacks:
-                verdicts += compare_stacks(args, tmp, use_wrk, gw)
+                verdicts += compare_stacks(args, tmp, use_wrk, gw, databases)
+            if args.compare_gateways:
+                verdicts += compare_gateways(args, tmp, use_wrk, gw)
         finally:
             recorded = gw.stop()
+            databases.drop_all()
         verdicts.append(events_line(f"--workers {args.workers}", *recorded))
     print(f"targets met: {sum(verdicts)} of {len(verdicts)}")
 
