@@ -101,7 +101,7 @@ def server_defaults(url: str) -> dict:
     """libpq takes host, user, password, sslmode… from the URL or the standard PG* variables;
     keytui adds only a bound on connecting (PGCONNECT_TIMEOUT or the URL's own win), so a
     server that does not answer never holds a gateway's event loop for long."""
-    if "connect_timeout=" in url or os.environ.get("PGCONNECT_TIMEOUT"):
+    if not url.startswith("postgres") or "connect_timeout=" in url or os.environ.get("PGCONNECT_TIMEOUT"):
         return {}
     return {"connect_timeout": CONNECT_TIMEOUT_S}
 
