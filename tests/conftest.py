@@ -271,7 +271,6 @@ NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
     "tests/cli/test_faults_cli.py",
     "tests/cli/test_home_cli.py",
     "tests/cli/test_home_safety_cli.py",
-    "tests/cli/test_hostile_text.py",
     "tests/cli/test_modes.py",
 )
 POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
