@@ -15,12 +15,13 @@ CREATE = ("keys", "create", "--name", "Demo Build Key", "--scope", "demo-builds"
           "--environment", "dev", "--no-expiry")
 
 
-def test_first_run_creates_a_private_home_database_and_master_key(cli, home, tmp_path):
+def test_first_run_creates_a_private_home_database_and_master_key(cli, home, tmp_path, database_url):
     fresh = tmp_path / "fresh" / "keytui"
     assert cli("--home", str(fresh), *CREATE).code == 0  # --home wins over $KEYTUI_HOME
-    assert not (home / "keytui.db").exists()
+    assert list(home.iterdir()) == []
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
-    for name in ("keytui.db", "master.key"):
+    assert (fresh / "keytui.db").exists() == (database_url is None)  # on PostgreSQL the database is the server's
+    for name in ("master.key",) if database_url else ("keytui.db", "master.key"):
         assert stat.S_IMODE((fresh / name).stat().st_mode) == 0o600, name
 
 
