@@ -17,7 +17,7 @@ import hmac
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from peewee import Database, SqliteDatabase
 
@@ -82,7 +82,7 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
     if settings.database_url:
         from playhouse.db_url import connect
 
-        db = connect(settings.database_url)
+        db = connect(settings.database_url, **_server_options(settings.database_url))
         db.connect(reuse_if_open=True)
         _bring_up_to_date(db, settings, read_only)
         return db
@@ -94,6 +94,16 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
         db.close()
         raise
     return db
+
+
+def _server_options(url: str) -> dict:
+    """On PostgreSQL, the URL's own `options` and, on every connection, a writer waits for
+    another's lock at most the busy timeout, as on SQLite (lock_timeout; its 0 means for ever)."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return {}
+    given = parse_qs(parts.query).get("options", [""])[-1]
+    return {"options": f"{given} -c lock_timeout={max(1, round(busy_timeout() * 1000))}".strip()}
 
 
 def _connect_sqlite(path: Path, *, read_only: bool) -> Database:
