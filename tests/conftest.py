@@ -268,7 +268,6 @@ NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
     "tests/policies/test_demo.py",
     "tests/cli/test_audit_cli.py",
     "tests/cli/test_audit_witness.py",
-    "tests/cli/test_faults_cli.py",
     "tests/cli/test_home_safety_cli.py",
     "tests/cli/test_modes.py",
 )
