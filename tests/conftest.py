@@ -268,7 +268,6 @@ NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
     "tests/policies/test_demo.py",
     "tests/cli/test_audit_cli.py",
     "tests/cli/test_audit_witness.py",
-    "tests/cli/test_home_safety_cli.py",
 )
 POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
                       "runs on SQLite only for now: not yet made to pass on PostgreSQL (tests/conftest.py)")
