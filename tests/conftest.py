@@ -266,8 +266,6 @@ NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
     "tests/daemon/test_protocol.py",
     "tests/unit/test_contexts.py",
     "tests/policies/test_demo.py",
-    "tests/cli/test_audit_cli.py",
-    "tests/cli/test_audit_witness.py",
 )
 POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
                       "runs on SQLite only for now: not yet made to pass on PostgreSQL (tests/conftest.py)")
