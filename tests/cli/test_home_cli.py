@@ -91,7 +91,8 @@ def test_mfa_enrol_prints_the_secret_once_and_status_reports_it(kt):
     assert kt("mfa", "status", "--json").json() == {"operator": "alice", "enrolled": True}
 
 
-def test_demo_refuses_a_home_in_real_use_and_leaves_it_as_it_was(cli, db_dump):
+def test_demo_refuses_a_home_in_real_use_and_leaves_it_as_it_was(cli, db_dump, monkeypatch):
+    monkeypatch.delenv("KEYTUI_DATABASE_URL", raising=False)  # the demo is embedded: --demo refuses a server's
     assert cli(*CREATE).code == 0
     before = db_dump()
     refused = cli("--demo")  # the home given by KEYTUI_HOME holds a real key
