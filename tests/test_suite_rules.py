@@ -21,8 +21,9 @@ def run_pytest(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_no_keytui_variable_and_no_real_home_reach_a_test():
-    assert [name for name in os.environ if name.startswith("KEYTUI_")] == []
+def test_no_keytui_variable_and_no_real_home_reach_a_test(database_url):
+    keytui_variables = {name: value for name, value in os.environ.items() if name.startswith("KEYTUI_")}
+    assert keytui_variables == ({"KEYTUI_DATABASE_URL": database_url} if database_url else {})  # the test's own
     assert Path(os.environ["XDG_DATA_HOME"]) in default_home().parents
     assert not str(default_home()).startswith(str(Path.home() / ".local"))
 

@@ -17,7 +17,7 @@ import hmac
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from peewee import Database, SqliteDatabase
 
@@ -83,7 +83,7 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
     if settings.database_url:
         from playhouse.db_url import connect
 
-        db = connect(settings.database_url, **server_defaults(settings.database_url))
+        db = connect(settings.database_url, **_server_options(settings.database_url))
         db.connect(reuse_if_open=True)
         _bring_up_to_date(db, settings, read_only)
         return db
@@ -97,13 +97,20 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
     return db
 
 
-def server_defaults(url: str) -> dict:
-    """libpq takes host, user, password, sslmode… from the URL or the standard PG* variables;
-    keytui adds only a bound on connecting (PGCONNECT_TIMEOUT or the URL's own win), so a
-    server that does not answer never holds a gateway's event loop for long."""
-    if not url.startswith("postgres") or "connect_timeout=" in url or os.environ.get("PGCONNECT_TIMEOUT"):
+def _server_options(url: str) -> dict:
+    """libpq takes host, user, password, sslmode… from the URL or the standard PG* variables.
+    keytui adds, on PostgreSQL, a bound on connecting (PGCONNECT_TIMEOUT or the URL's own win),
+    so a server that does not answer never holds a gateway's event loop for long, and on every
+    connection a writer waits for another's lock at most the busy timeout, as on SQLite
+    (lock_timeout; its 0 means for ever), keeping the URL's own `options`."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
         return {}
-    return {"connect_timeout": CONNECT_TIMEOUT_S}
+    given = parse_qs(parts.query).get("options", [""])[-1]
+    options = {"options": f"{given} -c lock_timeout={max(1, round(busy_timeout() * 1000))}".strip()}
+    if "connect_timeout=" not in url and not os.environ.get("PGCONNECT_TIMEOUT"):
+        options["connect_timeout"] = CONNECT_TIMEOUT_S
+    return options
 
 
 def _connect_sqlite(path: Path, *, read_only: bool) -> Database:

@@ -37,8 +37,8 @@ def db_dump(home):
                 return list(conn.iterdump())
         tables = database_rows(home, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
                                      "ORDER BY table_name")
-        return [f"{name}: {row!r}" for (name,) in tables
-                for row in database_rows(home, f'SELECT * FROM "{name}" ORDER BY 1')]
+        return [f"{name}: {tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)!r}"  # bytea, as bytes
+                for (name,) in tables for row in database_rows(home, f'SELECT * FROM "{name}" ORDER BY 1')]
 
     return dump
 

@@ -3,10 +3,9 @@ log, and a token's ciphertext only decrypts for its own key."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-
 import pytest
+
+from tests.pg import raw_connection
 
 
 def test_an_untouched_log_verifies(kt, history):
@@ -67,7 +66,7 @@ def test_a_ciphertext_moved_to_another_key_does_not_decrypt(kt, vault, home, cou
     copies fail, instead of handing out the other key's token."""
     first = vault.create("Key A", "agents", ["read"], "sandbox", expires_in_days=30)
     second = vault.create("Key B", "agents", ["read"], "sandbox", expires_in_days=30)
-    with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
+    with raw_connection(home) as conn:
         rows = conn.execute("SELECT s.id, s.ciphertext FROM key_secret s JOIN api_key k ON k.id = s.key_id "
                             "WHERE k.key_id IN (?, ?) ORDER BY k.key_id = ?",
                             (first.key.key_id, second.key.key_id, second.key.key_id)).fetchall()

@@ -15,13 +15,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from keytui.domain import Environment
 from keytui.tokens import generate
+from tests.pg import database_rows
 
 CREATE = ("keys", "create", "--scope", "agents", "--permission", "read", "--environment", "dev", "--no-expiry",
           "--name")
@@ -48,6 +50,8 @@ def seeded(kt, home):
 
 
 def checkpoint(home) -> None:
+    if os.environ.get("KEYTUI_DATABASE_URL"):  # a database server: no file to fold the log into
+        return
     with closing(sqlite3.connect(home / "keytui.db")) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
@@ -59,17 +63,35 @@ def listed(kt) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- locked
+@contextmanager
+def _server_lock_held(url: str) -> Iterator[int]:
+    """psql's way of holding the writers off, in another process: every change writes an audit
+    entry, and a plain read takes no lock this one blocks. Yields its pid."""
+    script = ("import psycopg2, sys\nc = psycopg2.connect(sys.argv[1])\n"
+              "c.cursor().execute('LOCK TABLE audit_entry IN EXCLUSIVE MODE')\nprint('held', flush=True)\n"
+              "sys.stdin.read()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+
+
 @pytest.fixture
-def locked(home, seeded, lock_holder):
-    with lock_holder(home / "keytui.db") as pid:
+def locked(home, seeded, lock_holder, database_url):
+    with (_server_lock_held(database_url) if database_url else lock_holder(home / "keytui.db")) as pid:
         yield pid
 
 
-def test_a_locked_database_is_one_line_naming_the_holder_and_readers_do_not_wait(kt, seeded, locked):
+def test_a_locked_database_is_one_line_naming_the_holder_and_readers_do_not_wait(kt, seeded, locked, database_url):
     started = time.monotonic()
     refused = kt(*CREATE, "Blocked", env={"KEYTUI_BUSY_TIMEOUT": "1"})
     line = one_line(refused, 3, "the database is locked by another process", "try again")
-    assert f"pid {locked}" in line
+    if not database_url:  # a server's lock holder is a session, possibly on another host: no pid of ours
+        assert f"pid {locked}" in line
     assert time.monotonic() - started < 15
     started = time.monotonic()
     assert listed(kt) == sorted(seeded)
@@ -115,6 +137,7 @@ def test_a_damaged_database_is_one_line_for_every_command(kt, home, seeded, dama
 
 
 # ---------------------------------------------------------------------------------- lost files
+@pytest.mark.sqlite_only
 def test_an_empty_database_beside_a_used_key_file_is_an_error_until_init_fresh(kt, cli, home, seeded):
     (home / "keytui.db").write_bytes(b"")
     for args in (*READS, CREATE + ("New",)):
@@ -130,6 +153,7 @@ def test_an_empty_database_beside_a_used_key_file_is_an_error_until_init_fresh(k
     assert verified.code == 0 and "intact: 0 entries" in verified.out
 
 
+@pytest.mark.sqlite_only
 def test_a_missing_database_beside_a_used_key_file_is_an_error_until_init(kt, cli, home, seeded):
     for name in ("keytui.db", "keytui.db-wal", "keytui.db-shm"):
         (home / name).unlink(missing_ok=True)
@@ -154,10 +178,10 @@ def test_a_deleted_key_file_is_never_recreated_and_nothing_is_lost(kt, home, see
 
 
 def test_a_newer_schema_is_refused_and_left_alone(kt, home, seeded):
-    with closing(sqlite3.connect(home / "keytui.db")) as conn, conn:
-        conn.execute("UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+    database_rows(home, "UPDATE meta SET value = '99' WHERE name = 'schema_version'")
     for args in (("keys", "list"), CREATE + ("New",)):
         one_line(kt(*args), 3, "written by a newer keytui", "upgrade keytui")
+    assert database_rows(home, "SELECT value FROM meta WHERE name = 'schema_version'") == [("99",)]
 
 
 # ---------------------------------------------------------------------------------- read-only opens

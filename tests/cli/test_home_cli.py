@@ -15,12 +15,13 @@ CREATE = ("keys", "create", "--name", "Demo Build Key", "--scope", "demo-builds"
           "--environment", "dev", "--no-expiry")
 
 
-def test_first_run_creates_a_private_home_database_and_master_key(cli, home, tmp_path):
+def test_first_run_creates_a_private_home_database_and_master_key(cli, home, tmp_path, database_url):
     fresh = tmp_path / "fresh" / "keytui"
     assert cli("--home", str(fresh), *CREATE).code == 0  # --home wins over $KEYTUI_HOME
-    assert not (home / "keytui.db").exists()
+    assert list(home.iterdir()) == []
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
-    for name in ("keytui.db", "master.key"):
+    assert (fresh / "keytui.db").exists() == (database_url is None)  # on PostgreSQL the database is the server's
+    for name in ("master.key",) if database_url else ("keytui.db", "master.key"):
         assert stat.S_IMODE((fresh / name).stat().st_mode) == 0o600, name
 
 
@@ -90,7 +91,8 @@ def test_mfa_enrol_prints_the_secret_once_and_status_reports_it(kt):
     assert kt("mfa", "status", "--json").json() == {"operator": "alice", "enrolled": True}
 
 
-def test_demo_refuses_a_home_in_real_use_and_leaves_it_as_it_was(cli, db_dump):
+def test_demo_refuses_a_home_in_real_use_and_leaves_it_as_it_was(cli, db_dump, monkeypatch):
+    monkeypatch.delenv("KEYTUI_DATABASE_URL", raising=False)  # the demo is embedded: --demo refuses a server's
     assert cli(*CREATE).code == 0
     before = db_dump()
     refused = cli("--demo")  # the home given by KEYTUI_HOME holds a real key

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from tests.pg import database_rows
+
 ESC_OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J"
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 CREATE = ["keys", "create", "--scope", "agents", "--permission", "read", "--environment", "sandbox",
@@ -58,6 +60,24 @@ def test_control_characters_are_refused_through_every_other_way_in(cli, vault, c
     assert raw_sql("SELECT status FROM api_key") == [("active",)]
 
 
+TOO_LONG = {  # one past each column's length: PostgreSQL's varchar would refuse it with an error of its own
+    "operator": (["--operator", "o" * 65, "keys", "list"], "operator"),
+    "owner": ([*CREATE, "--name", "K", "--owner", "o" * 65], "owner"),
+    "module": (["verify", "{token}", "--environment", "sandbox", "--module", "m" * 33], "module"),
+    "reason": (["keys", "revoke", "{key_id}", "--reason", "r" * 501], "reason"),
+}
+
+
+@pytest.mark.parametrize("args, field", TOO_LONG.values(), ids=TOO_LONG.keys())
+def test_over_long_text_is_refused_on_the_way_in_on_either_engine(cli, vault, counts, args, field):
+    issued = vault.create("Target", "agents", ["read"], "sandbox", expires_in_days=30)
+    values = {"{key_id}": issued.key.key_id, "{token}": issued.token}
+    before = counts()
+    result = cli(*[values.get(a, a) for a in args])
+    assert result.code == 2 and result.err.startswith(f"keytui: {field}:") and result.err.count("\n") == 1, result
+    assert counts() == before
+
+
 def test_an_org_policy_name_with_control_characters_is_refused(cli, tmp_path):
     path = tmp_path / "policy.toml"
     path.write_text('name = "corp\\u001b]52;c;eA==\\u0007"\n')
@@ -71,16 +91,16 @@ MARKUP_NAMES = ["Ops [/] key", "[@click=app.quit]Quit", "[link=https://evil.exam
 
 
 @pytest.fixture
-def planted(vault, raw_sql):
+def planted(vault, home):
     """Keys whose names are markup (allowed: they are shown literally), and hostile text planted
     straight into the database where keytui itself would never store it."""
     ids = [vault.create(name, "agents", ["read"], "sandbox", expires_in_days=30).key.key_id for name in MARKUP_NAMES]
     vault.revoke(ids[0], "leaked [/] in a [@click=app.quit] ticket")
-    raw_sql(f"UPDATE api_key SET name = 'Key' || char(27) || ']52;c;ZWNobyBwd25lZA==' || char(7) || char(155) "
-            f"|| '2J', owner = 'ops' || char(27) || '[2J' WHERE key_id = '{ids[1]}'",
-            f"INSERT INTO alert (created_at, kind, severity, key_id, ip, message, evidence, dedupe_key) VALUES "
-            f"(1795770000000, 'ip-not-allowed', 'high', '{ids[1]}', '2001:db8::9%' || char(27) || ']52;c;eA==' "
-            f"|| char(7), 'from ' || char(27) || '[2J' || char(8238), '[]', 'planted')")
+    database_rows(home, "UPDATE api_key SET name = ?, owner = ? WHERE key_id = ?",
+                  ("Key\x1b]52;c;ZWNobyBwd25lZA==\x07\x9b2J", "ops\x1b[2J", ids[1]))
+    database_rows(home, "INSERT INTO alert (created_at, kind, severity, key_id, ip, message, evidence, dedupe_key) "
+                  "VALUES (1795770000000, 'ip-not-allowed', 'high', ?, ?, ?, '[]', 'planted')",
+                  (ids[1], "2001:db8::9%\x1b]52;c;eA==\x07", "from \x1b[2J\u202e"))
     return ids
 
 

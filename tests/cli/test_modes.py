@@ -4,6 +4,7 @@ authenticator needs a code from the old one."""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_keytui_now_is_refused_by_the_gateway_in_a_real_home(home, cli):
 
 def test_a_planted_demo_mark_does_not_unlock_the_clock(cli, raw_sql):
     cli("policy", "set", "expiry_alert_days", "14")
-    raw_sql("INSERT INTO meta (name, value) VALUES ('home_kind', 'demo:' || hex(randomblob(32)))")
+    raw_sql(f"INSERT INTO meta (name, value) VALUES ('home_kind', 'demo:{secrets.token_hex(32).upper()}')")
     assert cli(*PROD_KEY, env=FUTURE).code == 2
 
 

@@ -1,5 +1,5 @@
 """"If the audit entry cannot be written the change does not happen": with the audit log refusing
-every new entry (a trigger in the database file, as a full disk or a damaged log would), each
+every new entry (a trigger in the database, as a full disk or a damaged log would), each
 command that changes something fails, prints no secret, and leaves the database as it was."""
 
 from __future__ import annotations
@@ -9,8 +9,14 @@ import pytest
 
 from tests.support import TOKEN_LIKE
 
-BREAK_THE_AUDIT_LOG = ("CREATE TRIGGER audit_log_unavailable BEFORE INSERT ON audit_entry "
-                       "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END")
+BREAK_THE_AUDIT_LOG = {  # in each engine's dialect
+    "sqlite": ["CREATE TRIGGER audit_log_unavailable BEFORE INSERT ON audit_entry "
+               "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"],
+    "postgresql": ["CREATE FUNCTION audit_log_unavailable() RETURNS trigger LANGUAGE plpgsql AS "
+                   "$$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$",
+                   "CREATE TRIGGER audit_log_unavailable BEFORE INSERT ON audit_entry "
+                   "FOR EACH ROW EXECUTE FUNCTION audit_log_unavailable()"],
+}
 
 CHANGES = {
     "create": ("keys", "create", "--name", "Workflow Trigger Key", "--scope", "workflows", "--permission", "read",
@@ -30,8 +36,8 @@ CHANGES = {
 
 
 @pytest.fixture
-def audit_log_down(raw_sql, populated):
-    raw_sql(BREAK_THE_AUDIT_LOG)
+def audit_log_down(raw_sql, populated, database_url):
+    raw_sql(*BREAK_THE_AUDIT_LOG["postgresql" if database_url else "sqlite"])
     return populated
 
 

@@ -39,7 +39,8 @@ def running_daemon(home: Path, *, env: dict | None = None, command: list[str] | 
                    sock: Path | None = None, extra: tuple[str, ...] = ()):
     """`keytui serve --socket` on `home`; yields (socket path, process); stops it with SIGTERM."""
     sock = sock or socket_dir() / "keytui.sock"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEYTUI_")}
+    full_env = {k: v for k, v in os.environ.items()  # the test's own database (tests/conftest.py), nothing else
+                if not k.startswith("KEYTUI_") or k == "KEYTUI_DATABASE_URL"}
     full_env.update(env or {})
     cmd = (command or [sys.executable, "-m", "keytui"]) + ["serve", "--socket", str(sock), "--home", str(home), *extra]
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

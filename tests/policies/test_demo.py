@@ -52,8 +52,9 @@ def test_demo_policies_are_the_spec_mock_config(built):
     assert {settings[f"ip_locking.{env.value}"] for env in Environment} == {"optional"}
 
 
-def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypatch):
+def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypatch, own_database):
     def snapshot(home):
+        own_database()
         v = Vault.open(home, operator="alice", clock=type(clock)(clock.now()))
         demo.build(v.ctx, keys=40, events=800, seed=3)
         with v.ctx.bound():

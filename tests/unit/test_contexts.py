@@ -1,5 +1,5 @@
-"""Two service contexts on two databases in one process each see only their own data, in one
-thread or in several at once."""
+"""Two service contexts on two databases (two homes' files, or two databases on a server) in one
+process each see only their own data, in one thread or in several at once."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from keytui.domain import VerifyCode
 from keytui.service import Vault
 
 
-def test_two_vaults_on_two_homes_never_share_a_database(tmp_path, clock):
+def test_two_vaults_on_two_homes_never_share_a_database(tmp_path, clock, own_database):
+    own_database()
     first = Vault.open(tmp_path / "first", operator="alice", clock=clock)
+    own_database()
     second = Vault.open(tmp_path / "second", operator="bob", clock=clock)
     a = first.create("Only In First", "agents", ["read"], "sandbox", expires_in_days=30)
     b = second.create("Only In Second", "agents", ["read"], "sandbox", expires_in_days=30)
@@ -28,8 +30,11 @@ def test_two_vaults_on_two_homes_never_share_a_database(tmp_path, clock):
     second.close()
 
 
-def test_two_vaults_used_from_threads_at_once_stay_apart(tmp_path, clock):
-    vaults = [Vault.open(tmp_path / name, operator=name, clock=clock) for name in ("left", "right")]
+def test_two_vaults_used_from_threads_at_once_stay_apart(tmp_path, clock, own_database):
+    vaults = []
+    for name in ("left", "right"):
+        own_database()
+        vaults.append(Vault.open(tmp_path / name, operator=name, clock=clock))
     errors: list[Exception] = []
 
     def work(vault: Vault, prefix: str) -> None:
