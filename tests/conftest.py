@@ -268,26 +268,17 @@ def pytest_unconfigure(config):
         shutil.rmtree(_scratch_data_home, ignore_errors=True)
 
 
-# On PostgreSQL these still fail on things not yet looked into (PostgreSQL refuses the over-long
-# names the hostile-text tests plant; raw SQL in SQLite's dialect, char() and randomblob(); tests
-# that read or damage the home's SQLite file or depend on its being created there; module-scoped
-# servers started before the test's database exists; sqlite3 time bounds): until each is made to
-# pass, the PostgreSQL run leaves them to the SQLite run. See tests/expected_skips.txt.
-NOT_YET_ON_POSTGRES = (  # one per line: each is taken off as it is made to pass
-)
-POSTGRES_RUN_SKIPS = ("checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL",
-                      "runs on SQLite only for now: not yet made to pass on PostgreSQL (tests/conftest.py)")
+POSTGRES_RUN_SKIP = "checks SQLite itself; this run uses KEYTUI_TEST_DATABASE_URL"
 
 
 def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL run, the tests of SQLite itself (its files, pragmas) skip, saying why."""
     if not TEST_DATABASE_URL:
         return
-    skip, not_yet = (pytest.mark.skip(reason=reason) for reason in POSTGRES_RUN_SKIPS)
+    skip = pytest.mark.skip(reason=POSTGRES_RUN_SKIP)
     for item in items:
         if "sqlite_only" in item.keywords:
             item.add_marker(skip)
-        elif item.nodeid.startswith(NOT_YET_ON_POSTGRES):
-            item.add_marker(not_yet)
 
 
 # ---------------------------------------------------------------------- skips in CI
@@ -305,7 +296,7 @@ def _expected_skips() -> list[str]:
 
 def _unexpected_skips() -> dict[str, str]:
     expected = _expected_skips()
-    by_design = POSTGRES_RUN_SKIPS if TEST_DATABASE_URL else ()  # this run's own rules, above
+    by_design = (POSTGRES_RUN_SKIP,) if TEST_DATABASE_URL else ()  # this run's own rule, above
     return {nodeid: reason for nodeid, reason in _skipped.items() if not any(r in reason for r in by_design)
             if not any(nodeid == e or nodeid.startswith(e + "[") or nodeid.startswith(e + "::") for e in expected)}
 
