@@ -91,21 +91,53 @@ def database_rows(home, sql: str, params: tuple = ()) -> list[tuple]:
 
 def copy_home(template, home) -> None:
     """A private copy of a home built once per session on SQLite (a demo home), and on a
-    PostgreSQL run its rows copied into the test's own database (keytui's `db copy`), so the
-    copy is what KEYTUI_DATABASE_URL names."""
+    PostgreSQL run the test's own database replaced by a copy of its rows: copied once per
+    process into a template database (keytui's `db copy`), then cloned for each test with
+    CREATE DATABASE … TEMPLATE, a file copy on the server (~50 ms instead of ~700 ms a test)."""
     import shutil
 
     shutil.copytree(template, home)
     url = os.environ.get("KEYTUI_DATABASE_URL") or ""
     if not url.startswith("postgres"):
         return
-    from peewee import SqliteDatabase
-
-    from keytui.store.copying import connect, copy_all
-
-    source, target = SqliteDatabase(f"{home}/keytui.db"), connect(url)
+    source = _template_database(str(template), url)
+    name = urlsplit(url).path.lstrip("/")
+    conn = _admin(with_database(url, "postgres"))
     try:
-        copy_all(source, target)
+        with conn.cursor() as cur:  # the test's own database, still empty and unused: replaced by the clone
+            cur.execute(f'DROP DATABASE "{name}"')
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
     finally:
-        source.close()
-        target.close()
+        conn.close()
+
+
+_templates: dict[str, str] = {}  # SQLite template home -> its rows' template database on the server
+
+
+def _template_database(template: str, url: str) -> str:
+    if template not in _templates:
+        import atexit
+
+        from peewee import SqliteDatabase
+
+        from keytui.store.copying import connect, copy_all
+
+        name = f"keytui_template_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        conn = _admin(with_database(url, "postgres"))
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        atexit.register(_drop, conn, name)
+        source, target = SqliteDatabase(f"{template}/keytui.db"), connect(with_database(url, name))
+        try:
+            copy_all(source, target)
+        finally:
+            source.close()
+            target.close()
+        _templates[template] = name
+    return _templates[template]
+
+
+def _drop(conn, name: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
