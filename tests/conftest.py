@@ -176,23 +176,33 @@ def _write_lock_held(db_path: Path) -> Iterator[int]:
     """The sqlite3 shell (a Python process where it is not installed) holding the database's
     write lock, as an operator poking at the file would; yields its pid. Closing its input ends
     it, and the transaction with it."""
-    if shutil.which("sqlite3"):
+    if shutil.which("sqlite3"):  # waiting up to 10 s for the lock, should a writer hold it just then
         proc = subprocess.Popen(["sqlite3", str(db_path)], stdin=subprocess.PIPE, text=True)
-        proc.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO meta (name, value) VALUES ('held', 'by sqlite3');\n")
+        proc.stdin.write(".timeout 10000\nBEGIN IMMEDIATE;\nINSERT INTO meta (name, value) VALUES ('held', 'by sqlite3');\n")
         proc.stdin.flush()
     else:
         proc = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys\n"
-                                 "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                                 "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)\n"
                                  "c.execute('BEGIN IMMEDIATE')\nsys.stdin.read()\n", str(db_path)],
                                 stdin=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # held once a plain writer can no longer begin
+    from keytui.store.faults import lock_holders
+
+    def held() -> bool:  # by it (not by a writer busy just then), and a plain writer cannot begin
+        if proc.pid not in lock_holders(db_path):
+            return False
         try:
             with closing(sqlite3.connect(db_path, timeout=0)) as probe:
                 probe.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:
-            break
-        time.sleep(0.05)
+            return True
+        return False
+
+    deadline = time.monotonic() + 15
+    while not held():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"the lock holder (pid {proc.pid}) never took the write lock of {db_path}")
+        time.sleep(0.02)
     try:
         yield proc.pid
     finally:
