@@ -37,6 +37,16 @@ WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could ra
 WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable, ConfigError)  # each said in one line
 
 
+def style_sheets(here: Path) -> list[Path]:
+    """Every sheet, read once at start: a screen's own CSS_PATH makes Textual reparse the whole
+    stylesheet and restyle every widget of every open screen on that screen's first visit, which
+    was half of opening a page. Shared sheets come first, so a screen's own rules win a tie.
+    Absolute paths: subclasses of the app live elsewhere."""
+    screens = here / "screens"
+    shared = [here / "app.tcss", here / "widgets" / "widgets.tcss", screens / "page.tcss", screens / "dialogs.tcss"]
+    return shared + sorted(set(screens.glob("*.tcss")) - set(shared))
+
+
 def _page(module: str, cls: str) -> Callable[[], Screen]:
     """Import a page when first shown, so start-up pays only for the Overview."""
 
@@ -50,7 +60,7 @@ def _page(module: str, cls: str) -> Callable[[], Screen]:
 
 class KeytuiApp(App):
     TITLE = "keytui"
-    CSS_PATH = [HERE / "app.tcss", HERE / "widgets" / "widgets.tcss"]  # absolute: subclasses live elsewhere
+    CSS_PATH = style_sheets(HERE)
     BINDINGS = APP_BINDINGS
     MODES = {
         "overview": _page("overview", "OverviewScreen"),

@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from keytui.domain import InputError
 from keytui.keymap import ACTIVITY_BINDINGS
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.service.analytics import COUNT_CAP
 from keytui.text import visible
 from keytui.widgets import tones
@@ -65,7 +65,6 @@ def fetch_older(vault, before_id: int, filters: dict) -> tuple[list, int | None]
 class ActivityScreen(PageScreen):
     PAGE = "activity"
     LOAD_WHAT = "the activity log"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = ACTIVITY_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:

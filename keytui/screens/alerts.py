@@ -17,9 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from keytui.keymap import ALERTS_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS
 from keytui.screens.loading import Refreshing
-from keytui.screens.page import tcss
 from keytui.screens.wording import alert_content
 from keytui.widgets import tones, when
 from keytui.widgets.load_error import LoadError
@@ -45,7 +43,6 @@ def alert_cells(alert) -> tuple:
 
 class AlertsScreen(Refreshing, ModalScreen[None]):
     LOAD_WHAT = "the alerts"
-    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
     BINDINGS = ALERTS_BINDINGS
 
     def __init__(self) -> None:

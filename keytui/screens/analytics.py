@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Static, Tab, Tabs
 
 from keytui.keymap import ANALYTICS_BINDINGS
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.widgets import tones
 from keytui.widgets.usage_chart import UsageChart
 
@@ -24,7 +24,6 @@ CHART_BARS = 6  # one bar per text row in a chart of the page's height; the tabl
 class AnalyticsScreen(PageScreen):
     PAGE = "analytics"
     LOAD_WHAT = "the analytics"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = ANALYTICS_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:

@@ -18,8 +18,6 @@ from textual.widgets import Button, Input, Label, Select, Static
 from keytui.domain import (EXPIRY_CHOICES, PERMISSION_ORDER, Environment, Expiry, InputError, RuleError, Scope,
                            parse_environment, parse_ip_allowlist, parse_permissions, require_expiry, validate_name)
 from keytui.keymap import CREATE_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS
-from keytui.screens.page import tcss
 from keytui.widgets.toggle_row import ToggleRow
 
 NEVER = "never"
@@ -28,7 +26,6 @@ FIELDS = ("name", "scope", "permission", "expiry", "ip", "environment", "totp")
 
 
 class CreateKeyScreen(ModalScreen[None]):
-    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
     BINDINGS = CREATE_BINDINGS
 
     def compose(self) -> ComposeResult:

@@ -18,10 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 from keytui.domain import InputError
 from keytui.text import visible
 from keytui.keymap import DIALOG_BINDINGS
-from keytui.screens.page import tcss
 from keytui.widgets import tones
-
-DIALOG_CSS = tcss(__file__)  # every dialog's look: dialogs.tcss
 
 
 def text(value: str | Content) -> Content:
@@ -33,7 +30,6 @@ def text(value: str | Content) -> Content:
 class TextPrompt(ModalScreen[str | None]):
     """Dismisses with the text when `validate` accepts it (InputError shown under the field), None on cancel."""
 
-    CSS_PATH = [DIALOG_CSS]
     BINDINGS = DIALOG_BINDINGS
 
     def __init__(self, title: str | Content, question: str | Content, *, default: str = "",
@@ -85,7 +81,6 @@ class TextPrompt(ModalScreen[str | None]):
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses True on confirm; with `type_to_confirm`, only after that exact text is typed."""
 
-    CSS_PATH = [DIALOG_CSS]
     BINDINGS = DIALOG_BINDINGS
 
     def __init__(self, title: str | Content, message: str | Content, *, confirm_label: str = "Confirm",

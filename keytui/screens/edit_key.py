@@ -19,8 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from keytui.domain import (PERMISSION_ORDER, PRIVILEGED, Environment, InputError, RuleError, parse_ip_allowlist,
                            parse_permissions, validate_name, validate_owner)
 from keytui.keymap import EDIT_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS, ConfirmDialog
-from keytui.screens.page import tcss
+from keytui.screens.dialogs import ConfirmDialog
 from keytui.screens.wording import change_lines
 from keytui.text import visible
 from keytui.widgets import tones
@@ -32,7 +31,6 @@ CHECKS = {"name": validate_name, "owner": validate_owner, "ip_allowlist": parse_
 
 
 class EditKeyScreen(ModalScreen[None]):
-    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
     BINDINGS = EDIT_BINDINGS
 
     def __init__(self, key):

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from keytui.keymap import EXPORT_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS, ConfirmDialog
+from keytui.screens.dialogs import ConfirmDialog
 from keytui.widgets import tones
 
 FILE_MODE = 0o600
@@ -47,7 +47,6 @@ def registry_in_sight(app):
 
 
 class ExportDialog(ModalScreen[None]):
-    CSS_PATH = [DIALOG_CSS]
     BINDINGS = EXPORT_BINDINGS
 
     def __init__(self) -> None:

@@ -19,7 +19,6 @@ from keytui.keymap import DETAIL_BINDINGS
 from keytui.screens.key_actions import KeyActions, end_grace
 from keytui.screens.loading import Refreshing
 from keytui.screens import wording
-from keytui.screens.page import tcss
 from keytui.text import visible
 from keytui.widgets import tones, when
 from keytui.widgets.load_error import LoadError
@@ -112,7 +111,6 @@ def event_row(event, evidence: frozenset = frozenset()) -> tuple:
 
 class KeyDetailScreen(Refreshing, KeyActions, Screen):
     LOAD_WHAT = "the key"
-    CSS_PATH = [tcss(__file__)]
     BINDINGS = DETAIL_BINDINGS
 
     def __init__(self, key_id: str, alert=None):

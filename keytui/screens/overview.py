@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from keytui.domain import Environment, Status
 from keytui.keymap import OVERVIEW_BINDINGS
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.widgets import tones, when
 from keytui.widgets.metric_card import MetricCard
 from keytui.widgets.nav_table import NavTable
@@ -41,7 +41,6 @@ class OverviewData:
 class OverviewScreen(PageScreen):
     PAGE = "overview"
     LOAD_WHAT = "the Overview"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = OVERVIEW_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:

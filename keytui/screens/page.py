@@ -7,8 +7,6 @@ re-reads the service each time it is shown and whenever the app announces a chan
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -19,16 +17,10 @@ from keytui.widgets.load_error import LoadError
 from keytui.widgets.page_bar import PageBar
 
 
-def tcss(module_file: str) -> Path:
-    """The style sheet beside a screen's module: overview.py -> overview.tcss."""
-    return Path(module_file).with_suffix(".tcss")
-
-
 class PageScreen(Refreshing, Screen):
     """Base of the seven pages: subclasses set PAGE (the mode name), compose_page() and refresh_data()."""
 
     PAGE = ""
-    CSS_PATH = [tcss(__file__)]
     BINDINGS = [BACK]
 
     def compose(self) -> ComposeResult:

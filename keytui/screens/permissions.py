@@ -17,7 +17,7 @@ from keytui.domain import (PRIVILEGED, PERMISSION_ORDER, Environment, NotFoundEr
                            effective_permissions, format_permissions)
 from keytui.keymap import PERMISSIONS_BINDINGS
 from keytui.screens.dialogs import ConfirmDialog
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.text import visible
 from keytui.widgets import tones
 from keytui.widgets.toggle_row import RowNavigation, ToggleRow
@@ -56,7 +56,6 @@ def matrix_content() -> Content:
 class PermissionsScreen(RowNavigation, PageScreen):
     PAGE = "permissions"
     LOAD_WHAT = "the key's permissions"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = PERMISSIONS_BINDINGS
 
     def __init__(self, *args, **kwargs) -> None:

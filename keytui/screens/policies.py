@@ -20,7 +20,7 @@ from keytui.keymap import POLICIES_BINDINGS
 from keytui.service.orgpolicy import EnvRules
 from keytui.service.policies import POLICIES, parse_setting
 from keytui.screens.dialogs import ConfirmDialog, TextPrompt
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.widgets import tones
 from keytui.widgets.toggle_row import RowNavigation, ToggleRow
 
@@ -77,7 +77,6 @@ def _dom_id(setting: str) -> str:
 class PoliciesScreen(RowNavigation, PageScreen):
     PAGE = "policies"
     LOAD_WHAT = "the policies"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = POLICIES_BINDINGS
 
     def compose_page(self) -> ComposeResult:

@@ -20,7 +20,7 @@ from keytui.domain import Environment, Status, parse_environment, parse_scope
 from keytui.keymap import KEY_BINDINGS, REGISTRY_BINDINGS
 from keytui.service import KeyFilter
 from keytui.screens.key_actions import KeyActions
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.widgets.key_table import COLUMNS, KeyTable
 from keytui.text import visible
 from keytui.widgets import tones
@@ -71,7 +71,6 @@ COUNT_RETRY_S = 5.0
 class RegistryScreen(KeyActions, PageScreen):
     PAGE = "registry"
     LOAD_WHAT = "the registry"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = [*REGISTRY_BINDINGS, *KEY_BINDINGS]
 
     def __init__(self):

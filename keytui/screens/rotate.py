@@ -21,7 +21,6 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from keytui.domain import DEFAULT_GRACE_HOURS, EXPIRY_CHOICES, InputError, RuleError, parse_grace_hours
 from keytui.keymap import DIALOG_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS
 from keytui.widgets import tones, when
 
 KEEP = "keep"
@@ -52,7 +51,6 @@ def new_expiry(key, now: datetime, choice: str) -> Content:
 
 
 class RotateDialog(ModalScreen[None]):
-    CSS_PATH = [DIALOG_CSS]
     BINDINGS = DIALOG_BINDINGS
 
     def __init__(self, key, now: datetime):

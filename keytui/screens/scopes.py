@@ -11,7 +11,7 @@ from textual.containers import Grid
 
 from keytui.domain import SCOPE_USAGE, Scope
 from keytui.keymap import SCOPES_BINDINGS
-from keytui.screens.page import PageScreen, tcss
+from keytui.screens.page import PageScreen
 from keytui.widgets.scope_card import ScopeCard
 
 CARD_MIN_WIDTH = 38
@@ -20,7 +20,6 @@ CARD_MIN_WIDTH = 38
 class ScopesScreen(PageScreen):
     PAGE = "scopes"
     LOAD_WHAT = "the scope cards"
-    CSS_PATH = [*PageScreen.CSS_PATH, tcss(__file__)]
     BINDINGS = SCOPES_BINDINGS
 
     def compose_page(self) -> ComposeResult:

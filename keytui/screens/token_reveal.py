@@ -15,8 +15,6 @@ from textual.widgets import Button, Label, Static
 
 from keytui import clipboard
 from keytui.keymap import REVEAL_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS
-from keytui.screens.page import tcss
 from keytui.widgets import tones
 
 # What is true: the token is on screen only now; a later copy (y on the key) decrypts it again,
@@ -26,7 +24,6 @@ REVEAL_NOTICE = ("This is the only time keytui shows this token. Store it in you
 
 
 class TokenRevealScreen(ModalScreen[None]):
-    CSS_PATH = [DIALOG_CSS, tcss(__file__)]
     BINDINGS = REVEAL_BINDINGS
 
     def __init__(self, key, token: str, what: str):

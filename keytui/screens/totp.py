@@ -16,14 +16,12 @@ from textual.widgets import Button, Input, Label, Static
 
 from keytui.domain import RuleError
 from keytui.keymap import TOTP_BINDINGS
-from keytui.screens.dialogs import DIALOG_CSS
 from keytui.widgets import tones
 
 
 class TotpPrompt(ModalScreen[str | None]):
     """Dismisses with the code typed, or None when cancelled."""
 
-    CSS_PATH = [DIALOG_CSS]
     BINDINGS = TOTP_BINDINGS
 
     def __init__(self, reason: str, *, enrolled: bool, error: str | None = None):

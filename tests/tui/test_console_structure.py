@@ -97,6 +97,22 @@ async def test_a_burst_of_data_changes_is_one_read_and_hidden_pages_read_when_sh
         assert calls["overview"] == before["overview"] + 1
 
 
+async def test_opening_pages_and_dialogs_reads_no_style_sheet(demo_vault, make_app):
+    """A screen bringing its own sheet made Textual reparse every sheet and restyle every widget
+    once more on its first visit (about a third of opening a page): the app reads them all at start."""
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        read = []
+        real = app.stylesheet.read
+        app.stylesheet.read = lambda path: (read.append(Path(path).name), real(path))[1]
+        for key in ("2", "enter", "escape", "3", "4", "5", "6", "7", "c", "escape", "1"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert type(app.screen).__name__ == "OverviewScreen"
+        assert read == []
+
+
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
