@@ -10,8 +10,10 @@ watch pass runs in a thread worker on a timer so the UI never waits for it.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from textual import work
 from textual.actions import SkipAction
@@ -31,6 +33,7 @@ from keytui.text import visible
 from keytui.widgets.mfa_header import MfaHeader
 
 HERE = Path(__file__).parent
+T = TypeVar("T")
 PAGE_HISTORY = 20
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
 WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could raise another
@@ -45,6 +48,20 @@ def style_sheets(here: Path) -> list[Path]:
     screens = here / "screens"
     shared = [here / "app.tcss", here / "widgets" / "widgets.tcss", screens / "page.tcss", screens / "dialogs.tcss"]
     return shared + sorted(set(screens.glob("*.tcss")) - set(shared))
+
+
+def in_thread(fn: Callable[..., T], *args) -> Future:
+    """fn(*args) on a daemon thread of its own (a console that exits early does not wait for it)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="first read", daemon=True).start()
+    return future
 
 
 def _page(module: str, cls: str) -> Callable[[], Screen]:
@@ -88,6 +105,7 @@ class KeytuiApp(App):
         self.data_changed_signal: Signal[None] = Signal(self, "data-changed")
         self.unseen_alerts = 0  # raised by the watch since the operator last opened Alerts
         self.clipboard_guard = ClipboardGuard(self)
+        self.first_read: Future | None = None  # the Overview's first read, started before the page is built
         # connected to the daemon, the role is the daemon's word and worth showing; embedded, the
         # one who opened the home is its admin
         role = f" · {vault.role}" if getattr(vault, "connected", False) else ""
@@ -104,6 +122,13 @@ class KeytuiApp(App):
         service's words, so markup is never parsed and control characters are made visible."""
         lines = "\n".join(visible(line) for line in str(message).split("\n"))  # keytui's own line breaks stay
         super().notify(lines, title=visible(title), severity=severity, timeout=timeout, markup=False)
+
+    def on_load(self) -> None:
+        """Start the first page's read now, in a thread, while Textual reads the styles and builds
+        the page: its figures are usually in by the first frame, instead of a frame later."""
+        from keytui.screens.overview import read_overview
+
+        self.first_read = in_thread(read_overview, self.vault)
 
     def on_mount(self) -> None:
         self._apply_user_keymap()

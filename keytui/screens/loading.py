@@ -60,12 +60,16 @@ class Loads:
         del self._load_jobs[event.worker]
         group, show, on_error = job
         if event.state is WorkerState.SUCCESS:
-            self._load_succeeded(group)
-            show(event.worker.result)
+            self.show_loaded(event.worker.result, show, group)
         elif event.state is WorkerState.ERROR:
             error = event.worker.error
             if not (on_error and isinstance(error, Exception) and on_error(error)):
                 self.load_failed(group, error)
+
+    def show_loaded(self, value: T, show: Callable[[T], Any], group: str = PAGE) -> None:
+        """Show what a load read (or a read already done elsewhere): its group's failures clear."""
+        self._load_succeeded(group)
+        show(value)
 
     def load_failed(self, group: str, error: BaseException) -> None:
         """Show the failure on the error line; notify once per failure (a poller failing every

@@ -38,6 +38,11 @@ class OverviewData:
     events: list
 
 
+def read_overview(vault) -> OverviewData:
+    return OverviewData(vault.latest_event_id(), vault.overview(), vault.alerts(limit=ALERT_LINES),
+                        vault.events(limit=RECENT_EVENTS))
+
+
 class OverviewScreen(PageScreen):
     PAGE = "overview"
     LOAD_WHAT = "the Overview"
@@ -79,9 +84,14 @@ class OverviewScreen(PageScreen):
             self.refresh_data()
 
     def refresh_data(self) -> None:
+        """The first read was started with the app (`KeytuiApp.on_load`): shown at once if it is
+        in, else awaited in the worker; every later read is a worker's."""
+        first, self.app.first_read = self.app.first_read, None
+        if first is not None and first.done() and first.exception() is None:
+            self.show_loaded(first.result(), self._show)
+            return
         vault = self.app.vault
-        self.load(lambda: OverviewData(vault.latest_event_id(), vault.overview(), vault.alerts(limit=ALERT_LINES),
-                                       vault.events(limit=RECENT_EVENTS)), self._show)
+        self.load(first.result if first is not None else lambda: read_overview(vault), self._show)
 
     def _show(self, data: OverviewData) -> None:
         self.latest_event = data.latest_event

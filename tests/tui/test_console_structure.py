@@ -5,6 +5,7 @@ public Signal and reactive, MFA asked for on `MfaRequired` only."""
 from __future__ import annotations
 
 import ast
+import threading
 from pathlib import Path
 
 import textual
@@ -111,6 +112,25 @@ async def test_opening_pages_and_dialogs_reads_no_style_sheet(demo_vault, make_a
             await settle(pilot)
         assert type(app.screen).__name__ == "OverviewScreen"
         assert read == []
+
+
+async def test_the_overviews_first_read_starts_with_the_app_and_is_not_read_twice(demo_vault, make_app,
+                                                                                   monkeypatch):
+    """Started in `on_load`, the first read runs while Textual builds the page (start-up's largest
+    wait for data); the page shows it rather than reading again."""
+    threads = []
+    real_overview = demo_vault.overview
+
+    def overview():
+        threads.append(threading.current_thread().name)
+        return real_overview()
+
+    monkeypatch.setattr(demo_vault, "overview", overview)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert threads == ["first read"]
+        assert str(app.screen.query_one("#card-total .value").render()) == str(len(demo_vault.list_keys()))
 
 
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
