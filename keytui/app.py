@@ -79,8 +79,9 @@ class KeytuiApp(App):
     TITLE = "keytui"
     CSS_PATH = style_sheets(HERE)
     BINDINGS = APP_BINDINGS
+    # The Overview is the default screen (`get_default_screen`), made a mode once it is mounted:
+    # a first mode's screen costs Textual a second parse of every style sheet and a restyle.
     MODES = {
-        "overview": _page("overview", "OverviewScreen"),
         "registry": _page("registry", "RegistryScreen"),
         "scopes": _page("scopes", "ScopesScreen"),
         "permissions": _page("permissions", "PermissionsScreen"),
@@ -130,9 +131,14 @@ class KeytuiApp(App):
 
         self.first_read = in_thread(read_overview, self.vault)
 
+    def get_default_screen(self) -> Screen:
+        from keytui.screens.overview import OverviewScreen
+
+        return OverviewScreen()
+
     def on_mount(self) -> None:
+        self.add_mode(self.DEFAULT_MODE, _page("overview", "OverviewScreen"))  # key 1 finds its screen
         self._apply_user_keymap()
-        self.switch_mode("overview")
         self.mfa_header.start()
         if not self.read_only and self.watch_interval > 0 and self.role_refusal("run_watch_pass") is None:
             self.set_timer(self.watch_interval, self.run_watch_pass)
@@ -159,7 +165,7 @@ class KeytuiApp(App):
     # ------------------------------------------------------------------ navigation
     def switch_mode(self, mode: str):
         """Every page switch is remembered, so escape can go back like a browser (or k9s)."""
-        if mode != self.current_mode and self.current_mode in self.MODES:
+        if mode != self.current_mode and (self.current_mode in self.MODES or self.current_mode == self.DEFAULT_MODE):
             self.page_history = (self.page_history + [self.current_mode])[-PAGE_HISTORY:]
         return super().switch_mode(mode)
 
