@@ -140,6 +140,9 @@ def start_once(kind: str, home: Path | None, sock: Path | None = None) -> float:
     with tempfile.NamedTemporaryFile(delete=False) as fh:
         stamp = fh.name
     env = dict(os.environ, KEYTUI_NOW=NOW.isoformat())
+    # bytecode as an installed console has it (pip compiles on install; an editable checkout under
+    # PYTHONDONTWRITEBYTECODE would compile keytui's modules on every start): the warm-up writes it
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     began = time.time()
     subprocess.run([sys.executable, __file__, "--child", kind, "--home", str(home or ""), "--stamp", stamp]
                    + (["--socket", str(sock)] if sock else []), check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
