@@ -14,6 +14,7 @@ ROOT = Path(keytui.__file__).parent
 MODULES = sorted(ROOT.rglob("*.py"))
 FACES = ("cli", "screens", "widgets", "gateway", "daemon", "app.py", "commands.py", "keymap.py", "clipboard.py")
 PEEWEE_META = "_meta"  # Peewee's documented model metadata, used by the store alone
+TEXTUAL_STYLE_COUNT = "_css_update_count"  # the console's one use of Textual's privates (keytui/app.py `_page`)
 
 
 def _name(path: Path) -> str:
@@ -51,6 +52,8 @@ def test_no_module_uses_another_modules_private_names(path):
             if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
                 continue
             if node.attr == PEEWEE_META and _name(path).startswith("store"):
+                continue
+            if node.attr == TEXTUAL_STYLE_COUNT and _name(path) == "app.py":
                 continue
             found.append(ast.unparse(node))
     assert not found, f"{_name(path)} reaches into private names: {found}"
