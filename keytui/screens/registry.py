@@ -7,7 +7,7 @@ scrolling cost the same on any registry size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from textual import on
@@ -50,11 +50,17 @@ class Window:
     start: int
     views: list
     now: datetime
+    soon_days: int  # "expiring soon": the expiry-alert window, read with the window
     total: int | None = None  # known when the window was asked for from the end
 
 
 def fetch_window(vault, listing: Listing, start: int, from_end: bool = False) -> Window:
-    """One window of keys (worker side); a window past the end (the registry shrank) starts again at the top."""
+    """One window of keys (worker side); a window past the end (the registry shrank) starts again at the top.
+    The expiry-alert window is read first (the Policies page may have changed it): it decides
+    which keys are "expiring soon", in the marks and in the expiring filter."""
+    soon_days = vault.policy_settings()["expiry_alert_days"]
+    if listing.key_filter.expiring_days not in (None, soon_days):
+        listing = replace(listing, key_filter=replace(listing.key_filter, expiring_days=soon_days))
     total = vault.count_keys(listing.key_filter) if from_end else None
     first = max(0, total - WINDOW) if total is not None else start
     views = vault.list_keys(listing.key_filter, sort=listing.sort, descending=listing.descending, limit=WINDOW,
@@ -62,7 +68,7 @@ def fetch_window(vault, listing: Listing, start: int, from_end: bool = False) ->
     if not views and first:
         first = 0
         views = vault.list_keys(listing.key_filter, sort=listing.sort, descending=listing.descending, limit=WINDOW)
-    return Window(listing, first, views, vault.now(), total)
+    return Window(listing, first, views, vault.now(), soon_days, total)
 
 
 COUNT_RETRY_S = 5.0
@@ -148,20 +154,10 @@ class RegistryScreen(KeyActions, PageScreen):
         self.load(lambda: fetch_window(vault, listing, start, from_end),
                   lambda window: self._show_window(window, cursor, count_after))
 
-    def on_screen_resume(self) -> None:
-        """The expiry-alert window may have changed on the Policies page: it decides "expiring soon"
-        (Refreshing's own handler re-reads the window too: Textual calls each class's handler)."""
-        vault = self.app.vault
-        self.load(lambda: vault.policy_settings()["expiry_alert_days"], self._soon_days_read, group="soon")
-
-    def _soon_days_read(self, days: int) -> None:
-        if days != self.soon_days:
-            self.soon_days = days
-            self.refresh_data()
-
     def _show_window(self, window: Window, cursor: int | None, count_after: float) -> None:
         self.window_start = window.start
         self.shown_listing = window.listing
+        self.soon_days = window.soon_days
         table = self.table
         table.show(window.views, now=window.now, soon_days=self.soon_days,
                    cursor=table.cursor_row if cursor is None else cursor, sort=window.listing.sort,

@@ -89,6 +89,26 @@ async def test_status_filter_active_expiring_expired_revoked(demo_vault, make_ap
         assert "status:" not in console.text()
 
 
+async def test_expiring_soon_follows_an_alert_window_changed_while_the_registry_was_out_of_sight(
+        demo_vault, make_app, demo_keys, tui_clock):
+    from datetime import timedelta
+
+    def expiring(days: int) -> int:
+        return sum(1 for k in demo_keys.values() if k.status is Status.ACTIVE and k.expires_at
+                   and k.expires_at - tui_clock.now() <= timedelta(days=days))
+
+    assert expiring(7) != expiring(30)
+    demo_vault.set_policy("expiry_alert_days", 7)
+    async with running(make_app(demo_vault), (120, 40)) as console:
+        await registry(console)
+        await console.press("f", "f")
+        await console.wait_for_text("status: expiring soon", f"of {expiring(7)} keys")
+        await console.press("1")
+        demo_vault.set_policy("expiry_alert_days", 30)  # as the Policies page or another operator would
+        await console.press("2")
+        await console.wait_for_text("status: expiring soon", f"of {expiring(30)} keys")
+
+
 async def test_escape_clears_the_scope_filter_set_from_the_scopes_page_then_goes_back(demo_vault, make_app):
     async with running(make_app(demo_vault), (120, 40)) as console:
         await console.press("3")
