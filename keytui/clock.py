@@ -17,12 +17,20 @@ def utc(dt: datetime) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_MS = timedelta(milliseconds=1)
+
+
 def to_ms(dt: datetime | None) -> int | None:
-    return None if dt is None else int(utc(dt).timestamp() * 1000)
+    """Milliseconds since the epoch, exactly. Row seals are computed over stored milliseconds, and a
+    float timestamp times 1000 came out a millisecond short for some times outside 2023-2030 (an
+    expiry of 2039-03-08 19:46:13.411 was stored as .410 and its key then failed its own integrity
+    check on the next edit)."""
+    return None if dt is None else (utc(dt) - EPOCH) // ONE_MS
 
 
 def from_ms(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return None if ms is None else EPOCH + timedelta(milliseconds=ms)
 
 
 class Clock:

@@ -5,6 +5,7 @@ planted 'please seal' note never blessing rows edited afterwards."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 import pytest
 
@@ -57,3 +58,24 @@ def test_a_home_from_before_seals_is_sealed_once_and_audited(home, clock, make_k
     assert again.verify(revoked.token, "sandbox").code.value == "NOT_FOUND"
     assert not again.verify_audit().ok
     again.close()
+
+
+@pytest.mark.parametrize("expires_at", ["2039-03-08T19:46:13.411+00:00", "2031-06-30T23:59:59.999+00:00"])
+def test_a_key_expiring_years_ahead_at_a_millisecond_keeps_its_seal_through_an_edit(vault, make_key, expires_at):
+    """Its expiry was stored a millisecond short (float seconds times 1000), and the key then
+    failed its own integrity check: refused to be edited as "rows changed without the master key"."""
+    key = make_key(environment="development", expires_at=expires_at).key
+    vault.update(key.key_id, name="Renamed Far Key")
+    assert vault.get(key.key_id).expires_at == datetime.fromisoformat(expires_at)
+    vault.run_watch_pass()
+    assert [a for a in vault.alerts() if a.kind == "row-tampering"] == []
+
+
+def test_milliseconds_and_datetimes_convert_exactly_both_ways():
+    import random
+
+    from keytui.clock import from_ms, to_ms
+
+    rng = random.Random(14)
+    samples = [rng.randint(0, 4_102_444_800_000) for _ in range(20_000)] + [2_183_226_373_411, 0, 1]
+    assert [to_ms(from_ms(ms)) for ms in samples] == samples
