@@ -147,7 +147,9 @@ def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int 
     policies.set_policy(demo, "expiry_alerts", True)
     for env in Environment:
         policies.set_policy(demo, f"ip_locking.{env.value}", "optional")
-    watch.run_pass(demo)  # as production would run it: expiry, auto-rotation, alerts
+    # as production would run it (expiry, auto-rotation, alerts), without stepping aside: nobody
+    # else writes to a home being built
+    watch.run_pass(demo, step_aside=False)
     ov = analytics.overview(ctx)
     named = {p.name: p.key_id for p in plans[:5]}
     return DemoReport(ov.total, ov.active, ov.expired, ov.revoked, recorded, ov.open_alerts,
