@@ -1,11 +1,14 @@
-"""Bulk inserts compiled once.
+"""Bulk inserts and IN-list selects compiled once.
 
-Peewee spends longer building a many-row INSERT than SQLite spends running it, so the bulk
-paths (issuing thousands of keys in one batch) compile one row's statement per model and
-column list, convert values with the fields' own `db_value`, and hand every row to executemany.
+Peewee spends longer building a many-row INSERT, or a SELECT with hundreds of values in an IN
+list, than SQLite spends running it, so the bulk paths (issuing thousands of keys in one
+batch) compile one statement per model, columns and list length, convert values with the
+fields' own `db_value`, and hand the rows to executemany.
 """
 
 from __future__ import annotations
+
+from keytui.store.sql import param_style
 
 _STATEMENTS: dict[tuple, str] = {}
 _PLAIN = frozenset({str, int, float, bytes, type(None)})  # what the drivers take as is; the rest via db_value
@@ -34,3 +37,20 @@ def set_column(db, model, column: str, pairs: list[tuple]) -> None:
         field = model._meta.fields[column]
         db.cursor().executemany(f"UPDATE {model._meta.table_name} SET {field.column_name} = {db.param} "
                                 f"WHERE id = {db.param}", pairs)
+
+
+def select_in(db, model, columns: tuple[str, ...], column: str, values: list, where: str = "",
+              params: tuple = ()) -> list[tuple]:
+    """SELECT `columns` of the rows whose `column` is one of `values` (plain values, at most a
+    few hundred), and, if given, `where` (SQL with `?` placeholders for `params`)."""
+    if not values:
+        return []
+    key = (model, columns, column, len(values), where, db.param)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        fields = model._meta.fields
+        marks = ", ".join(["?"] * len(values))
+        sql = _STATEMENTS[key] = param_style(db, (
+            f"SELECT {', '.join(fields[c].column_name for c in columns)} FROM {model._meta.table_name} "
+            f"WHERE {fields[column].column_name} IN ({marks})" + (f" AND ({where})" if where else "")))
+    return db.execute_sql(sql, (*values, *params)).fetchall()

@@ -180,3 +180,29 @@ def test_keys_are_never_deleted(vault, make_key):
     key_id = make_key().key.key_id
     vault.revoke(key_id)
     assert [k.key_id for k in vault.list_keys()] == [key_id]
+
+
+def test_a_bulk_issue_refuses_a_taken_key_id_or_live_name_in_any_chunk_and_writes_nothing(vault, make_key):
+    from keytui.domain import InputError
+    from keytui.service import NewKey, lifecycle
+
+    taken = make_key("Taken", environment="staging").key.key_id
+    revoked = make_key("Freed", environment="staging").key.key_id
+    vault.revoke(revoked)
+
+    def batch(last: NewKey) -> list[NewKey]:  # the clash sits in the second statement's chunk
+        return [NewKey(f"Bulk {n}", "agents", ["read"], "staging", expires_in_days=30)
+                for n in range(lifecycle.BATCH + 7)] + [last]
+
+    before = len(vault.list_keys())
+    for last, field in [(NewKey("Other", "agents", ["read"], "sandbox", expires_in_days=30, key_id=taken), "key_id"),
+                        (NewKey("Taken", "agents", ["read"], "staging", expires_in_days=30), "name")]:
+        with pytest.raises(InputError) as refused:
+            vault.create_many(batch(last))
+        assert refused.value.field == field
+        assert len(vault.list_keys()) == before
+    # a revoked key's name is free again; the same name in another environment is another key
+    issued = vault.create_many(batch(NewKey("Freed", "agents", ["read"], "staging", expires_in_days=30))
+                               + [NewKey("Taken", "agents", ["read"], "sandbox", expires_in_days=30)])
+    assert len(issued) == lifecycle.BATCH + 9 and len(vault.list_keys()) == before + lifecycle.BATCH + 9
+    assert [vault.get(k.key.key_id).name for k in issued[-2:]] == ["Freed", "Taken"]
