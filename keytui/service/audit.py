@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from keytui.clock import to_ms
 from keytui.domain import RuleError
 from keytui.service import integrity
-from keytui.store import bulk
+from keytui.store import bulk, chain
 from keytui.store.locks import writers_lock
 from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
 
@@ -72,8 +72,8 @@ def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) ->
     key = ctx.keyring.audit_key
     operator = ctx.operator
     writers_lock(ctx.db)  # taken already in ctx.transaction(); here for any other transaction
-    last = AuditEntry.select(AuditEntry.seq, AuditEntry.mac).order_by(AuditEntry.seq.desc()).first()
-    broken = _head_problem(key, last, Meta.get_or_none(Meta.name == HEAD), entries) if check_head else None
+    last = chain.last_entry(ctx.db)
+    broken = _head_problem(key, last, chain.meta_value(ctx.db, HEAD), entries) if check_head else None
     if broken:
         entries = [(BREAK, None, {"problem": broken})] + list(entries)
     if not entries:
@@ -91,7 +91,7 @@ def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) ->
         prev = mac
     bulk.insert_rows(ctx.db, AuditEntry, rows)
     head = _head_value(key, seq, prev)
-    Meta.insert(name=HEAD, value=head).on_conflict(conflict_target=[Meta.name], update={Meta.value: head}).execute()
+    chain.set_meta(ctx.db, HEAD, head)
     if broken:
         from keytui.service import alerts  # alerts append through this module
 
