@@ -8,6 +8,7 @@ same transaction as the change itself.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Iterable
 
 from keytui.domain import (EXPIRY_CHOICES, Environment, InputError, RuleError, Status, format_permissions,
@@ -25,6 +26,8 @@ from keytui.store.models import ApiKey, KeySecret
 from keytui.store.sql import chunks
 
 REASON_MAX = 500
+# what a new key's row holds in the fields its plan does not set (its view is built from the plan)
+_NEW_KEY_UNSET = dict(revoked_at=None, revoke_reason=None, last_used_at=None, policy_violation=None)
 BATCH = 400  # keys inserted per statement in a bulk issue
 
 
@@ -72,7 +75,7 @@ def _insert(ctx: Context, plans: list[dict], now: datetime) -> list[IssuedKey]:
             expiry=p["describe"], expires_at=p["expires_at"].isoformat() if p["expires_at"] else None,
             ip_allowlist=list(split_list(p["ip_allowlist"])), owner=p["owner"])
         entries.append(("key.create", p["key_id"], dict(details, canary=True) if p["canary"] else details))
-        issued.append(IssuedKey(key_view(ApiKey(id=ids[p["key_id"]], **f), now, secret["hint"]), token))
+        issued.append(IssuedKey(key_view(SimpleNamespace(**f, **_NEW_KEY_UNSET), now, secret["hint"]), token))
     bulk.insert_rows(ctx.db, KeySecret, secret_rows)
     ctx.audit_many(entries, now=now)
     return issued
