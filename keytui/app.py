@@ -178,7 +178,8 @@ class KeytuiApp(App):
     # ------------------------------------------------------------------ navigation
     def switch_mode(self, mode: str):
         """Every page switch is remembered, so escape can go back like a browser (or k9s)."""
-        if mode != self.current_mode and (self.current_mode in self.MODES or self.current_mode == self.DEFAULT_MODE):
+        pages = (self.DEFAULT_MODE, *self.MODES)
+        if mode != self.current_mode and self.current_mode in pages:
             self.page_history = (self.page_history + [self.current_mode])[-PAGE_HISTORY:]
         return super().switch_mode(mode)
 
