@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from keytui.clock import to_ms
 from keytui.domain import RuleError
 from keytui.service import integrity
-from keytui.store import bulk, chain
+from keytui.store import bulk, chain, meta
 from keytui.store.locks import writers_lock
-from keytui.store.models import ApiKey, AuditEntry, Meta, Operator
+from keytui.store.models import ApiKey, AuditEntry, Operator
 
 if TYPE_CHECKING:  # the context appends through this module, so it is imported there, not here
     from keytui.service.context import Context
@@ -73,7 +73,7 @@ def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) ->
     operator = ctx.operator
     writers_lock(ctx.db)  # taken already in ctx.transaction(); here for any other transaction
     last = chain.last_entry(ctx.db)
-    broken = _head_problem(key, last, chain.meta_value(ctx.db, HEAD), entries) if check_head else None
+    broken = _head_problem(key, last, meta.get(HEAD), entries) if check_head else None
     if broken:
         entries = [(BREAK, None, {"problem": broken})] + list(entries)
     if not entries:
@@ -91,7 +91,7 @@ def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) ->
         prev = mac
     bulk.insert_rows(ctx.db, AuditEntry, rows)
     head = _head_value(key, seq, prev)
-    chain.set_meta(ctx.db, HEAD, head)
+    meta.put(HEAD, head)
     if broken:
         from keytui.service import alerts  # alerts append through this module
 
@@ -100,7 +100,7 @@ def _write(ctx: "Context", entries: list, now: datetime, *, check_head: bool) ->
     return bool(broken)
 
 
-def _head_problem(key: bytes, last, head, appending=()) -> str | None:
+def _head_problem(key: bytes, last, head: str | None, appending=()) -> str | None:
     """What is wrong between the head anchor and the last entry, or None."""
     if last is None and head is None:
         return "the log is empty but keys or enrolled operators exist (entries deleted?)" \
@@ -108,8 +108,8 @@ def _head_problem(key: bytes, last, head, appending=()) -> str | None:
     end = last.seq if last else 0
     if head is None:
         return f"the log ends at entry {end} but the head anchor is missing (entries removed from the end?)"
-    seq, _, rest = head.value.partition(":")
-    if not seq.isdigit() or not hmac.compare_digest(head.value, _head_value(key, int(seq), rest.partition(":")[0])):
+    seq, _, rest = head.partition(":")
+    if not seq.isdigit() or not hmac.compare_digest(head, _head_value(key, int(seq), rest.partition(":")[0])):
         return f"the log ends at entry {end} but the head anchor is not one keytui wrote"
     if last is None or int(seq) != last.seq or not hmac.compare_digest(rest.partition(":")[0], last.mac):
         return f"the log ends at entry {end} but the head anchor records entry {seq} (entries removed from the end?)"
@@ -171,7 +171,7 @@ def _walk(key: bytes) -> tuple[list[tuple[str, int]], int, set[str]]:
         elif e.action == REANCHOR:
             acknowledged.update(json.loads(e.details).get("acknowledged", []))
         prev, expected, count, last = e.mac, e.seq + 1, count + 1, e
-    problem = _head_problem(key, last, Meta.get_or_none(Meta.name == HEAD))
+    problem = _head_problem(key, last, meta.get(HEAD))
     if problem:
         found.append((problem, count))
     return found, count, acknowledged

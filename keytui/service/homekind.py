@@ -13,7 +13,8 @@ from __future__ import annotations
 import hmac
 
 from keytui.store.binding import using
-from keytui.store.models import ApiKey, AuditEntry, Meta
+from keytui.store import meta
+from keytui.store.models import ApiKey, AuditEntry
 from keytui.tokens import Keyring
 
 HOME_KIND = "home_kind"
@@ -28,11 +29,11 @@ def _value(keyring: Keyring, kind: str) -> str:
 def kind(db, keyring: Keyring) -> str | None:
     """'demo' or 'test' for a home marked so (with a MAC this master key made), else None."""
     with using(db):
-        row = Meta.get_or_none(Meta.name == HOME_KIND)
-    if row is None:
+        value = meta.get(HOME_KIND)
+    if value is None:
         return None
-    claimed = row.value.split(":", 1)[0]
-    return claimed if hmac.compare_digest(row.value, _value(keyring, claimed)) else None
+    claimed = value.split(":", 1)[0]
+    return claimed if hmac.compare_digest(value, _value(keyring, claimed)) else None
 
 
 def is_fresh(db) -> bool:
@@ -46,8 +47,7 @@ def mark(db, keyring: Keyring, home_kind: str) -> None:
         raise ValueError(f"home kind must be one of {PINNED_CLOCK_KINDS}")
     value = _value(keyring, home_kind)
     with using(db), db.atomic():
-        Meta.insert(name=HOME_KIND, value=value).on_conflict(conflict_target=[Meta.name],
-                                                             update={Meta.value: value}).execute()
+        meta.put(HOME_KIND, value)
 
 
 def mark_test_home(home) -> None:

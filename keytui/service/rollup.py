@@ -16,7 +16,8 @@ from functools import partial
 from keytui.clock import DAY_MS, to_ms
 from keytui.service.context import Context, uses_store
 from keytui.service.paced import CHUNK, Paced
-from keytui.store.models import Meta, UsageDaily, UsageRollup
+from keytui.store import meta
+from keytui.store.models import UsageDaily, UsageRollup
 from keytui.store.sql import chunks, param_style, run, table
 
 SETTLE_MS = 3_600_000  # a day is folded only this long after it ended
@@ -27,8 +28,8 @@ ALL = "*"  # key_id of the per-module rows, module of the per-key rows
 @uses_store
 def folded_until(ctx: Context) -> int | None:
     """Epoch ms where the folded days end (exclusive), or None when none are folded."""
-    row = Meta.get_or_none(Meta.name == FOLDED_UNTIL)
-    return int(row.value) if row else None
+    value = meta.get(FOLDED_UNTIL)
+    return int(value) if value else None
 
 
 @uses_store
@@ -70,5 +71,4 @@ def _upsert(ctx: Context, rows: list[tuple]) -> None:
 
 
 def _folded(until: int) -> None:
-    Meta.insert(name=FOLDED_UNTIL, value=str(until)).on_conflict(
-        conflict_target=[Meta.name], update={Meta.value: str(until)}).execute()
+    meta.put(FOLDED_UNTIL, str(until))

@@ -34,7 +34,8 @@ from keytui.service.context import Context, uses_store
 from keytui.service.detection import Finding
 from keytui.service.paced import Paced
 from keytui.store.locks import watch_lock
-from keytui.store.models import ApiKey, KeySecret, Meta
+from keytui.store import meta
+from keytui.store.models import ApiKey, KeySecret
 
 SYSTEM = "system"
 CURSOR = "watch_event_cursor"  # the last event id detection has looked at
@@ -76,15 +77,6 @@ class PassReport:
                    if self.delivery.delivered or self.delivery.retrying else ""))
 
 
-def _meta(name: str) -> str | None:
-    row = Meta.get_or_none(Meta.name == name)
-    return row.value if row else None
-
-
-def _set_meta(name: str, value: str) -> None:
-    Meta.insert(name=name, value=value).on_conflict(conflict_target=[Meta.name], update={Meta.value: value}).execute()
-
-
 @uses_store
 def run_pass(ctx: Context, *, step_aside: bool = True) -> PassReport:
     """One idempotent pass of the watch (see the module docstring). Without `step_aside` each
@@ -103,7 +95,7 @@ def run_pass(ctx: Context, *, step_aside: bool = True) -> PassReport:
                 _raise(system, report, Finding("row-tampering", "high", problem, f"revocation-undone:{key_id}",
                                                key_id=key_id))
         settings = policies.read_all(system)
-        last = _meta(LAST_PASS)
+        last = meta.get(LAST_PASS)
         since = from_ms(int(last)) if last else now - FIRST_PASS_LOOKBACK
         report.expired = lifecycle.expire_due(system, paced)
         if settings["auto_rotation"]:
@@ -115,7 +107,7 @@ def run_pass(ctx: Context, *, step_aside: bool = True) -> PassReport:
             report.alerts += rotation.grace_ending_alerts(system)
         report.days_folded = rollup.fold_complete_days(system, now, paced)
         with paced.transaction():
-            _set_meta(LAST_PASS, str(to_ms(now)))
+            meta.put(LAST_PASS, str(to_ms(now)))
         report.flagged, report.cleared = orgpolicy.refresh_flags(system, paced)
         report.delivery = delivery.deliver_due(system)
     report.transactions, report.longest_transaction_ms = paced.transactions, paced.longest_s * 1000
@@ -198,7 +190,7 @@ def _detect(system: Context, paced: Paced, settings: dict, since: datetime, repo
     """Detection over the events since the cursor; the cursor moves in the transaction that
     stores the last of the alerts found, never before them."""
     newest = detection.newest_event()
-    cursor = int(_meta(CURSOR) or detection.first_cursor(since, newest))
+    cursor = int(meta.get(CURSOR) or detection.first_cursor(since, newest))
     findings: list[Finding] = []
     if settings["suspicious_detection"] and newest > cursor:
         findings, report.events_scanned = detection.detect(system, settings, cursor, newest)
@@ -206,9 +198,9 @@ def _detect(system: Context, paced: Paced, settings: dict, since: datetime, repo
         with paced.transaction():
             report.alerts += canaries.alert_on_use(system, cursor, newest,
                                                    settings["suspicious_window_minutes"] * 60_000)
-    if findings or newest > cursor or _meta(CURSOR) is None:
+    if findings or newest > cursor or meta.get(CURSOR) is None:
         paced.each(findings, lambda finding: _raise(system, report, finding),
-                   finish=lambda: _set_meta(CURSOR, str(max(cursor, newest))))
+                   finish=lambda: meta.put(CURSOR, str(max(cursor, newest))))
 
 
 # ---------------------------------------------------------------------------------- the loop
