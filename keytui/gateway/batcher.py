@@ -22,7 +22,6 @@ is every new one (StoreDown, with no event) until a write succeeds again.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections import deque
@@ -75,7 +74,7 @@ def _answered_503(done: asyncio.Future | None) -> bool:
 
 
 def unavailable(event: Event) -> Event:
-    return dataclasses.replace(event, status="failed", code=UNAVAILABLE)
+    return event.as_failed(UNAVAILABLE)
 
 
 class GroupCommit:

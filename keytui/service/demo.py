@@ -3,7 +3,7 @@
 Keys are issued by `lifecycle.create_many` (real tokens, digests, ciphertexts, audit entries,
 the same validation and MFA rule: the demo operator enrols and confirms a TOTP code), revoked by
 `lifecycle.revoke_many`, and 30 days of traffic goes through the verification path itself
-(`Verifier.check` at each call's moment, `Verifier.record` in batches), so the activity log,
+(`Verifier.check_many`, each call at its moment, and `Verifier.record` in batches), so the activity log,
 the hourly counters and the keys' last-used times are what real use would leave. A final watch
 pass marks expiries, rotates what is due and raises the alerts.
 
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from keytui import tokens, totp
 from keytui.clock import DAY_MS, FixedClock, from_ms, to_ms
@@ -38,7 +38,6 @@ DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
 SEGMENT = 50_000  # calls checked and recorded together at most
 PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in a helper process
-MAIN_SHARE = 0.2  # of each stretch checked here too: this process also issues keys and records every call
 BURST_IP = "203.0.113.66"
 BURST_ATTEMPTS = 12
 ZIPF = 1.2  # large sets: the key ranked r gets a share of traffic proportional to r ** -ZIPF
@@ -311,12 +310,14 @@ def _play(demo: Context, clock: FixedClock, plans: list[Plan], timeline: list[tu
             demo.db.atomic() as txn:
 
         def hand_over():
-            """Record the stretch in flight, commit, and send the new stretch to be checked."""
-            verifier.record(checkers.receive())
+            """Commit, send the new stretch to be checked, and record the one checked before while
+            the helper works (recording touches nothing a check reads)."""
+            checked = checkers.receive()
             if checkers.helper:
                 txn.commit()
             checkers.send(list(calls))
             calls.clear()
+            verifier.record(checked)
 
         for ts, _, kind, payload in timeline:
             if kind == EVENT:
@@ -341,7 +342,7 @@ def _play(demo: Context, clock: FixedClock, plans: list[Plan], timeline: list[tu
 
 
 class _Checkers:
-    """Checks stretches of calls through `Verifier.check` at each call's moment: here, or on
+    """Checks stretches of calls through `Verifier.check_many`, each at its moment: here, or on
     large builds in a helper process running its own read-only context on the same database (a
     plain subprocess fed over a pipe: it shares no connection with this process and needs
     nothing from the caller's main module). One stretch is in flight at a time."""
@@ -367,13 +368,15 @@ class _Checkers:
             self.helper.wait(timeout=60)
 
     def send(self, calls: list[tuple]) -> None:
-        """Check now the share this process takes (before the next change), send the rest."""
-        split = len(calls) if self.helper is None else int(len(calls) * MAIN_SHARE)
-        if split < len(calls):
-            pickle.dump(calls[split:], self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        """Send a stretch to the helper, or check it here when there is none. This process keeps
+        none of a helper's stretch: it issues the keys and records every call, which already
+        takes longer than the checks."""
+        if self.helper is None:
+            self.done = self.verifier.check_many(calls)
+        elif calls:
+            pickle.dump(calls, self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self.helper.stdin.flush()
             self.in_flight = True
-        self.done = _check_calls(self.demo.clock, self.verifier, calls[:split])
 
     def receive(self) -> list:
         done, self.done = self.done, []
@@ -383,19 +386,9 @@ class _Checkers:
         return done
 
 
-def _check_calls(clock: FixedClock, verifier: Verifier, calls: list[tuple]) -> list:
-    check = verifier.check
-    out = []
-    for ts, args in calls:
-        clock.set_ms(ts)
-        out.append(check(*args)[1])
-    return out
-
-
 def helper_main() -> None:
     """The helper process: check each batch of calls read from stdin, answer on stdout."""
-    clock = FixedClock(datetime.now(timezone.utc))
-    ctx = Context.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True, clock=clock)
+    ctx = Context.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True)
     verifier = Verifier(ctx)
     out = sys.stdout.buffer
 
@@ -409,7 +402,7 @@ def helper_main() -> None:
             calls = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
-        answer(_check_calls(clock, verifier, calls))
+        answer([tuple(event) for event in verifier.check_many(calls)])  # see Verifier.record
 
 
 def _new_key(p: Plan) -> NewKey:

@@ -14,22 +14,29 @@ from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
 from keytui.store.sql import table
 
 
+LOOKUP_MANY = 500  # digests per lookup_many statement, by default (a last short chunk repeats its last digest)
+_LOOKUP_COLUMNS = ("k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, k.ip_allowlist, "
+                   "s.valid_until, s.ended_by, k.revoked_at, k.expiry_days, k.seal, s.created_at, s.seal, s.id, k.canary")
+
+
 @dataclass(frozen=True)
 class VerificationSQL:
     lookup: str  # (digest) -> the key and secret fields verification judges, and the rows' seals
+    lookup_many: str  # (`many` digests) -> (digest, the same fields) for each one that matches
+    many: int
     insert_event: str
     touch_key: str  # last_used_at (successful verifications), only forward
     bump_rollup: str  # the hourly counters, upserted
 
     @classmethod
-    def for_database(cls, db: Database) -> "VerificationSQL":
+    def for_database(cls, db: Database, many: int = LOOKUP_MANY) -> "VerificationSQL":
         p = db.param
         k, s, e, r = table(ApiKey), table(KeySecret), table(ActivityEvent), table(UsageRollup)
+        joined = f"FROM {s} s JOIN {k} k ON k.id = s.{KeySecret.key.column_name}"
         return cls(
-            lookup=(f"SELECT k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, "
-                    f"k.ip_allowlist, s.valid_until, s.ended_by, k.revoked_at, k.expiry_days, k.seal, "
-                    f"s.created_at, s.seal, s.id, k.canary FROM {s} s "
-                    f"JOIN {k} k ON k.id = s.{KeySecret.key.column_name} WHERE s.digest = {p}"),
+            lookup=f"SELECT {_LOOKUP_COLUMNS} {joined} WHERE s.digest = {p}",
+            lookup_many=f"SELECT s.digest, {_LOOKUP_COLUMNS} {joined} WHERE s.digest IN ({', '.join([p] * many)})",
+            many=many,
             insert_event=(f"INSERT INTO {e} (ts, key_id, module, action, status, code, ip, environment, secret_id) "
                           f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"),
             touch_key=(f"UPDATE {k} SET last_used_at = {p} WHERE id = {p} "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from keytui import tokens
-from keytui.domain import Environment, InputError, VerifyCode
+from keytui.clock import from_ms
+from keytui.domain import CANARY_CODE, Environment, InputError, VerifyCode
 from keytui.store.models import ActivityEvent
 
 
@@ -149,3 +150,41 @@ def test_bad_verify_arguments_are_input_errors_and_record_nothing(vault, agents_
         vault.verify(agents_key.token, **ask)
     assert err.value.field == field
     assert ActivityEvent.select().count() == 0
+
+
+def test_checking_calls_together_judges_each_exactly_as_checking_it_alone(vault, make_key, clock, store):
+    """The demo checks a million calls with `check_many`, reading each token once per stretch;
+    every call must come out as `check` alone would judge it at the call's moment."""
+    from keytui.service import integrity
+    from keytui.service.verification import Verifier
+    from keytui.store.hotpath import VerificationSQL
+    from keytui.store.models import ApiKey
+
+    plain = make_key("Plain", ip_allowlist=["10.0.0.0/8"], permissions=("read", "write"))
+    soon = make_key("Soon Expired", expires_in_days=30)
+    revoked = make_key("Revoked")
+    vault.revoke(revoked.key.key_id)
+    rotated = make_key("Rotated")
+    new_token = vault.rotate(rotated.key.key_id, grace_hours=2).token
+    tampered = make_key("Tampered")
+    ApiKey.update(permissions="read,write,admin").where(ApiKey.key_id == tampered.key.key_id).execute()
+    canary = make_key("Canary", canary=True)
+    unknown = tokens.generate(Environment.SANDBOX)
+    tokens_ = [plain.token, soon.token, revoked.token, rotated.token, new_token, tampered.token, canary.token,
+               unknown, plain.token[:-1] + "x", "not a token"]
+    asks = [("sandbox", None, None, "10.1.2.3", None), ("sandbox", "write", None, "192.0.2.1", None),
+            ("production", None, "agents", None, None), ("sandbox", "execute", None, None, "ci.runner")]
+    start = clock.now_ms()
+    calls = [(start + hours * 3_600_000, (token, *ask)) for hours in (0, 1, 3, 745) for token in tokens_ for ask in asks]
+
+    verifier = Verifier(vault.ctx)
+    verifier.sql = VerificationSQL.for_database(vault.ctx.db, many=3)  # many chunks, the last padded
+    together = verifier.check_many(calls)
+    alone = []
+    for ts, args in calls:
+        clock.set(from_ms(ts))
+        alone.append(Verifier(vault.ctx).check(*args)[1])
+    assert together == alone
+    codes = {event.code for event in together}
+    assert {"VALID", "EXPIRED", "REVOKED", "IP_NOT_ALLOWED", "WRONG_ENVIRONMENT", "NOT_FOUND", integrity.TAMPERED,
+            "INSUFFICIENT_PERMISSION", CANARY_CODE} <= codes
