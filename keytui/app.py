@@ -10,10 +10,9 @@ watch pass runs in a thread worker on a timer so the UI never waits for it.
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 from textual import work
 from textual.actions import SkipAction
@@ -28,12 +27,12 @@ from keytui.commands import KeytuiCommands
 from keytui.config import ConfigError
 from keytui.domain import InputError, NotFoundError, RoleRefused, RuleError, StoreUnavailable
 from keytui.keymap import ACTION_CALLS, APP_BINDINGS, load_user_keymap, unknown_ids
+from keytui.screens.loading import in_thread
 from keytui.service.mfa import MfaRequired
 from keytui.text import visible
 from keytui.widgets.mfa_header import MfaHeader
 
 HERE = Path(__file__).parent
-T = TypeVar("T")
 PAGE_HISTORY = 20
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
 WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could raise another
@@ -48,20 +47,6 @@ def style_sheets(here: Path) -> list[Path]:
     screens = here / "screens"
     shared = [here / "app.tcss", here / "widgets" / "widgets.tcss", screens / "page.tcss", screens / "dialogs.tcss"]
     return shared + sorted(set(screens.glob("*.tcss")) - set(shared))
-
-
-def in_thread(fn: Callable[..., T], *args) -> Future:
-    """fn(*args) on a daemon thread of its own (a console that exits early does not wait for it)."""
-    future: Future = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # handed to whoever asks for the result
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="first read", daemon=True).start()
-    return future
 
 
 def styled_as_it_mounts(screen: Screen) -> Screen:
@@ -83,7 +68,9 @@ def _page(module: str, cls: str) -> Callable[[], Screen]:
     def make() -> Screen:
         import importlib
 
-        return styled_as_it_mounts(getattr(importlib.import_module(f"keytui.screens.{module}"), cls)())
+        screen = styled_as_it_mounts(getattr(importlib.import_module(f"keytui.screens.{module}"), cls)())
+        screen.read_ahead()
+        return screen
 
     return make
 

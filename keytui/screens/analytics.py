@@ -50,6 +50,9 @@ class AnalyticsScreen(PageScreen):
             table.add_column(label, key=key, width=width)
         self.query_one(Tabs).focus()
 
+    def read_ahead_key(self) -> str:
+        return self.window
+
     def refresh_data(self) -> None:
         self._load(self.window)
 

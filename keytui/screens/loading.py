@@ -7,12 +7,15 @@ is dropped (a thread cannot be stopped, so it is left to finish rather than canc
 "Could not load: <reason>" on the screen's `LoadError` line and raises one error notification;
 the next good load clears both. `Refreshing` screens also re-read when they are shown and when
 the app announces that data changed (its `data_changed_signal`), a burst of changes costing
-one read.
+one read. A page whose first read is slow on a large home starts it as its screen is made
+(`read_ahead`), so the read and Textual's building of the page overlap.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, TypeVar
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable, ClassVar, Hashable, TypeVar
 
 from textual.worker import Worker, WorkerState
 
@@ -21,6 +24,20 @@ from keytui.widgets.load_error import LoadError
 T = TypeVar("T")
 PAGE = "page"  # the group that loads the whole screen: its success clears every failure
 REASON_MAX = 160
+
+
+def in_thread(fn: Callable[..., T], *args) -> Future:
+    """fn(*args) on a daemon thread of its own (a console that exits early does not wait for it)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="read ahead", daemon=True).start()
+    return future
 
 
 def one_line(error: BaseException) -> str:
@@ -38,11 +55,16 @@ class Loads:
         super().__init__(*args, **kwargs)
         self._load_jobs: dict[Worker, tuple[str, Callable[[Any], Any], Callable[[Exception], bool] | None]] = {}
         self._load_failures: dict[str, str] = {}
+        self._ahead: list[tuple] | None = None  # reads started before the screen was built
 
     def load(self, fetch: Callable[[], T], show: Callable[[T], Any], *, group: str = PAGE,
-             on_error: Callable[[Exception], bool] | None = None) -> Worker[T]:
+             on_error: Callable[[Exception], bool] | None = None) -> Worker[T] | None:
         """Run `fetch()` off the UI thread, then `show(result)` on it. `on_error` may claim an
-        expected error (return True), e.g. a refused filter shown beside its field."""
+        expected error (return True), e.g. a refused filter shown beside its field. While the
+        screen reads ahead (not mounted yet, no worker possible) only the read starts."""
+        if self._ahead is not None:
+            self._ahead.append((in_thread(fetch), show, group, on_error))
+            return None
         for older in [w for w, job in self._load_jobs.items() if job[0] == group]:
             del self._load_jobs[older]  # superseded: it finishes unheard
         worker = self.run_worker(fetch, name=f"load {group}", group=f"load-{group}", thread=True, exit_on_error=False)
@@ -109,9 +131,29 @@ class Refreshing(Loads):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._refresh_queued = False
+        self._read_ahead: tuple[Hashable, list[tuple]] | None = None
 
     def refresh_data(self) -> None:
         """Re-read from the service what this screen shows (with `load`)."""
+
+    def read_ahead_key(self) -> Hashable | None:
+        """What the first read depends on (filters, a range), for a page that reads ahead; None:
+        it does not (its `refresh_data` needs its widgets)."""
+        return None
+
+    def read_ahead(self) -> None:
+        """Start the first read now, before the screen is built, on threads of their own: on
+        100,000 keys a page's aggregates take as long as Textual takes to build the page, and
+        SQLite leaves the GIL while it works, so the two overlap. The first refresh shows it if
+        what it depends on is unchanged by then (a page opened on a scope is read again)."""
+        key = self.read_ahead_key()
+        if key is None:
+            return
+        self._ahead = []
+        try:
+            self.refresh_data()
+        finally:
+            self._read_ahead, self._ahead = (key, self._ahead), None
 
     def on_mount(self) -> None:
         self.app.data_changed_signal.subscribe(self, self._data_changed)
@@ -132,4 +174,9 @@ class Refreshing(Loads):
 
     def _refresh_now(self) -> None:
         self._refresh_queued = False
+        ahead, self._read_ahead = self._read_ahead, None
+        if ahead is not None and ahead[0] == self.read_ahead_key():
+            for future, show, group, on_error in ahead[1]:
+                self.load(future.result, show, group=group, on_error=on_error)
+            return
         self.refresh_data()

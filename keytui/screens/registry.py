@@ -144,6 +144,9 @@ class RegistryScreen(KeyActions, PageScreen):
             self.query_one("#env-tabs", Tabs).active = f"env-{self.environment.value if self.environment else 'all'}"
             self.refresh_data(start=0)
 
+    def read_ahead_key(self) -> tuple:
+        return self.listing(), self.window_start
+
     def refresh_data(self, cursor: int | None = None, count_after: float = 0.0, *, start: int | None = None,
                      from_end: bool = False) -> None:
         """Show the window at `start` (default: the current one; `from_end`: the last) from a worker; the

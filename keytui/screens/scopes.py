@@ -38,6 +38,9 @@ class ScopesScreen(PageScreen):
         columns = max(1, min(4, self.size.width // CARD_MIN_WIDTH))
         self.query_one("#scope-grid", Grid).styles.grid_size_columns = columns
 
+    def read_ahead_key(self) -> tuple:
+        return ()
+
     def refresh_data(self) -> None:
         """Per-scope aggregates take ~0.1 s on 100,000 keys: off the UI thread."""
         vault = self.app.vault

@@ -108,9 +108,11 @@ def scope_summaries(ctx: Context) -> list[ScopeSummary]:
         f"SELECT k.scope, COUNT(*), SUM({when(live)}), "
         f"SUM({when(open_priv)}), SUM({when(restricted_priv)}), SUM({when(flagged)}) "
         f"FROM {k_t} k GROUP BY k.scope"))}
+    # summed per key before the join: each key's row is looked up once, not once per hour and module
     traffic = {row[0]: row[1:] for row in run(ctx.db, (
-        f"SELECT k.scope, SUM(r.ok), SUM(r.failed) FROM {r_t} r JOIN {k_t} k ON k.key_id = r.key_id "
-        f"WHERE r.hour >= ? GROUP BY k.scope"), (now_ms - now_ms % HOUR_MS - RISK_WINDOW_MS + HOUR_MS,))}
+        f"SELECT k.scope, SUM(t.ok), SUM(t.failed) FROM (SELECT r.key_id, SUM(r.ok) AS ok, SUM(r.failed) AS failed "
+        f"FROM {r_t} r WHERE r.hour >= ? GROUP BY r.key_id) t JOIN {k_t} k ON k.key_id = t.key_id GROUP BY k.scope"),
+        (now_ms - now_ms % HOUR_MS - RISK_WINDOW_MS + HOUR_MS,))}
     alerts = {(row[0], row[1]): row[2] for row in run(ctx.db, (
         f"SELECT k.scope, a.severity, COUNT(*) FROM {a_t} a JOIN {k_t} k ON k.key_id = a.key_id "
         f"WHERE a.acknowledged_at IS NULL GROUP BY k.scope, a.severity"))}

@@ -13,7 +13,7 @@ from keytui.store.binding import using
 from keytui.store.models import MODELS, ActivityEvent, ApiKey, Meta, RoleGrant
 from keytui.store.sql import is_sqlite, table
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _row_seals(migrator: SchemaMigrator) -> list:
@@ -45,8 +45,14 @@ def _add_roles(migrator: SchemaMigrator) -> list:
     return []
 
 
+def _scope_counts_index(migrator: SchemaMigrator) -> list:
+    """Version 5: the index the Scopes page counts from (models.py; no data changes). Made by
+    create_tables, like every index of a model."""
+    return []
+
+
 # version -> function(migrator) returning a list of migrator operations
-MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks, 4: _add_roles}
+MIGRATIONS: dict[int, callable] = {2: _row_seals, 3: _leaks, 4: _add_roles, 5: _scope_counts_index}
 
 
 def current_version(db) -> int:

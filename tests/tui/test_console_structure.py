@@ -156,8 +156,28 @@ async def test_the_overviews_first_read_starts_with_the_app_and_is_not_read_twic
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert threads == ["first read"]
+        assert threads == ["read ahead"]
         assert str(app.screen.query_one("#card-total .value").render()) == str(len(demo_vault.list_keys()))
+
+
+async def test_a_slow_page_reads_ahead_as_its_screen_is_made_and_shows_that_read(demo_vault, make_app, monkeypatch):
+    """The Scopes page's aggregates (slow on 100,000 keys) are read while Textual builds the page,
+    on a thread of their own, and that read is what the cards show: it is not read twice."""
+    threads = []
+    real = demo_vault.scope_summaries
+
+    def scope_summaries():
+        threads.append(threading.current_thread().name)
+        return real()
+
+    monkeypatch.setattr(demo_vault, "scope_summaries", scope_summaries)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert threads == ["read ahead"]
+        assert {card.scope: card.key_count for card in app.screen.cards} == {s.scope.value: s.keys for s in real()}
 
 
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
