@@ -141,18 +141,24 @@ async def test_a_page_first_opened_after_a_theme_switch_wears_the_new_theme(demo
     assert len(looks[0]) > 5 and looks[0] == looks[1]
 
 
+def reading_threads(monkeypatch, vault, method: str) -> list[str]:
+    """The name of the thread of each call of `vault.<method>` from now on."""
+    threads: list[str] = []
+    real = getattr(vault, method)
+
+    def traced(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vault, method, traced)
+    return threads
+
+
 async def test_the_overviews_first_read_starts_with_the_app_and_is_not_read_twice(demo_vault, make_app,
                                                                                    monkeypatch):
     """Started in `on_load`, the first read runs while Textual builds the page (start-up's largest
     wait for data); the page shows it rather than reading again."""
-    threads = []
-    real_overview = demo_vault.overview
-
-    def overview():
-        threads.append(threading.current_thread().name)
-        return real_overview()
-
-    monkeypatch.setattr(demo_vault, "overview", overview)
+    threads = reading_threads(monkeypatch, demo_vault, "overview")
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -163,21 +169,15 @@ async def test_the_overviews_first_read_starts_with_the_app_and_is_not_read_twic
 async def test_a_slow_page_reads_ahead_as_its_screen_is_made_and_shows_that_read(demo_vault, make_app, monkeypatch):
     """The Scopes page's aggregates (slow on 100,000 keys) are read while Textual builds the page,
     on a thread of their own, and that read is what the cards show: it is not read twice."""
-    threads = []
-    real = demo_vault.scope_summaries
-
-    def scope_summaries():
-        threads.append(threading.current_thread().name)
-        return real()
-
-    monkeypatch.setattr(demo_vault, "scope_summaries", scope_summaries)
+    expected = {s.scope.value: s.keys for s in demo_vault.scope_summaries()}
+    threads = reading_threads(monkeypatch, demo_vault, "scope_summaries")
     app = make_app(demo_vault)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         await pilot.press("3")
         await settle(pilot)
         assert threads == ["read ahead"]
-        assert {card.scope: card.key_count for card in app.screen.cards} == {s.scope.value: s.keys for s in real()}
+        assert {card.scope: card.key_count for card in app.screen.cards} == expected
 
 
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
