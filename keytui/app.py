@@ -35,7 +35,7 @@ from keytui.widgets.mfa_header import MfaHeader
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
-UI_SWITCH_INTERVAL_S = 0.001  # how soon a reading thread gets the GIL from the busy UI thread (on_load)
+UI_SWITCH_INTERVAL_S = 0.001  # how soon a reading thread gets the GIL from the busy UI thread
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
 WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could raise another
 WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable, ConfigError)  # each said in one line
@@ -128,13 +128,7 @@ class KeytuiApp(App):
 
     def on_load(self) -> None:
         """Start the first page's read now, in a thread, while Textual reads the styles and builds
-        the page: its figures are usually in by the first frame, instead of a frame later.
-
-        Every read runs on a thread while the UI thread builds and draws, and a thread waiting
-        for the GIL gets it only after the switch interval (5 ms by default) for each step of its
-        read: a 35 ms read of the Analytics page took 350 ms beside a page being built. At 1 ms
-        the reads finish as they would alone, and nothing changes while no thread waits."""
-        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+        the page: its figures are usually in by the first frame, instead of a frame later."""
         from keytui.screens.overview import read_overview
 
         self.first_read = in_thread(read_overview, self.vault)
@@ -145,11 +139,21 @@ class KeytuiApp(App):
         return styled_as_it_mounts(OverviewScreen())
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._quicker_thread_switches)
         self.add_mode(self.DEFAULT_MODE, _page("overview", "OverviewScreen"))  # key 1 finds its screen
         self._apply_user_keymap()
         self.mfa_header.start()
         if not self.read_only and self.watch_interval > 0 and self.role_refusal("run_watch_pass") is None:
             self.set_timer(self.watch_interval, self.run_watch_pass)
+
+    @staticmethod
+    def _quicker_thread_switches() -> None:
+        """Every page reads on a thread while the UI thread builds and draws it, and a thread
+        waiting for the GIL gets it only after the switch interval (5 ms by default), at each
+        step of its read: a 35 ms read of the Analytics page on 100,000 keys took 350 ms beside
+        the page being built. At 1 ms it takes about what it takes alone. Only once the first
+        frame is drawn: during start-up the quicker switches cost the UI thread ~40 ms."""
+        sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
 
     def _apply_user_keymap(self) -> None:
         from keytui.config import resolve_home
