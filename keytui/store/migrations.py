@@ -15,6 +15,13 @@ from keytui.store.sql import is_sqlite, table
 
 SCHEMA_VERSION = 5
 
+# The Scopes page counts keys per scope by every column below (live, production, privileged,
+# IP-restricted, flagged), read from this index alone instead of 100,000 rows. SQLite only:
+# PostgreSQL refuses an index entry over ~2.7 kB, which a long IP allow list makes, and scans
+# the table with parallel workers instead.
+SQLITE_INDEXES = ["CREATE INDEX IF NOT EXISTS api_key_scope_counts ON api_key (scope, status, expires_at, "
+                  "environment, permissions, ip_allowlist, policy_violation)"]
+
 
 def _row_seals(migrator: SchemaMigrator) -> list:
     """Version 2: key and secret rows carry a seal (keytui.service.integrity). The migration has
@@ -46,8 +53,8 @@ def _add_roles(migrator: SchemaMigrator) -> list:
 
 
 def _scope_counts_index(migrator: SchemaMigrator) -> list:
-    """Version 5: the index the Scopes page counts from (models.py; no data changes). Made by
-    create_tables, like every index of a model."""
+    """Version 5: the index the Scopes page counts from on SQLite (SQLITE_INDEXES, made with the
+    tables); no data changes."""
     return []
 
 
@@ -67,6 +74,9 @@ def current_version(db) -> int:
 def migrate(db) -> None:
     with using(db), db.atomic():
         db.create_tables(MODELS, safe=True)
+        if is_sqlite(db):
+            for sql in SQLITE_INDEXES:
+                db.execute_sql(sql)
         version = current_version(db)
         if version == 0:
             Meta.insert(name="schema_version", value=str(SCHEMA_VERSION)).on_conflict_ignore().execute()

@@ -73,11 +73,6 @@ class ApiKey(BaseModel):
         indexes = ((("environment", "status", "expires_at"), False),)
 
 
-# The Scopes page counts keys per scope by every column below (live, production, privileged,
-# IP-restricted, flagged): read from this index alone, not from 100,000 rows (schema step 5).
-ApiKey.add_index(ApiKey.scope, ApiKey.status, ApiKey.expires_at, ApiKey.environment, ApiKey.permissions,
-                 ApiKey.ip_allowlist, ApiKey.policy_violation, name="api_key_scope_counts")
-
 
 class KeySecret(BaseModel):
     """One token of a key. During a rotation grace period a key has two live secrets."""
