@@ -73,7 +73,6 @@ class ApiKey(BaseModel):
         indexes = ((("environment", "status", "expires_at"), False),)
 
 
-
 class KeySecret(BaseModel):
     """One token of a key. During a rotation grace period a key has two live secrets."""
 
