@@ -173,7 +173,8 @@ def test_checking_calls_together_judges_each_exactly_as_checking_it_alone(vault,
     tokens_ = [plain.token, soon.token, revoked.token, rotated.token, new_token, tampered.token, canary.token,
                unknown, plain.token[:-1] + "x", "not a token"]
     asks = [("sandbox", None, None, "10.1.2.3", None), ("sandbox", "write", None, "192.0.2.1", None),
-            ("production", None, "agents", None, None), ("sandbox", "execute", None, None, "ci.runner")]
+            ("production", None, "agents", None, None), ("sandbox", "execute", None, None, "ci.runner"),
+            ("sandbox", None, "workflows", "10.1.2.3", None)]
     start = clock.now_ms()
     calls = [(start + hours * 3_600_000, (token, *ask)) for hours in (0, 1, 3, 745) for token in tokens_ for ask in asks]
 
@@ -187,4 +188,4 @@ def test_checking_calls_together_judges_each_exactly_as_checking_it_alone(vault,
     assert together == alone
     codes = {event.code for event in together}
     assert {"VALID", "EXPIRED", "REVOKED", "IP_NOT_ALLOWED", "WRONG_ENVIRONMENT", "NOT_FOUND", integrity.TAMPERED,
-            "INSUFFICIENT_PERMISSION", CANARY_CODE} <= codes
+            "INSUFFICIENT_PERMISSION", "SCOPE_MISMATCH", CANARY_CODE} <= codes
