@@ -348,7 +348,6 @@ class _Checkers:
     nothing from the caller's main module). One stretch is in flight at a time."""
 
     def __init__(self, demo: Context, verifier: Verifier, parallel: bool):
-        self.demo = demo
         self.verifier = verifier
         self.helper = None
         self.done: list = []
@@ -379,10 +378,11 @@ class _Checkers:
             self.in_flight = True
 
     def receive(self) -> list:
-        done, self.done = self.done, []
+        """The events of the stretch sent last: the helper's answer, or those checked here."""
         if self.in_flight:
             self.in_flight = False
-            done += pickle.load(self.helper.stdout)
+            return pickle.load(self.helper.stdout)
+        done, self.done = self.done, []
         return done
 
 
