@@ -16,42 +16,27 @@ are secrets), but no figure depends on them. The default mirrors the seed's mock
 from __future__ import annotations
 
 import base64
-import ipaddress
-import pickle
 import random
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from keytui import tokens, totp
+from keytui import totp
 from keytui.clock import DAY_MS, FixedClock, from_ms, to_ms
 from keytui.domain import Environment, InputError, RuleError, Scope
 from keytui.service import analytics, homekind, lifecycle, mfa, policies, registry, watch
 from keytui.service.context import Context
+from keytui.service.demotraffic import END, WINDOW_DAYS, Checkers
 from keytui.service.verification import Verifier
 from keytui.service.views import NewKey
 
-WINDOW_DAYS = 30
 DEMO_OPERATOR = "demo"
 EVENTS_PER_KEY = 150  # default traffic: a month of calls for a small platform
-SEGMENT = 50_000  # calls checked and recorded together at most
-PARALLEL_MIN_EVENTS = 100_000  # builds this large check calls in a helper process
-BURST_IP = "203.0.113.66"
-BURST_ATTEMPTS = 12
+PARALLEL_MIN_EVENTS = 100_000  # builds this large make and check their calls in a helper process
 ZIPF = 1.2  # large sets: the key ranked r gets a share of traffic proportional to r ** -ZIPF
 BUSY_KEYS = {"Agents Execution Key": 4.0, "Workflow Trigger Key": 3.0, "Metrics Ingest Key": 2.0}
-LATE_SHARE = 0.2  # large sets: share of keys dead this month whose client keeps trying
-LATE_ATTEMPTS = 3
 STATUS_SHARE = (0.75, 0.17, 0.08)  # active, expired, revoked: 18/4/2 of 24
 
-# Which platform module calls with a key of each scope (the activity log's "Module").
-MODULES = {
-    Scope.AGENTS: ("agents",), Scope.WORKFLOWS: ("workflows", "workflows", "workflows", "agents"),
-    Scope.GOVERNANCE: ("governance",), Scope.SANDBOX: ("sandbox", "agents"), Scope.DEMO_BUILDS: ("deployments",),
-    Scope.INTEGRATIONS: ("ci", "git", "cloud"), Scope.MONITORING: ("monitoring",),
-}
 SCOPE_TRAFFIC = {Scope.AGENTS: 5.0, Scope.WORKFLOWS: 4.0, Scope.GOVERNANCE: 0.6, Scope.SANDBOX: 2.0,
                  Scope.DEMO_BUILDS: 1.0, Scope.INTEGRATIONS: 2.0, Scope.MONITORING: 3.0}
 
@@ -73,7 +58,6 @@ class Plan:
     revoke_reason: str | None = None
     key_id: str = ""
     weight: float = 1.0
-    token: str = field(default="", repr=False)
 
 
 # (name, scope, environment, permissions, expiry days, allowlist, owner, fate): seed section 2 first.
@@ -139,8 +123,7 @@ def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int 
     n_events = EVENTS_PER_KEY * keys if events is None else events
     clock = FixedClock(ctx.now())
     demo = _demo_context(ctx, clock, min(p.created_ms for p in plans))
-    timeline = _timeline(rng, plans, n_events, end_ms)
-    recorded = _play(demo, clock, plans, timeline)
+    recorded = _play(demo, clock, plans, (rng.getstate(), n_events, end_ms))
     clock.set(ctx.now())
     policies.set_policy(demo, "auto_rotation", True)
     policies.set_policy(demo, "expiry_alerts", True)
@@ -237,200 +220,75 @@ def _quantum(count: int) -> int:
     return 60_000 if count <= 1000 else DAY_MS
 
 
-# timeline entries: (ts_ms, order, kind, payload); kinds sort creations before events at a tie
-CREATE, REVOKE, EVENT = 0, 1, 2
+# changes of the keys: (ts_ms, kind, payload)
+CREATE, REVOKE = 0, 1
 
 
-def _timeline(rng: random.Random, plans: list[Plan], n_events: int, end_ms: int) -> list[tuple]:
+def _changes(plans: list[Plan]) -> list[tuple]:
     created: dict[int, list[int]] = {}
     revoked: dict[tuple[int, str], list[int]] = {}
     for i, p in enumerate(plans):
         created.setdefault(p.created_ms, []).append(i)
         if p.revoked_ms:
             revoked.setdefault((p.revoked_ms, p.revoke_reason), []).append(i)
-    line: list[tuple] = [(ts, 0, CREATE, idx) for ts, idx in created.items()]
-    line += [(ts, 0, REVOKE, (reason, idx)) for (ts, reason), idx in revoked.items()]
-    start_ms = end_ms - WINDOW_DAYS * DAY_MS
-    spans = []
-    for p in plans:
-        lo = max(p.created_ms + 60_000, start_ms)
-        stop = p.revoked_ms or min(end_ms, p.created_ms + p.expiry_days * DAY_MS)
-        spans.append((lo, max(lo, stop)))
-    late = [i for i, p in enumerate(plans) if p.fate != "active" and start_ms < spans[i][1] < end_ms - 60_000
-            and (len(plans) <= len(SPEC_KEYS) or rng.random() < LATE_SHARE)]
-    n_burst = min(BURST_ATTEMPTS, n_events)
-    late = late[:(n_events - n_burst) // LATE_ATTEMPTS]
-    weights = [p.weight * (hi - lo) for p, (lo, hi) in zip(plans, spans)]
-    burst_at = end_ms - 3 * 3_600_000
-    n_normal = n_events - n_burst - LATE_ATTEMPTS * len(late)
-    if sum(weights) > 0:
-        for n, i in enumerate(rng.choices(range(len(plans)), weights=weights, k=n_normal)):
-            lo, hi = spans[i]
-            line.append((rng.randint(lo, hi - 1), n, EVENT, (i, _scenario(rng))))
-    for i in late:  # a client still presenting a key that died this month: a few late attempts
-        for k in range(LATE_ATTEMPTS):
-            line.append((rng.randint(spans[i][1], end_ms - 60_000), n_events + k, EVENT, (i, "normal")))
-    target = next((i for i, p in enumerate(plans) if p.ip_allowlist and p.fate == "active"), None)
-    if target is not None:
-        for k in range(n_burst):
-            line.append((burst_at + k * 17_000, n_events + 10 + k, EVENT, (target, "burst")))
-    line.sort(key=lambda e: (e[0], e[2], e[1]))
+    line = [(ts, CREATE, idx) for ts, idx in created.items()]
+    line += [(ts, REVOKE, (reason, idx)) for (ts, reason), idx in revoked.items()]
+    line.sort(key=lambda e: e[:2])
     return line
 
 
-def _scenario(rng: random.Random) -> str:
-    r = rng.random()
-    if r < 0.006:
-        return "wrong-environment"
-    if r < 0.012:
-        return "foreign-ip"
-    if r < 0.02:
-        return "missing-permission"
-    if r < 0.025:
-        return "unknown-token"
-    return "normal"
-
-
-def _play(demo: Context, clock: FixedClock, plans: list[Plan], timeline: list[tuple]) -> int:
-    """Walk the timeline: issue and revoke keys at their moments, check every call at its moment.
+def _play(demo: Context, clock: FixedClock, plans: list[Plan], traffic: tuple) -> int:
+    """Issue and revoke the keys at their moments, and record every call checked at its moment.
 
     Between two changes of the keys (an issue or revoke batch) nothing verification reads
     changes, so the calls of each stretch are checked together and recorded in order, all in
-    one transaction. On large builds a helper process checks each stretch while this process
-    records the previous one, makes the next change and prepares the next calls. The
-    transaction commits only between stretches, when the helper is idle, so the helper always
-    sees exactly the keys its stretch must be checked against.
+    one transaction. On large builds the traffic's helper process makes and checks each
+    stretch while this process records the one before and makes the next change. The
+    transaction commits only before the helper is asked for a new stretch, so it always sees
+    exactly the keys that stretch must be checked against; the uncommitted change stays out of
+    sight while it finishes the segments of the stretch before.
     """
-    rng = random.Random(len(timeline))
-    ips = [_client_ips(rng, p) for p in plans]
-    n_events = sum(1 for entry in timeline if entry[2] == EVENT)
-    calls: list[tuple] = []
+    _, n_events, end_ms = traffic
+    changes = _changes(plans)
+    window_ms = end_ms - WINDOW_DAYS * DAY_MS  # no call is made before it
+    issued: dict[int, str] = {}
+    recorded = 0
     verifier = Verifier(demo)
-    with _Checkers(demo, verifier, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.bound(), \
+    args = (plans, len(plans) > len(SPEC_KEYS), *traffic, len(changes))
+    with Checkers(demo, args, parallel=n_events >= PARALLEL_MIN_EVENTS) as checkers, demo.bound(), \
             demo.db.atomic() as txn:
 
-        def hand_over():
-            """Commit, send the new stretch to be checked, and record the one checked before while
-            the helper works (recording touches nothing a check reads)."""
-            checked = checkers.receive()
-            if checkers.helper:
-                txn.commit()
-            checkers.send(list(calls))
-            calls.clear()
-            verifier.record(checked)
+        def hand_over(up_to: float | None) -> None:
+            """Record what was checked last; ask for the stretch before `up_to` (None: nothing more)."""
+            nonlocal recorded
+            more = True
+            while more:
+                checked, more = checkers.receive()
+                if more:
+                    checkers.send(None, {})
+                elif up_to is not None:
+                    if checkers.helper:
+                        txn.commit()
+                    checkers.send(up_to, dict(issued))
+                    issued.clear()
+                verifier.record(checked)
+                recorded += len(checked)
 
-        for ts, _, kind, payload in timeline:
-            if kind == EVENT:
-                i, scenario = payload
-                calls.append((ts, _call(rng, plans[i], ips[i], scenario)))
-                if len(calls) >= SEGMENT:
-                    hand_over()
-                continue
-            if calls:
-                hand_over()
+        for ts, kind, payload in changes:
+            if ts > window_ms:
+                hand_over(ts)
             clock.set(from_ms(ts))
             if kind == CREATE:
-                batch = [plans[i] for i in payload]
-                for p, key in zip(batch, lifecycle.create_many(demo, [_new_key(p) for p in batch])):
-                    p.token = key.token
+                made = lifecycle.create_many(demo, [_new_key(plans[i]) for i in payload])
+                issued.update((i, key.token) for i, key in zip(payload, made))
             else:
                 reason, batch = payload
                 lifecycle.revoke_many(demo, [plans[i].key_id for i in batch], reason)
-        hand_over()
-        verifier.record(checkers.receive())
-    return n_events
-
-
-class _Checkers:
-    """Checks stretches of calls through `Verifier.check_many`, each at its moment: here, or on
-    large builds in a helper process running its own read-only context on the same database (a
-    plain subprocess fed over a pipe: it shares no connection with this process and needs
-    nothing from the caller's main module). One stretch is in flight at a time."""
-
-    def __init__(self, demo: Context, verifier: Verifier, parallel: bool):
-        self.verifier = verifier
-        self.helper = None
-        self.done: list = []
-        self.in_flight = False
-        if parallel and demo.settings is not None:
-            self.helper = subprocess.Popen(
-                [sys.executable, "-c", "from keytui.service.demo import helper_main; helper_main()",
-                 str(demo.settings.home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            pickle.load(self.helper.stdout)  # it has opened its context before we take the write lock
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.helper:
-            self.helper.stdin.close()
-            self.helper.wait(timeout=60)
-
-    def send(self, calls: list[tuple]) -> None:
-        """Send a stretch to the helper, or check it here when there is none. This process keeps
-        none of a helper's stretch: it issues the keys and records every call, which already
-        takes longer than the checks."""
-        if self.helper is None:
-            self.done = self.verifier.check_many(calls)
-        elif calls:
-            pickle.dump(calls, self.helper.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.helper.stdin.flush()
-            self.in_flight = True
-
-    def receive(self) -> list:
-        """The events of the stretch sent last: the helper's answer, or those checked here."""
-        if self.in_flight:
-            self.in_flight = False
-            return pickle.load(self.helper.stdout)
-        done, self.done = self.done, []
-        return done
-
-
-def helper_main() -> None:
-    """The helper process: check each batch of calls read from stdin, answer on stdout."""
-    ctx = Context.open(sys.argv[1], operator=DEMO_OPERATOR, read_only=True)
-    verifier = Verifier(ctx)
-    out = sys.stdout.buffer
-
-    def answer(value) -> None:
-        pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
-    answer("ready")
-    while True:
-        try:
-            calls = pickle.load(sys.stdin.buffer)
-        except EOFError:
-            return
-        answer([tuple(event) for event in verifier.check_many(calls)])  # see Verifier.record
+        hand_over(END)
+        hand_over(None)
+    return recorded
 
 
 def _new_key(p: Plan) -> NewKey:
     return NewKey(p.name, p.scope, p.permissions, p.environment, expires_in_days=p.expiry_days,
                   ip_allowlist=p.ip_allowlist, owner=p.owner, key_id=p.key_id)
-
-
-def _client_ips(rng: random.Random, p: Plan) -> tuple[str, ...]:
-    if p.ip_allowlist:
-        net = ipaddress.ip_network(p.ip_allowlist[0])
-        return tuple(str(net.network_address + rng.randint(1, net.num_addresses - 2)) for _ in range(3))
-    return tuple(f"10.{rng.randint(0, 63)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}" for _ in range(3))
-
-
-def _call(rng: random.Random, p: Plan, ips: tuple[str, ...], scenario: str) -> tuple:
-    """(token, environment, permission, scope, ip, module) of one call in the given scenario."""
-    token, env, perm, ip = p.token, p.environment.value, rng.choice(p.permissions), rng.choice(ips)
-    module = rng.choice(MODULES[p.scope])
-    if scenario == "wrong-environment":
-        env = rng.choice([e.value for e in Environment if e is not p.environment])
-    elif scenario == "foreign-ip" and p.ip_allowlist:
-        ip = f"198.51.100.{rng.randint(1, 254)}"
-    elif scenario in ("foreign-ip", "missing-permission"):
-        missing = [x for x in ("read", "write", "execute", "admin") if x not in p.permissions]
-        perm = rng.choice(missing) if missing and "admin" not in p.permissions else perm
-    elif scenario == "unknown-token":
-        token = tokens.generate(p.environment)
-    elif scenario == "burst":
-        ip = BURST_IP
-    return token, env, perm, None, ip, module
-

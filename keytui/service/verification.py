@@ -117,6 +117,16 @@ def _permission_names(perms_text: str) -> tuple[str, ...]:
     return tuple(sorted(p.value for p in split_permissions(perms_text)))
 
 
+def _result(code: VerifyCode | None, row: tuple | None, event: Event) -> VerifyResult:
+    """The caller's answer to a call judged `code` (None: an unknown token, a tampered row or a
+    canary, all answered alike; only the gateway learns of the canary)."""
+    if code is None:
+        return VerifyResult(False, VerifyCode.NOT_FOUND, canary=event.code == CANARY_CODE)
+    _, key_id, key_scope, perms_text, key_env, _, expires_at, *_ = row
+    return VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env, _permission_names(perms_text),
+                        from_ms(expires_at))
+
+
 class Verifier:
     """Checks and records verifications for one context (its database, keyring and clock)."""
 
@@ -147,7 +157,8 @@ class Verifier:
             digest = self.ctx.keyring.digest(token)
             row = self.ctx.db.execute_sql(self.sql.lookup, (digest,)).fetchone()
         intact = row is not None and self._intact(row, digest) and tag_env.value == row[4]
-        return self._answer(self.ctx.clock.now_ms(), row, intact, environment, permission, scope, ip, module)
+        code, event = self._event(self.ctx.clock.now_ms(), row, intact, environment, permission, scope, ip, module)
+        return _result(code, row, event), event
 
     def check_many(self, calls: Sequence[tuple[int, tuple]]) -> list[Event]:
         """The events of many calls, each `(moment in ms, check's arguments)`, judged exactly as
@@ -169,8 +180,8 @@ class Verifier:
             row = rows.get(digest)
             if row is not None:
                 read[token] = (row, self._intact(row, digest) and tag_env.value == row[4])
-        answer = self._answer
-        return [answer(ts, *read[args[0]], *args[1:])[1] for ts, args in calls]
+        judge = self._event
+        return [judge(ts, *read[args[0]], *args[1:])[1] for ts, args in calls]
 
     def _lookup_many(self, digests: list[str]) -> dict[str, tuple]:
         """digest -> the row `check` reads for it, for the digests that match a secret."""
@@ -183,10 +194,12 @@ class Verifier:
                 found[digest] = tuple(row)
         return found
 
-    def _answer(self, now_ms: int, row: tuple | None, intact: bool, environment: str | Environment,
-                permission=None, scope=None, ip=None, module=None) -> tuple[VerifyResult, Event]:
+    def _event(self, now_ms: int, row: tuple | None, intact: bool, environment: str | Environment,
+               permission=None, scope=None, ip=None, module=None) -> tuple[VerifyCode | None, Event]:
         """Judge one call of a token whose row was read (None: no such token) and whose seals
-        and environment tag were checked (`intact`)."""
+        and environment tag were checked (`intact`): the verdict (None: answered as an unknown
+        token) and the event to record. The caller's answer is built apart (`_result`): the
+        demo checks a million calls and needs only their events."""
         env = _environment(environment)
         perm = _permission(permission) if permission else None
         want_scope = _scope(scope) if scope else None
@@ -194,28 +207,22 @@ class Verifier:
         module = _module(module) if module else None
         action = "execution" if perm in PRIVILEGED else "access"
         if row is None:
-            result = VerifyResult(False, VerifyCode.NOT_FOUND)
-            return result, Event(now_ms, None, None, module or "unknown", action, "failed",
-                                 result.code.value, ip, env.value)
+            return None, Event(now_ms, None, None, module or "unknown", action, "failed",
+                               VerifyCode.NOT_FOUND.value, ip, env.value)
 
         (row_id, key_id, key_scope, perms_text, key_env, status, expires_at, allowlist, valid_until, ended_by,
          *sealed, secret_row, canary) = row
         if not intact:
             # edited without the master key: the caller learns nothing more than for an unknown
             # token; the activity log says TAMPERED and the watch raises a high alert
-            result = VerifyResult(False, VerifyCode.NOT_FOUND)
-            return result, Event(now_ms, key_id, None, module or key_scope, action, "failed", TAMPERED, ip, env.value)
+            return None, Event(now_ms, key_id, None, module or key_scope, action, "failed", TAMPERED, ip, env.value)
         if canary:
-            return (VerifyResult(False, VerifyCode.NOT_FOUND, canary=True),
-                    Event(now_ms, key_id, row_id, module or "unknown", action, "failed", CANARY_CODE, ip, env.value,
-                          secret_row))
+            return None, Event(now_ms, key_id, row_id, module or "unknown", action, "failed", CANARY_CODE, ip,
+                               env.value, secret_row)
         code = self._judge(now_ms, env, perm, want_scope, ip, key_scope, perms_text, key_env, status, expires_at,
                            allowlist, valid_until, ended_by)
-        result = VerifyResult(code is VerifyCode.VALID, code, key_id, key_scope, key_env,
-                              _permission_names(perms_text), from_ms(expires_at))
-        event = Event(now_ms, key_id, row_id, module or key_scope, action,
-                      "success" if result.valid else "failed", code.value, ip, env.value, secret_row)
-        return result, event
+        return code, Event(now_ms, key_id, row_id, module or key_scope, action,
+                           "success" if code is VerifyCode.VALID else "failed", code.value, ip, env.value, secret_row)
 
     def _intact(self, row: tuple, digest: str) -> bool:
         """Do the key's and the secret's seals hold? Rows repeat call after call, so each row as

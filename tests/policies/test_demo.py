@@ -2,7 +2,7 @@
 
 import pytest
 
-from keytui.service import analytics, demo
+from keytui.service import analytics, demo, demotraffic
 from keytui.domain import Environment, RuleError, Scope
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret
 from keytui.service import Vault
@@ -34,7 +34,7 @@ def test_demo_activity_is_real_verification_with_failures_and_a_burst(built):
     assert report.events == ActivityEvent.select().count() > 3000
     failed = analytics.count_events(vault.ctx, status="failed")
     assert 0 < failed < report.events * 0.1
-    assert analytics.count_events(vault.ctx, ip=demo.BURST_IP) == demo.BURST_ATTEMPTS
+    assert analytics.count_events(vault.ctx, ip=demotraffic.BURST_IP) == demotraffic.BURST_ATTEMPTS
     assert {e.code for e in analytics.events(vault.ctx, status="failed", limit=1000)} >= {
         "WRONG_ENVIRONMENT", "IP_NOT_ALLOWED", "NOT_FOUND", "EXPIRED", "REVOKED"}
     usage = analytics.usage(vault.ctx, "30d")
@@ -56,7 +56,7 @@ def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypat
     def snapshot(home):
         own_database()
         v = Vault.open(home, operator="alice", clock=type(clock)(clock.now()))
-        demo.build(v.ctx, keys=40, events=800, seed=3)
+        demo.build(v.ctx, keys=40, events=3000, seed=11)
         with v.ctx.bound():
             keys = list(ApiKey.select(ApiKey.key_id, ApiKey.name, ApiKey.status, ApiKey.expires_at,
                                       ApiKey.last_used_at).order_by(ApiKey.id).tuples())
@@ -66,11 +66,20 @@ def test_demo_is_the_same_for_the_same_seed_and_clock(tmp_path, clock, monkeypat
         return keys, events
 
     first = snapshot(tmp_path / "a")
-    # the second build checks calls in a helper process, as large builds do: the data is the same
+    # the second build makes and checks its calls in a helper process, as large builds do; the
+    # third and fourth hand them out a few at a time: a stretch's later segments are checked
+    # against the keys as they were before the next change, though it is made meanwhile (with
+    # seed 11 a key revoked this month is called 321 times before its revocation): the data is the same
     monkeypatch.setattr(demo, "PARALLEL_MIN_EVENTS", 1)
     second = snapshot(tmp_path / "b")
+    monkeypatch.setattr(demotraffic, "SEGMENT", 3)
+    third = snapshot(tmp_path / "c")
+    monkeypatch.setattr(demo, "PARALLEL_MIN_EVENTS", 10 ** 9)
+    fourth = snapshot(tmp_path / "d")
     assert first == second
-    assert len(first[0]) == 40 and len(first[1]) == 800
+    assert first == third
+    assert first == fourth
+    assert len(first[0]) == 40 and len(first[1]) == 3000
 
 
 def test_demo_refuses_a_database_that_holds_keys(vault):
