@@ -250,7 +250,7 @@ def _play(demo: Context, clock: FixedClock, plans: list[Plan], traffic: tuple) -
     """
     _, n_events, end_ms = traffic
     changes = _changes(plans)
-    window_ms = end_ms - WINDOW_DAYS * DAY_MS  # no call is made before it
+    asked_ms = end_ms - WINDOW_DAYS * DAY_MS  # the calls before it are asked for (none before the month)
     issued: dict[int, str] = {}
     recorded = 0
     verifier = Verifier(demo)
@@ -275,8 +275,9 @@ def _play(demo: Context, clock: FixedClock, plans: list[Plan], traffic: tuple) -
                 recorded += len(checked)
 
         for ts, kind, payload in changes:
-            if ts > window_ms:
+            if ts > asked_ms:  # (changes at one moment have no call between them)
                 hand_over(ts)
+                asked_ms = ts
             clock.set(from_ms(ts))
             if kind == CREATE:
                 made = lifecycle.create_many(demo, [_new_key(plans[i]) for i in payload])
