@@ -30,14 +30,17 @@ TOKEN_RE = re.compile(r"^kt_(dev|sbx|stg|prod)_([0-9A-Za-z]{%d})_([0-9A-Za-z]{%d
 SEARCH_RE = re.compile(rb"(?<![0-9A-Za-z_])kt_(?:dev|sbx|stg|prod)_[0-9A-Za-z]{%d}_[0-9A-Za-z]{%d}(?![0-9A-Za-z_])"
                        % (RANDOM_LEN, CHECKSUM_LEN))
 TOKEN_MAX = len("kt_prod__") + RANDOM_LEN + CHECKSUM_LEN
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # 62 * 62: the two base62 digits of 0..3843
 
 
 def base62(number: int, width: int) -> str:
-    chars = []
+    """`number` in base 62, left-padded with zeros to `width`. Two digits a step: issuing
+    100,000 keys spent a tenth of its time here."""
+    pairs = []
     while number:
-        number, rem = divmod(number, 62)
-        chars.append(ALPHABET[rem])
-    return "".join(reversed(chars)).rjust(width, "0")
+        number, rem = divmod(number, 3844)
+        pairs.append(_PAIRS[rem])
+    return "".join(reversed(pairs)).lstrip("0").rjust(width, "0")
 
 
 def checksum(body: str) -> str:
