@@ -86,26 +86,47 @@ def refuse_tampered(keyring: Keyring, key: ApiKey) -> None:
                         "it can only be revoked; see `keytui audit verify`")
 
 
+# what the seals cover, with the row ids and the stored seals: read as plain rows, since building
+# a model object per row was most of the cost of expiring thousands of keys
+_KEY_COLUMNS = (ApiKey.id, ApiKey.key_id, ApiKey.status, ApiKey.environment, ApiKey.permissions, ApiKey.scope,
+                ApiKey.expires_at, ApiKey.ip_allowlist, ApiKey.revoked_at, ApiKey.expiry_days, ApiKey.canary,
+                ApiKey.seal)
+_SECRET_COLUMNS = (KeySecret.id, KeySecret.key, KeySecret.digest, KeySecret.created_at, KeySecret.valid_until,
+                   KeySecret.ended_by, KeySecret.seal)
+
+
+def sealed_keys(where) -> list:
+    """The key rows matching `where`, with the fields their seals cover (attribute access, like models)."""
+    return list(ApiKey.select(*_KEY_COLUMNS).where(where).namedtuples())
+
+
+def _sealed_secrets(key_row_ids: list[int]):
+    """The secrets of these keys (`.key` is the key's row id)."""
+    return KeySecret.select(*_SECRET_COLUMNS).where(KeySecret.key.in_(key_row_ids)).namedtuples()
+
+
 def intact_ids(keyring: Keyring, keys: Iterable[ApiKey]) -> set[int]:
     """The row ids of the keys whose rows and secrets' rows all hold (a few queries for any number)."""
     by_id = {k.id: k for k in keys}
     bad = {k.id for k in by_id.values() if not _holds(k.seal, _key_of(keyring, k))}
     for chunk in chunks(list(by_id)):
-        for s in KeySecret.select().where(KeySecret.key.in_(chunk)):
-            if not _holds(s.seal, _secret_of(keyring, by_id[s.key_id].key_id, s)):
-                bad.add(s.key_id)
+        for s in _sealed_secrets(chunk):
+            if not _holds(s.seal, _secret_of(keyring, by_id[s.key].key_id, s)):
+                bad.add(s.key)
     return set(by_id) - bad
 
 
-def reseal(db, keyring: Keyring, key_row_ids: Iterable[int]) -> None:
-    """Recompute the seals of these keys and of all their secrets from what is stored now (call
-    it after the change, in its transaction, for keys that were intact before it)."""
+def reseal(db, keyring: Keyring, key_row_ids: Iterable[int], *, secrets: bool = True) -> None:
+    """Recompute the seals of these keys and (unless the change left them alone) of all their
+    secrets from what is stored now (call it after the change, in its transaction, for keys
+    that were intact before it)."""
     for chunk in chunks(list(key_row_ids)):
-        keys = list(ApiKey.select().where(ApiKey.id.in_(chunk)))
-        ids = {k.id: k.key_id for k in keys}
+        keys = sealed_keys(ApiKey.id.in_(chunk))
         bulk.set_column(db, ApiKey, "seal", [(_key_of(keyring, k), k.id) for k in keys])
-        bulk.set_column(db, KeySecret, "seal", [(_secret_of(keyring, ids[s.key_id], s), s.id)
-                                                for s in KeySecret.select().where(KeySecret.key.in_(chunk))])
+        if secrets:
+            ids = {k.id: k.key_id for k in keys}
+            bulk.set_column(db, KeySecret, "seal", [(_secret_of(keyring, ids[s.key], s), s.id)
+                                                    for s in _sealed_secrets(chunk)])
 
 
 def scan(keyring: Keyring) -> list[str]:

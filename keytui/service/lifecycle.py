@@ -323,11 +323,11 @@ def _due(now: datetime):
 def expire_some(ctx: Context, now: datetime, ids: list[int]) -> list[str]:
     """Those of the keys `ids` that are still due, marked expired (intact ones resealed, a
     tampered one left to fail its seal); inside the caller's transaction."""
-    due = list(ApiKey.select().where(ApiKey.id.in_(ids) & _due(now)))
+    due = integrity.sealed_keys(ApiKey.id.in_(ids) & _due(now))
     if not due:
         return []
     intact = integrity.intact_ids(ctx.keyring, due)
     ApiKey.update(status=Status.EXPIRED.value, updated_at=now).where(ApiKey.id.in_([k.id for k in due])).execute()
-    integrity.reseal(ctx.db, ctx.keyring, intact)
+    integrity.reseal(ctx.db, ctx.keyring, intact, secrets=False)  # a secret's seal does not cover the key's status
     ctx.audit_many([("key.expire", k.key_id, {"expires_at": k.expires_at.isoformat()}) for k in due], now=now)
     return [k.key_id for k in due]

@@ -157,6 +157,7 @@ def test_a_key_past_expiry_is_refused_at_once_and_marked_expired_by_the_watch(va
     assert vault.get(issued.key.key_id).stored_status is Status.EXPIRED
     assert vault.audit_entries(issued.key.key_id)[0]["action"] == "key.expire"
     assert vault.expire_due() == []
+    assert vault.verify_audit().ok  # the expired row and its token's row are sealed as they are now
 
 
 def test_copy_returns_the_current_token_and_is_audited(vault, make_key):
