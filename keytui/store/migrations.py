@@ -6,12 +6,16 @@ taking a playhouse.migrate SchemaMigrator, applied once each in order, so existi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from peewee import CharField, IntegerField
-from playhouse.migrate import SchemaMigrator, migrate as run_migrations
 
 from keytui.store.binding import using
 from keytui.store.models import MODELS, ActivityEvent, ApiKey, Meta, RoleGrant
 from keytui.store.sql import is_sqlite, table
+
+if TYPE_CHECKING:
+    from playhouse.migrate import SchemaMigrator
 
 SCHEMA_VERSION = 5
 
@@ -81,6 +85,9 @@ def migrate(db) -> None:
         if version == 0:
             Meta.insert(name="schema_version", value=str(SCHEMA_VERSION)).on_conflict_ignore().execute()
             return
+        # imported only for a home to upgrade: playhouse.migrate brings every engine's driver with it
+        from playhouse.migrate import SchemaMigrator, migrate as run_migrations
+
         for step in range(version + 1, SCHEMA_VERSION + 1):
             run_migrations(*MIGRATIONS[step](SchemaMigrator.from_database(db)))
             Meta.update(value=str(step)).where(Meta.name == "schema_version").execute()
