@@ -111,8 +111,10 @@ class Checkers:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         if self.helper:
+            if exc_type is not None:  # it may be blocked writing an answer nobody will read
+                self.helper.kill()
             self.helper.stdin.close()
             self.helper.wait(timeout=60)
 

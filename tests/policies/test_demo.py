@@ -87,3 +87,25 @@ def test_demo_refuses_a_database_that_holds_keys(vault):
     with pytest.raises(RuleError, match="already holds 1 keys"):
         demo.build(vault.ctx)
     assert ApiKey.select().count() == 1
+
+
+def test_a_build_that_fails_beside_its_helper_reports_its_own_error_at_once(vault, monkeypatch):
+    """The helper may be blocked writing a large answer nobody will read: the build's error
+    comes out, not a timeout waiting for the helper."""
+    import time
+
+    from keytui.service.verification import Verifier
+
+    monkeypatch.setattr(demo, "PARALLEL_MIN_EVENTS", 1)
+    recorded = []
+
+    def failing_record(self, events):
+        recorded.append(len(events))
+        if len(recorded) == 2:
+            raise RuleError("disk said no")
+
+    monkeypatch.setattr(Verifier, "record", failing_record)
+    started = time.monotonic()
+    with pytest.raises(RuleError, match="disk said no"):
+        demo.build(vault.ctx, keys=5, events=40_000)
+    assert time.monotonic() - started < 30
