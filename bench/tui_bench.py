@@ -222,25 +222,23 @@ START_TARGET, PAGE_TARGET, LARGE_TARGET = 1.8, 2.0, 1.5
 
 
 def track_loads() -> weakref.WeakKeyDictionary:
-    """Count, per screen, the loads it has shown (keytui.screens.loading): a page's content is on
-    screen once it has shown one and has none left running."""
+    """Count, per screen, the loads it has shown (keytui.screens.loading: every read's value goes
+    through `show_loaded`, from a worker or read ahead): a page's content is on screen once it has
+    shown one and has none left running."""
     from keytui.screens.loading import Loads
 
     shown: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-    original = Loads.load
+    original = Loads.show_loaded
     if getattr(original, "tracked", False):
         return original.tracked
 
-    def load(self, fetch, show, **kwargs):
-        def show_and_count(value):
-            result = show(value)
-            shown[self] = shown.get(self, 0) + 1
-            return result
+    def show_loaded(self, value, show, group="page"):
+        result = original(self, value, show, group)
+        shown[self] = shown.get(self, 0) + 1
+        return result
 
-        return original(self, fetch, show_and_count, **kwargs)
-
-    load.tracked = shown
-    Loads.load = load
+    show_loaded.tracked = shown
+    Loads.show_loaded = show_loaded
     return shown
 
 

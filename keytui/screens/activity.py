@@ -96,6 +96,9 @@ class ActivityScreen(PageScreen):
         return self.query_one(LogView)
 
     # ------------------------------------------------------------------ loading
+    def read_ahead_key(self) -> tuple:
+        return tuple(sorted(self.filters.items())), self.evidence, self.following
+
     def refresh_data(self) -> None:
         """The newest events; held at an alert's evidence until following is turned back on."""
         self.load_newest(upto=max(self.evidence) if self.evidence and not self.following else None)

@@ -119,6 +119,7 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
         self.key_id = key_id
         self.rotation = None
         self.alert = alert
+        self.read_ahead()  # made where it is pushed, in the app: the read overlaps building the page
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
@@ -153,6 +154,9 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
 
     def selected_key_id(self) -> str | None:
         return self.key_id
+
+    def read_ahead_key(self) -> tuple:
+        return self.key_id, self.alert is not None
 
     def refresh_data(self) -> None:
         vault, key_id = self.app.vault, self.key_id

@@ -177,6 +177,11 @@ class Refreshing(Loads):
         ahead, self._read_ahead = self._read_ahead, None
         if ahead is not None and ahead[0] == self.read_ahead_key():
             for future, show, group, on_error in ahead[1]:
-                self.load(future.result, show, group=group, on_error=on_error)
+                if future.done() and future.exception() is None:
+                    # in already (usually: it ran while Textual built the page), shown now; a worker
+                    # would only hand it over, and its round of messages cost a page ~50 ms
+                    self.show_loaded(future.result(), show, group)
+                else:
+                    self.load(future.result, show, group=group, on_error=on_error)
             return
         self.refresh_data()

@@ -112,6 +112,9 @@ class PoliciesScreen(RowNavigation, PageScreen):
         for error in self.query(".threshold-error"):
             error.display = False
 
+    def read_ahead_key(self) -> tuple:
+        return ()
+
     def refresh_data(self) -> None:
         vault = self.app.vault
         self.load(lambda: (vault.policy_settings(), vault.org_policy()), self._show)

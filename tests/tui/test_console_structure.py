@@ -8,6 +8,7 @@ import ast
 import threading
 from pathlib import Path
 
+import pytest
 import textual
 import textual_plotext
 
@@ -178,6 +179,29 @@ async def test_a_slow_page_reads_ahead_as_its_screen_is_made_and_shows_that_read
         await settle(pilot)
         assert threads == ["read ahead"]
         assert {card.scope: card.key_count for card in app.screen.cards} == expected
+
+
+@pytest.mark.parametrize("keys, method, shown", [
+    (("2",), "list_keys", lambda s: s.table.row_count),
+    (("5",), "org_policy", lambda s: str(s.query_one("#org-policy").render()).strip()),
+    (("6",), "usage", lambda s: s.usage),
+    (("7",), "events", lambda s: s.window),
+    (("2", "enter"), "secrets", lambda s: s.query_one("#detail-secrets").row_count),
+], ids=["registry", "policies", "analytics", "activity", "key detail"])
+async def test_each_page_that_reads_ahead_shows_that_read_and_reads_once(demo_vault, make_app, monkeypatch, keys,
+                                                                         method, shown):
+    """A page's first read starts as its screen is made; a read finished by the time the page is
+    built is shown at once, without a worker, and nothing is read twice."""
+    threads = reading_threads(monkeypatch, demo_vault, method)
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in keys:
+            threads.clear()
+            await pilot.press(key)
+            await settle(pilot)
+        assert threads == ["read ahead"]
+        assert shown(app.screen)
 
 
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
