@@ -183,11 +183,12 @@ async def test_a_slow_page_reads_ahead_as_its_screen_is_made_and_shows_that_read
 
 @pytest.mark.parametrize("keys, method, shown", [
     (("2",), "list_keys", lambda s: s.table.row_count),
+    (("2",), "count_keys", lambda s: s.total),
     (("5",), "org_policy", lambda s: str(s.query_one("#org-policy").render()).strip()),
     (("6",), "usage", lambda s: s.usage),
     (("7",), "events", lambda s: s.window),
     (("2", "enter"), "secrets", lambda s: s.query_one("#detail-secrets").row_count),
-], ids=["registry", "policies", "analytics", "activity", "key detail"])
+], ids=["registry", "registry total", "policies", "analytics", "activity", "key detail"])
 async def test_each_page_that_reads_ahead_shows_that_read_and_reads_once(demo_vault, make_app, monkeypatch, keys,
                                                                          method, shown):
     """A page's first read starts as its screen is made; a read finished by the time the page is
