@@ -10,6 +10,7 @@ watch pass runs in a thread worker on a timer so the UI never waits for it.
 
 from __future__ import annotations
 
+import gc
 import sys
 from concurrent.futures import Future
 from pathlib import Path
@@ -36,6 +37,7 @@ from keytui.widgets.mfa_header import MfaHeader
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
 UI_SWITCH_INTERVAL_S = 0.001  # how soon a reading thread gets the GIL from the busy UI thread
+GC_YOUNG_OBJECTS = 10_000  # allocations between two young collections (Python's default: 700)
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
 WATCH_TOAST_S = 20.0  # a pass's notification goes before the next pass could raise another
 WRITE_ERRORS = (InputError, RuleError, NotFoundError, StoreUnavailable, ConfigError)  # each said in one line
@@ -109,6 +111,7 @@ class KeytuiApp(App):
         self.unseen_alerts = 0  # raised by the watch since the operator last opened Alerts
         self.clipboard_guard = ClipboardGuard(self)
         self.first_read: Future | None = None  # the Overview's first read, started before the page is built
+        self.gc_thresholds = gc.get_threshold()  # the process's, restored on exit
         # connected to the daemon, the role is the daemon's word and worth showing; embedded, the
         # one who opened the home is its admin
         role = f" · {vault.role}" if getattr(vault, "connected", False) else ""
@@ -132,6 +135,20 @@ class KeytuiApp(App):
         from keytui.screens.overview import read_overview
 
         self.first_read = in_thread(read_overview, self.vault)
+        self._fewer_collections()
+
+    def _fewer_collections(self) -> None:
+        """Python's collector runs a young collection every 700 allocations and a full one every
+        100 young ones; building a page allocates tens of thousands of objects, and a console that
+        has shown its pages holds a heap a full collection takes ~120 ms to walk (measured on the
+        bench: eleven in one run of the page figures, one page visit in two paying for one). Young
+        collections every 10,000 allocations make full ones fourteen times rarer; garbage cycles
+        are still collected (dismissed dialogs), a little later."""
+        gc.set_threshold(GC_YOUNG_OBJECTS, *self.gc_thresholds[1:])
+
+    def on_unmount(self) -> None:
+        """The collector's thresholds go back as they were: the console may not own its process."""
+        gc.set_threshold(*self.gc_thresholds)
 
     def get_default_screen(self) -> Screen:
         from keytui.screens.overview import OverviewScreen

@@ -5,6 +5,7 @@ public Signal and reactive, MFA asked for on `MfaRequired` only."""
 from __future__ import annotations
 
 import ast
+import gc
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import textual
 import textual_plotext
 
+from keytui.app import GC_YOUNG_OBJECTS
 from keytui.domain import RuleError
 from keytui.service.mfa import MfaRequired
 
@@ -233,3 +235,14 @@ async def test_the_mfa_prompt_comes_from_mfa_required_not_from_a_field_name(demo
         app.perform("Needs MFA", needs_mfa)
         await pilot.pause()
         assert type(app.screen).__name__ == "TotpPrompt"
+
+
+async def test_the_console_collects_young_garbage_less_often_and_puts_the_collector_back(demo_vault, make_app):
+    """A full collection of a console's heap takes ~120 ms: the console makes them rarer while it
+    runs (keytui.app._fewer_collections) and leaves the process's collector as it found it."""
+    before = gc.get_threshold()
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert gc.get_threshold() == (GC_YOUNG_OBJECTS, *before[1:])
+    assert gc.get_threshold() == before
