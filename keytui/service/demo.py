@@ -16,8 +16,10 @@ are secrets), but no figure depends on them. The default mirrors the seed's mock
 from __future__ import annotations
 
 import base64
+import gc
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -123,19 +125,36 @@ def build(ctx: Context, *, keys: int = 24, events: int | None = None, seed: int 
     n_events = EVENTS_PER_KEY * keys if events is None else events
     clock = FixedClock(ctx.now())
     demo = _demo_context(ctx, clock, min(p.created_ms for p in plans))
-    recorded = _play(demo, clock, plans, (rng.getstate(), n_events, end_ms))
-    clock.set(ctx.now())
-    policies.set_policy(demo, "auto_rotation", True)
-    policies.set_policy(demo, "expiry_alerts", True)
-    for env in Environment:
-        policies.set_policy(demo, f"ip_locking.{env.value}", "optional")
-    # as production would run it (expiry, auto-rotation, alerts), without stepping aside: nobody
-    # else writes to a home being built
-    watch.run_pass(demo, step_aside=False)
+    with no_cycle_collection():
+        recorded = _play(demo, clock, plans, (rng.getstate(), n_events, end_ms))
+        clock.set(ctx.now())
+        policies.set_policy(demo, "auto_rotation", True)
+        policies.set_policy(demo, "expiry_alerts", True)
+        for env in Environment:
+            policies.set_policy(demo, f"ip_locking.{env.value}", "optional")
+        # as production would run it (expiry, auto-rotation, alerts), without stepping aside: nobody
+        # else writes to a home being built
+        watch.run_pass(demo, step_aside=False)
     ov = analytics.overview(ctx)
     named = {p.name: p.key_id for p in plans[:5]}
     return DemoReport(ov.total, ov.active, ov.expired, ov.revoked, recorded, ov.open_alerts,
                       time.perf_counter() - started, named)
+
+
+@contextmanager
+def no_cycle_collection():
+    """Python's cycle collector off for a build (and in its helper, for its life): the build
+    allocates millions of short-lived rows, events and tuples that form no cycles, and the
+    collector's passes over a heap reaching ~200 MB took 3.2 s of a 64 s build of 100,000 keys /
+    1,000,000 events and freed little (the heap peaks 191 MB without them). On again afterwards,
+    as it was."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _claim_home(ctx: Context, force: bool) -> int:

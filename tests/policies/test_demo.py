@@ -1,5 +1,7 @@
 """Demo data: the spec's mock figures, built through the service, the same every time."""
 
+import gc
+
 import pytest
 
 from keytui.service import analytics, demo, demotraffic
@@ -17,6 +19,7 @@ def built(vault):
 
 def test_default_demo_mirrors_the_spec_figures(built):
     vault, report = built
+    assert gc.isenabled()  # off during the build only (demo.no_cycle_collection)
     assert (report.keys, report.active, report.expired, report.revoked) == (24, 18, 4, 2)
     views = {k.name: k for k in vault.list_keys()}
     expected = {"Agents Execution Key": (Scope.AGENTS, "active"), "Workflow Trigger Key": (Scope.WORKFLOWS, "active"),
@@ -109,3 +112,4 @@ def test_a_build_that_fails_beside_its_helper_reports_its_own_error_at_once(vaul
     with pytest.raises(RuleError, match="disk said no"):
         demo.build(vault.ctx, keys=5, events=40_000)
     assert time.monotonic() - started < 30
+    assert gc.isenabled()  # the build turns the cycle collector off and, failing, on again
