@@ -36,6 +36,11 @@ from keytui.widgets.mfa_header import MfaHeader
 
 HERE = Path(__file__).parent
 PAGE_HISTORY = 20
+PAGES = {"registry": ("registry", "RegistryScreen"), "scopes": ("scopes", "ScopesScreen"),
+         "permissions": ("permissions", "PermissionsScreen"), "policies": ("policies", "PoliciesScreen"),
+         "analytics": ("analytics", "AnalyticsScreen"), "activity": ("activity", "ActivityScreen")}
+IMPORT_PAGES_AFTER_S = 0.5
+PAGE_MODULES = ("registry", "key_detail", "scopes", "permissions", "policies", "analytics", "activity")
 UI_SWITCH_INTERVAL_S = 0.001  # how soon a reading thread gets the GIL from the busy UI thread
 GC_YOUNG_OBJECTS = 10_000  # allocations between two young collections (Python's default: 700)
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
@@ -66,6 +71,16 @@ def styled_as_it_mounts(screen: Screen) -> Screen:
     return screen
 
 
+def import_pages() -> None:
+    """Import every page's module (~125 ms in all; Activity and Analytics, with its charts, ~35 ms
+    each), on a thread half a second after the first frame (sooner, it slowed the first frame
+    with figures by ~10%): otherwise the first visit of each page paid for its import."""
+    import importlib
+
+    for module in PAGE_MODULES:
+        importlib.import_module(f"keytui.screens.{module}")
+
+
 def _page(module: str, cls: str) -> Callable[[], Screen]:
     """Import a page when first shown, so start-up pays only for the Overview."""
 
@@ -85,14 +100,7 @@ class KeytuiApp(App):
     BINDINGS = APP_BINDINGS
     # The Overview is the default screen (`get_default_screen`), made a mode once it is mounted:
     # a first mode's screen costs Textual a second parse of every style sheet and a restyle.
-    MODES = {
-        "registry": _page("registry", "RegistryScreen"),
-        "scopes": _page("scopes", "ScopesScreen"),
-        "permissions": _page("permissions", "PermissionsScreen"),
-        "policies": _page("policies", "PoliciesScreen"),
-        "analytics": _page("analytics", "AnalyticsScreen"),
-        "activity": _page("activity", "ActivityScreen"),
-    }
+    MODES = {mode: _page(*where) for mode, where in PAGES.items()}
     DEFAULT_MODE = "overview"
 
     COMMANDS = App.COMMANDS | {KeytuiCommands}
@@ -156,21 +164,23 @@ class KeytuiApp(App):
         return styled_as_it_mounts(OverviewScreen())
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._quicker_thread_switches)
+        self.call_after_refresh(self._after_first_frame)
         self.add_mode(self.DEFAULT_MODE, _page("overview", "OverviewScreen"))  # key 1 finds its screen
         self._apply_user_keymap()
         self.mfa_header.start()
         if not self.read_only and self.watch_interval > 0 and self.role_refusal("run_watch_pass") is None:
             self.set_timer(self.watch_interval, self.run_watch_pass)
 
-    @staticmethod
-    def _quicker_thread_switches() -> None:
-        """Every page reads on a thread while the UI thread builds and draws it, and a thread
+    def _after_first_frame(self) -> None:
+        """Quicker thread switches, and the pages' modules imported on a thread (`import_pages`).
+
+        Every page reads on a thread while the UI thread builds and draws it, and a thread
         waiting for the GIL gets it only after the switch interval (5 ms by default), at each
         step of its read: a 35 ms read of the Analytics page on 100,000 keys took 350 ms beside
         the page being built. At 1 ms it takes about what it takes alone. Only once the first
         frame is drawn: during start-up the quicker switches cost the UI thread ~40 ms."""
         sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
+        self.set_timer(IMPORT_PAGES_AFTER_S, lambda: in_thread(import_pages, name="import pages"))
 
     def _apply_user_keymap(self) -> None:
         from keytui.config import resolve_home

@@ -26,7 +26,7 @@ PAGE = "page"  # the group that loads the whole screen: its success clears every
 REASON_MAX = 160
 
 
-def in_thread(fn: Callable[..., T], *args) -> Future:
+def in_thread(fn: Callable[..., T], *args, name: str = "read ahead") -> Future:
     """fn(*args) on a daemon thread of its own (a console that exits early does not wait for it)."""
     future: Future = Future()
 
@@ -36,7 +36,7 @@ def in_thread(fn: Callable[..., T], *args) -> Future:
         except BaseException as exc:  # handed to whoever asks for the result
             future.set_exception(exc)
 
-    threading.Thread(target=run, name="read ahead", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
 
 

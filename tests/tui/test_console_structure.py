@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import gc
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -246,3 +248,24 @@ async def test_the_console_collects_young_garbage_less_often_and_puts_the_collec
         await settle(pilot)
         assert gc.get_threshold() == (GC_YOUNG_OBJECTS, *before[1:])
     assert gc.get_threshold() == before
+
+
+def test_the_pages_modules_are_imported_on_a_thread_once_the_console_is_up(tmp_path):
+    """A page's first visit does not pay for importing its module (Activity's and Analytics' took
+    ~35 ms each): a console that shows only the Overview has them all imported soon after."""
+    script = (
+        "import asyncio, sys, time\n"
+        "from pathlib import Path\n"
+        "from keytui.app import KeytuiApp, PAGE_MODULES\n"
+        "from keytui.service import Vault\n"
+        "vault = Vault.open(Path(sys.argv[1]), operator='alice')\n"
+        "async def main():\n"
+        "    async with KeytuiApp(vault, watch_interval=0).run_test() as pilot:\n"
+        "        wanted = [f'keytui.screens.{m}' for m in PAGE_MODULES]\n"
+        "        deadline = time.monotonic() + 30\n"
+        "        while not all(m in sys.modules for m in wanted) and time.monotonic() < deadline:\n"
+        "            await pilot.pause(0.05)\n"
+        "        print(type(pilot.app.screen).__name__, sorted(m for m in wanted if m not in sys.modules))\n"
+        "asyncio.run(main())\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["OverviewScreen", "[]"], out.stderr[-2000:]
