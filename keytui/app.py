@@ -40,7 +40,7 @@ PAGES = {"registry": ("registry", "RegistryScreen"), "scopes": ("scopes", "Scope
          "permissions": ("permissions", "PermissionsScreen"), "policies": ("policies", "PoliciesScreen"),
          "analytics": ("analytics", "AnalyticsScreen"), "activity": ("activity", "ActivityScreen")}
 IMPORT_PAGES_AFTER_S = 0.5
-PAGE_MODULES = ("registry", "key_detail", "scopes", "permissions", "policies", "analytics", "activity")
+PAGE_MODULES = (*(module for module, _ in PAGES.values()), "key_detail")
 UI_SWITCH_INTERVAL_S = 0.001  # how soon a reading thread gets the GIL from the busy UI thread
 GC_YOUNG_OBJECTS = 10_000  # allocations between two young collections (Python's default: 700)
 WATCH_NOTIFY_MAX = 20  # new alerts read per pass to describe them (their severities) in one notification
