@@ -61,6 +61,29 @@ def test_usage_buckets_hourly_counts_failures_and_agent_calls(vault, clock):
     assert [k.name for k in u.most_used] == ["Busy", "Quiet"]
 
 
+def test_usage_rankings_keep_the_top_break_ties_by_key_id_and_leave_keys_without_a_success_out_of_most_used(
+        vault, clock):
+    """The two top-N lists are ranked in SQL: by calls (successes and failures), then by successes
+    alone, ties by key id, at most `top` each, a key with no success never among the most used."""
+    calls = {"A": (3, 0), "B": (1, 2), "C": (2, 1), "D": (0, 3), "E": (2, 0), "F": (0, 1)}
+    keys = {name: make(vault, name) for name in calls}
+    for name, (good, bad) in calls.items():
+        for _ in range(good):
+            vault.verify(keys[name].token, "sandbox", module="agents")
+        for _ in range(bad):
+            vault.verify(keys[name].token, "production", module="agents")  # wrong environment
+    u = analytics.usage(vault.ctx, "24h", top=4)
+
+    by_id = {keys[n].key.key_id: n for n in calls}
+    tied = sorted(["A", "B", "C", "D"], key=lambda n: keys[n].key.key_id)  # three calls each
+    assert [k.name for k in u.executions_per_key] == tied
+    assert [(k.ok, k.failed) for k in u.executions_per_key] == [calls[n] for n in tied]
+    two = sorted(["C", "E"], key=lambda n: keys[n].key.key_id)  # two successes each
+    assert [k.name for k in u.most_used] == ["A", *two, "B"]
+    assert all(by_id[k.key_id] == k.name for k in u.most_used + u.executions_per_key)
+    assert [k.name for k in analytics.usage(vault.ctx, "24h", top=10).most_used] == ["A", *two, "B"]
+
+
 def test_usage_windows_and_bad_window(vault, clock):
     key = make(vault, "K", days=90)
     vault.verify(key.token, "sandbox")
