@@ -195,8 +195,8 @@ async def test_a_slow_page_reads_ahead_as_its_screen_is_made_and_shows_that_read
 ], ids=["registry", "registry total", "policies", "analytics", "activity", "key detail"])
 async def test_each_page_that_reads_ahead_shows_that_read_and_reads_once(demo_vault, make_app, monkeypatch, keys,
                                                                          method, shown):
-    """A page's first read starts as its screen is made; a read finished by the time the page is
-    built is shown at once, without a worker, and nothing is read twice."""
+    """A page's first read starts as its screen is made, on a thread of its own, while Textual
+    builds the page, and that read is what the page shows: nothing is read twice."""
     threads = reading_threads(monkeypatch, demo_vault, method)
     app = make_app(demo_vault)
     async with app.run_test(size=(120, 40)) as pilot:
