@@ -11,7 +11,10 @@ with what it was waiting for and what the screen showed instead.
 from __future__ import annotations
 
 import re
+import sys
+import threading
 import time
+import traceback
 from contextlib import asynccontextmanager
 from typing import Callable, TypeVar
 
@@ -135,6 +138,21 @@ class Console:
         """Everything the console sent to the terminal's clipboard, oldest first ("" clears it)."""
         return list(self.app.copies)
 
+    def inside(self) -> str:
+        """What the console was doing (its workers, the watch passes done, every other thread's
+        innermost frames), for a wait that timed out: a failure seen once on a loaded machine
+        then says where it stood."""
+        workers = ", ".join(f"{w.name or w.group}:{w.state.name}" for w in self.app.workers)
+        names = {t.ident: t.name for t in threading.enumerate()}
+        stacks = []
+        for ident, frame in sys._current_frames().items():
+            if ident != threading.get_ident():
+                inner = [f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{line} {f.f_code.co_name}"
+                         for f, line in list(traceback.walk_stack(frame))[:6]]
+                stacks.append(f"  {names.get(ident, ident)}: {' < '.join(inner)}")
+        return (f"workers: [{workers}]; watch passes done: {getattr(self.app, 'watch_passes', '?')}\n"
+                "other threads:\n" + "\n".join(stacks))
+
     # ------------------------------------------------------------------ waiting on conditions
     async def wait_for(self, condition: Callable[[], T], what: str, timeout: float = TIMEOUT_S) -> T:
         """Let the console run until `condition()` is truthy; its value, or AssertionError after `timeout`."""
@@ -145,7 +163,7 @@ class Console:
                 return value
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; the screen shows:\n"
-                                     f"{self.text()}\nnotifications: {self.notifications()}")
+                                     f"{self.text()}\nnotifications: {self.notifications()}\n{self.inside()}")
             await self.pilot.pause(POLL_S)
 
     async def wait_for_text(self, *texts: str, timeout: float = TIMEOUT_S) -> str:
