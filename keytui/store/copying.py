@@ -16,6 +16,7 @@ from peewee import AutoField, Database, sort_models
 from keytui.domain import RuleError
 from keytui.store import migrations
 from keytui.store.binding import using
+from keytui.store.db import connect_url
 from keytui.store.models import MODELS, Meta
 from keytui.store.sql import chunks, is_sqlite, table
 
@@ -24,8 +25,6 @@ ROWS_PER_INSERT = 500
 
 def connect(url: str) -> Database:
     """The target named by `url`: postgresql://… or sqlite:///PATH (a new file is made 0600)."""
-    from playhouse.db_url import connect as connect_url
-
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres", "sqlite"):
         raise RuleError(f"db copy: --to {safe_url(url)}: give postgresql://… or sqlite:///PATH")

@@ -17,7 +17,7 @@ import hmac
 import os
 import sqlite3
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from peewee import Database, SqliteDatabase
 
@@ -81,9 +81,7 @@ def file_state(path: Path) -> str:
 def open_database(settings: Settings, *, read_only: bool = False) -> Database:
     """The home's existing database (or the server's), connected, at this keytui's schema."""
     if settings.database_url:
-        from playhouse.db_url import connect
-
-        db = connect(settings.database_url, **_server_options(settings.database_url))
+        db = connect_url(settings.database_url, **_server_options(settings.database_url))
         db.connect(reuse_if_open=True)
         _bring_up_to_date(db, settings, read_only)
         return db
@@ -95,6 +93,19 @@ def open_database(settings: Settings, *, read_only: bool = False) -> Database:
         db.close()
         raise
     return db
+
+
+def connect_url(url: str, **options) -> Database:
+    """The database a URL names, not yet connected. A user name, password or database name
+    holding `@`, `/`, `:`, `%`… can only be written %-escaped in a URL (RFC 3986); Peewee passes
+    them on as written, so the server was sent the escapes and refused the login."""
+    from playhouse.db_url import connect
+
+    parts = urlsplit(url)
+    named = {"user": parts.username, "password": parts.password}
+    if not parts.scheme.startswith("sqlite"):
+        named["database"] = parts.path[1:]
+    return connect(url, **{field: unquote(value) for field, value in named.items() if value}, **options)
 
 
 def _server_options(url: str) -> dict:
