@@ -51,6 +51,7 @@ class Daemon:
         self.ctx = ctx
         self.account_uid = os.geteuid()
         self.sessions = Sessions()
+        self.refusals = roles.RefusalBudget()
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="keytui-daemon",
                                        initializer=lambda: ctx.db.connect(reuse_if_open=True))
 
@@ -96,15 +97,16 @@ class Daemon:
             self.refuse(caller, method, None)
         vault = self.vault_for(caller, role, session_id)
         named = _bind(method, args, kwargs)
-        roles.authorize(vault.ctx, method, named, role)
+        roles.authorize(vault.ctx, method, named, role, self.refusals)
         if method == "enroll_mfa" and named.get("operator") not in (None, caller.user):
             raise roles.recorded(vault.ctx, method, RoleRefused(
-                "nobody can enrol MFA for someone else; they enrol their own authenticator", role=role.label))
+                "nobody can enrol MFA for someone else; they enrol their own authenticator", role=role.label),
+                self.refusals)
         return getattr(vault, method)(*args, **kwargs)
 
     def refuse(self, caller: Caller, method: str, role: roles.Role | None):
         ctx = self.ctx.as_operator(caller.user, role=roles.VIEWER.label)
-        roles.authorize(ctx, method, {}, role)
+        roles.authorize(ctx, method, {}, role, self.refusals)
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import pwd
 import re
+import threading
 from enum import IntEnum
 
 from keytui.domain import InputError, RoleRefused
@@ -99,19 +100,51 @@ def refusal(method: str, user: str, role: Role | None, needed: Role | None) -> R
                        needed=needed.label, role=role.label)
 
 
-def authorize(ctx: Context, method: str, kwargs: dict | None, role: Role | None) -> None:
+AUDITED_REFUSALS = 10  # a caller's refused attempts written to the audit log in a minute
+
+
+class RefusalBudget:
+    """How many of a caller's refused attempts are audited in a minute. Any local user may call
+    the daemon, and a loop of refused calls would otherwise fill the audit log (and hold its
+    write lock) without end. Past the budget an attempt is still refused, and counted: the
+    caller's next audited refusal says how many went unwritten before it."""
+
+    def __init__(self, per_minute: int = AUDITED_REFUSALS):
+        self.per_minute = per_minute
+        self._lock = threading.Lock()  # the daemon's pool threads share it
+        self._callers: dict[str, tuple[int, int, int]] = {}  # user -> (minute, audited in it, unwritten since)
+
+    def take(self, user: str, minute: int) -> int | None:
+        """None if this attempt goes unwritten; else how many went unwritten before it."""
+        with self._lock:
+            at, audited, unwritten = self._callers.get(user, (minute, 0, 0))
+            if at != minute:
+                at, audited = minute, 0
+            if audited >= self.per_minute:
+                self._callers[user] = (at, audited, unwritten + 1)
+                return None
+            self._callers[user] = (at, audited + 1, 0)
+            return unwritten
+
+
+def authorize(ctx: Context, method: str, kwargs: dict | None, role: Role | None,
+              budget: RefusalBudget | None = None) -> None:
     """Refuse a call `role` does not allow (None: the caller has no role), and audit the refused
-    attempt as the context's operator."""
+    attempt as the context's operator (within `budget`, if given)."""
     needed = required(method, kwargs)
     if needed is not None and role is not None and role >= needed:
         return
-    raise recorded(ctx, method, refusal(method, ctx.operator, role, needed))
+    raise recorded(ctx, method, refusal(method, ctx.operator, role, needed), budget)
 
 
-def recorded(ctx: Context, method: str, error: RoleRefused) -> RoleRefused:
+def recorded(ctx: Context, method: str, error: RoleRefused, budget: RefusalBudget | None = None) -> RoleRefused:
     """The refused attempt in the audit log, in a transaction of its own (nothing else happens)."""
+    unwritten = budget.take(ctx.operator, int(ctx.now().timestamp() // 60)) if budget is not None else 0
+    if unwritten is None:
+        return error
+    extra = {"unwritten_before": unwritten} if unwritten else {}
     with ctx.transaction():
-        ctx.audit("access.refused", None, call=method, needed=error.needed, role=error.role)
+        ctx.audit("access.refused", None, call=method, needed=error.needed, role=error.role, **extra)
     return error
 
 

@@ -165,6 +165,22 @@ def test_read_only_makes_the_client_a_viewer(daemon):
         reviewer.close()
 
 
+def test_a_caller_refused_in_a_loop_fills_no_audit_log(daemon):
+    from keytui.daemon.client import RemoteVault
+    from keytui.service.roles import AUDITED_REFUSALS
+
+    reviewer = RemoteVault(str(daemon[0]), read_only=True)
+    try:
+        for _ in range(AUDITED_REFUSALS + 15):
+            with pytest.raises(RoleRefused, match="create needs the operator role"):
+                reviewer.create("X", "agents", ["read"], "sandbox", expires_in_days=30)
+        entries = reviewer.audit_entries(limit=100)
+        assert sum(e["action"] == "access.refused" for e in entries) == AUDITED_REFUSALS
+        assert reviewer.list_keys() is not None  # what the role allows still works
+    finally:
+        reviewer.close()
+
+
 def _keytui(*args, env=None):
     return subprocess.run([sys.executable, "-m", "keytui", *args], capture_output=True, text=True, timeout=60,
                           env=env)

@@ -38,6 +38,30 @@ def test_a_refusal_names_the_role_needed_and_is_audited_as_the_caller(vault):
     assert vault.verify_audit().ok
 
 
+def test_a_flood_of_refused_calls_is_audited_within_a_budget_and_the_rest_counted(vault, clock):
+    rita, bob = vault.ctx.as_operator("rita", role="viewer"), vault.ctx.as_operator("bob", role="viewer")
+    budget = roles.RefusalBudget(per_minute=3)
+
+    def refuse(ctx) -> None:
+        with pytest.raises(RoleRefused, match="rotate needs the operator role"):
+            roles.authorize(ctx, "rotate", {}, roles.VIEWER, budget)
+
+    def refused() -> list[tuple[str, dict]]:
+        return [(e["operator"], e["details"]) for e in vault.audit_entries() if e["action"] == "access.refused"]
+
+    for _ in range(8):
+        refuse(rita)
+    assert len(refused()) == 3  # every attempt refused, three written
+    refuse(bob)  # a budget per caller: rita's flood does not silence bob's attempt
+    assert refused()[0][0] == "bob"
+    clock.advance(seconds=60)
+    refuse(rita)
+    assert refused()[0] == ("rita", {"call": "rotate", "needed": "operator", "role": "viewer", "unwritten_before": 5})
+    refuse(rita)
+    assert "unwritten_before" not in refused()[0][1]
+    assert vault.verify_audit().ok
+
+
 def test_grants_and_revocations_are_checked_and_audited(vault):
     me = getpass.getuser()
     assert vault.grant_role(me, "operator") == {"user": me, "role": "operator", "previous": None}
