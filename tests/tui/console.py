@@ -150,7 +150,9 @@ class Console:
                 inner = [f"{f.f_code.co_filename.rsplit('/', 1)[-1]}:{line} {f.f_code.co_name}"
                          for f, line in list(traceback.walk_stack(frame))[:6]]
                 stacks.append(f"  {names.get(ident, ident)}: {' < '.join(inner)}")
-        return (f"workers: [{workers}]; watch passes done: {getattr(self.app, 'watch_passes', '?')}\n"
+        crashed = getattr(self.app, "_exception", None)  # Textual keeps an unhandled error here
+        return (f"workers: [{workers}]; watch passes done: {getattr(self.app, 'watch_passes', '?')}; "
+                f"app running: {self.app.is_running}; unhandled error: {crashed!r}\n"
                 "other threads:\n" + "\n".join(stacks))
 
     # ------------------------------------------------------------------ waiting on conditions
