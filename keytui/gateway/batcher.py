@@ -30,6 +30,7 @@ from typing import Any, Awaitable, Callable, Sequence
 from keytui.domain import UNAVAILABLE, StoreUnavailable
 from keytui.gateway.metrics import Metrics
 from keytui.service import Event
+from keytui.service.verification import Receipt
 
 log = logging.getLogger("keytui.gateway")
 
@@ -78,7 +79,7 @@ def unavailable(event: Event) -> Event:
 
 
 class GroupCommit:
-    def __init__(self, record: Callable[[Sequence[Event]], None], run_db: RunDb, metrics: Metrics,
+    def __init__(self, record: Callable[[Sequence[Event], Receipt], None], run_db: RunDb, metrics: Metrics,
                  *, commit_timeout_s: float, prepare: Prepare = events_only, max_pending: int = MAX_PENDING,
                  explain: Explain = lambda exc: None):
         self._prepare = prepare
@@ -187,19 +188,20 @@ class GroupCommit:
                 out.append(unavailable(event) if _answered_503(done) else event)
         return out
 
-    def _check_and_record(self, batch: list) -> tuple[list, list[Event | None], Exception | None]:
+    def _check_and_record(self, batch: list, receipt: Receipt) -> tuple[list, list[Event | None], Exception | None]:
         outcomes, events = self._prepare([item for item, _ in batch])
         try:
-            self._record(self._settled(batch, events))
+            self._record(self._settled(batch, events), receipt)
         except Exception as exc:  # noqa: BLE001 — retried by the caller
             return outcomes, events, exc
         return outcomes, events, None
 
-    def _record_settled(self, batch: list, events: list[Event | None]) -> None:
-        self._record(self._settled(batch, events))
+    def _record_settled(self, batch: list, events: list[Event | None], receipt: Receipt) -> None:
+        self._record(self._settled(batch, events), receipt)
 
     async def _write(self, batch: list) -> list:
-        outcomes, events, error = await self._run_db(self._check_and_record, batch)
+        receipt = Receipt()  # the batch's retries ask whether an unanswered COMMIT landed
+        outcomes, events, error = await self._run_db(self._check_and_record, batch, receipt)
         attempt = 0
         while error is not None:
             attempt += 1
@@ -208,7 +210,7 @@ class GroupCommit:
                 self._answer_503(batch)
             await asyncio.sleep(delay)
             try:
-                await self._run_db(self._record_settled, batch, events)
+                await self._run_db(self._record_settled, batch, events, receipt)
                 error = None
             except Exception as exc:  # noqa: BLE001 — any failure is retried; the message carries no token
                 error = exc

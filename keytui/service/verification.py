@@ -29,7 +29,7 @@ from keytui.domain import (CANARY_CODE, PRIVILEGED, Environment, InputError, Per
 from keytui.service import integrity, policies
 from keytui.service.integrity import TAMPERED
 from keytui.service.context import Context
-from keytui.store.hotpath import VerificationSQL
+from keytui.store.hotpath import VerificationSQL, transaction_id, transaction_status
 
 MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 POLICY_TTL_S = 2.0
@@ -53,6 +53,21 @@ class VerifyResult:
         return {"valid": self.valid, "code": self.code.value, "key_id": self.key_id, "scope": self.scope,
                 "environment": self.environment, "permissions": list(self.permissions),
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+
+
+@dataclass
+class Receipt:
+    """One batch's write across its retries. A COMMIT whose answer is lost (the connection to
+    the database server dropped just then) may have committed or not; on PostgreSQL the
+    receipt keeps the id of the transaction last tried, and the next attempt asks the server
+    how it ended, so a retried batch is never written twice."""
+
+    txid: int | None = None
+
+
+class OutcomePending(Exception):
+    """The last attempt's transaction is still running on the server (it has not yet noticed
+    the lost connection): try again shortly."""
 
 
 class Event(NamedTuple):
@@ -264,17 +279,20 @@ class Verifier:
         return VerifyCode.VALID
 
     # ------------------------------------------------------------------ write
-    def record(self, events: Iterable[Event]) -> None:
+    def record(self, events: Iterable[Event], receipt: Receipt | None = None) -> None:
         """Write events, counters and last-used times in one transaction (one commit for many calls).
         A canary's use is written even with Usage Monitoring off: its alert is built from it.
         Last used is the last successful verification: a refused presentation (an expired key's
         token, a wrong environment) is in the activity log, not in the key's last use. Read by
         position, so a plain tuple of an Event's fields is recorded alike (the demo's helper
-        sends its million events so: unpickling an Event costs five times a tuple)."""
+        sends its million events so: unpickling an Event costs five times a tuple). With a
+        `receipt`, an earlier attempt of the same batch that did commit is not written again."""
         events = list(events)
         if not events:
             return
         self.ctx.require_recording()
+        if receipt is not None and receipt.txid is not None and self._landed(receipt):
+            return
         keep_rows = self._monitoring()
         rollups: dict[tuple[int, str, str], list[int]] = {}
         touched: dict[int, int] = {}
@@ -289,6 +307,8 @@ class Verifier:
         db = self.ctx.db
         rows = events if keep_rows else [ev for ev in events if ev[6] == CANARY_CODE]  # code
         with db.atomic():
+            if receipt is not None:
+                receipt.txid = transaction_id(db)
             cursor = db.cursor()
             if rows:  # every field but key_row
                 cursor.executemany(self.sql.insert_event, [ev[:2] + ev[3:] for ev in rows])
@@ -296,6 +316,14 @@ class Verifier:
                 cursor.executemany(self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
             cursor.executemany(self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
                                                    for (hour, key_id, module), (ok, failed) in rollups.items()])
+
+    def _landed(self, receipt: Receipt) -> bool:
+        """Did the attempt whose COMMIT went unanswered commit after all?"""
+        status = transaction_status(self.ctx.db, receipt.txid)
+        if status == "in progress":
+            raise OutcomePending("the activity batch's last COMMIT is still running on the database server")
+        receipt.txid = None
+        return status == "committed"
 
     def verify(self, token: str, environment, permission=None, scope=None, ip=None, module=None) -> VerifyResult:
         result, event = self.check(token, environment, permission, scope, ip, module)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from peewee import Database
 
 from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
-from keytui.store.sql import table
+from keytui.store.sql import is_sqlite, table
 
 
 LOOKUP_MANY = 500  # digests per lookup_many statement, by default (a last short chunk repeats its last digest)
@@ -45,3 +45,15 @@ class VerificationSQL:
                          f"ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = {r}.ok + excluded.ok, "
                          f"failed = {r}.failed + excluded.failed"),
         )
+
+
+def transaction_id(db: Database) -> int | None:
+    """The open transaction's id on PostgreSQL; None on SQLite, whose COMMIT is local: when it
+    raises, nothing was committed."""
+    return None if is_sqlite(db) else db.execute_sql("SELECT txid_current()").fetchone()[0]
+
+
+def transaction_status(db: Database, txid: int) -> str | None:
+    """'committed', 'aborted' or 'in progress'; None once the server no longer remembers it
+    (PostgreSQL keeps the outcome of every recent transaction: `txid_status`)."""
+    return db.execute_sql("SELECT txid_status(%s)", (txid,)).fetchone()[0]

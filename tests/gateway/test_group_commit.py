@@ -28,7 +28,7 @@ class FlakyLog:
         self.failures = failures
         self.rows: list[Event] = []
 
-    def record(self, events):
+    def record(self, events, receipt=None):
         if self.failures:
             self.failures -= 1
             raise OperationalError("disk I/O error")
