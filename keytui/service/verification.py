@@ -29,7 +29,7 @@ from keytui.domain import (CANARY_CODE, PRIVILEGED, Environment, InputError, Per
 from keytui.service import integrity, policies
 from keytui.service.integrity import TAMPERED
 from keytui.service.context import Context
-from keytui.store.hotpath import VerificationSQL, transaction_id, transaction_status
+from keytui.store.hotpath import VerificationSQL, execute_many, transaction_id, transaction_status
 
 MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 POLICY_TTL_S = 2.0
@@ -311,11 +311,11 @@ class Verifier:
                 receipt.txid = transaction_id(db)
             cursor = db.cursor()
             if rows:  # every field but key_row
-                cursor.executemany(self.sql.insert_event, [ev[:2] + ev[3:] for ev in rows])
+                execute_many(db, cursor, self.sql.insert_event, [ev[:2] + ev[3:] for ev in rows])
             if touched:
-                cursor.executemany(self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
-            cursor.executemany(self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
-                                                   for (hour, key_id, module), (ok, failed) in rollups.items()])
+                execute_many(db, cursor, self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
+            execute_many(db, cursor, self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
+                                                         for (hour, key_id, module), (ok, failed) in rollups.items()])
 
     def _landed(self, receipt: Receipt) -> bool:
         """Did the attempt whose COMMIT went unanswered commit after all?"""
