@@ -18,7 +18,7 @@ from keytui.service.context import Context, uses_store
 from keytui.service.paced import CHUNK, Paced
 from keytui.store import meta
 from keytui.store.models import UsageDaily, UsageRollup
-from keytui.store.sql import chunks, param_style, run, table
+from keytui.store.sql import chunks, execute_many, param_style, run, table
 
 SETTLE_MS = 3_600_000  # a day is folded only this long after it ended
 FOLDED_UNTIL = "usage_daily_until"
@@ -67,7 +67,7 @@ def _day_totals(ctx: Context, day: int) -> list[tuple]:
 def _upsert(ctx: Context, rows: list[tuple]) -> None:
     sql = (f"INSERT INTO {table(UsageDaily)} (day, key_id, module, ok, failed) VALUES (?, ?, ?, ?, ?) "
            "ON CONFLICT (day, key_id, module) DO UPDATE SET ok = excluded.ok, failed = excluded.failed")
-    ctx.db.cursor().executemany(param_style(ctx.db, sql), rows)
+    execute_many(ctx.db, param_style(ctx.db, sql), rows)
 
 
 def _folded(until: int) -> None:

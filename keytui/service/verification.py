@@ -29,7 +29,8 @@ from keytui.domain import (CANARY_CODE, PRIVILEGED, Environment, InputError, Per
 from keytui.service import integrity, policies
 from keytui.service.integrity import TAMPERED
 from keytui.service.context import Context
-from keytui.store.hotpath import VerificationSQL, execute_many, transaction_id, transaction_status
+from keytui.store.hotpath import VerificationSQL, transaction_id, transaction_status
+from keytui.store.sql import execute_many
 
 MODULE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
 POLICY_TTL_S = 2.0
@@ -311,11 +312,11 @@ class Verifier:
                 receipt.txid = transaction_id(db)
             cursor = db.cursor()
             if rows:  # every field but key_row
-                execute_many(db, cursor, self.sql.insert_event, [ev[:2] + ev[3:] for ev in rows])
+                execute_many(db, self.sql.insert_event, [ev[:2] + ev[3:] for ev in rows], cursor)
             if touched:
-                execute_many(db, cursor, self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()])
-            execute_many(db, cursor, self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
-                                                         for (hour, key_id, module), (ok, failed) in rollups.items()])
+                execute_many(db, self.sql.touch_key, [(ts, row_id, ts) for row_id, ts in touched.items()], cursor)
+            execute_many(db, self.sql.bump_rollup, [(hour, key_id, module, ok, failed)
+                                                   for (hour, key_id, module), (ok, failed) in rollups.items()], cursor)
 
     def _landed(self, receipt: Receipt) -> bool:
         """Did the attempt whose COMMIT went unanswered commit after all?"""

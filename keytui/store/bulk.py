@@ -3,12 +3,12 @@
 Peewee spends longer building a many-row INSERT, or a SELECT with hundreds of values in an IN
 list, than SQLite spends running it, so the bulk paths (issuing thousands of keys in one
 batch) compile one statement per model, columns and list length, convert values with the
-fields' own `db_value`, and hand the rows to executemany.
+fields' own `db_value`, and hand the rows to `execute_many`.
 """
 
 from __future__ import annotations
 
-from keytui.store.sql import param_style
+from keytui.store.sql import execute_many, param_style
 
 _STATEMENTS: dict[tuple, str] = {}
 _PLAIN = frozenset({str, int, float, bytes, type(None)})  # what the drivers take as is; the rest via db_value
@@ -27,16 +27,16 @@ def insert_rows(db, model, rows: list[dict]) -> None:
         sql = _STATEMENTS[key] = (f"INSERT INTO {model._meta.table_name} ({columns}) "
                                   f"VALUES ({', '.join([db.param] * len(fields))})")
     convert = [(name, f.db_value) for name, f in zip(names, fields)]
-    db.cursor().executemany(sql, [tuple(v if v.__class__ in _PLAIN else to_db(v)
-                                        for name, to_db in convert for v in (row[name],)) for row in rows])
+    execute_many(db, sql, [tuple(v if v.__class__ in _PLAIN else to_db(v)
+                               for name, to_db in convert for v in (row[name],)) for row in rows])
 
 
 def set_column(db, model, column: str, pairs: list[tuple]) -> None:
     """UPDATE one column of many rows by id in one executemany: pairs of (value, id)."""
     if pairs:
         field = model._meta.fields[column]
-        db.cursor().executemany(f"UPDATE {model._meta.table_name} SET {field.column_name} = {db.param} "
-                                f"WHERE id = {db.param}", pairs)
+        execute_many(db, f"UPDATE {model._meta.table_name} SET {field.column_name} = {db.param} WHERE id = {db.param}",
+                     pairs)
 
 
 def select_in(db, model, columns: tuple[str, ...], column: str, values: list, where: str = "",

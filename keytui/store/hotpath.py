@@ -1,7 +1,7 @@
 """The verification hot path's SQL, written once per database in its own parameter style.
 
 Building a Peewee query per call costs more than the lookup itself (see DESIGN.md), so these
-statements are plain text executed with `execute_sql` / `execute_many`.
+statements are plain text executed with `execute_sql` / `keytui.store.sql.execute_many`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from keytui.store.models import ActivityEvent, ApiKey, KeySecret, UsageRollup
 from keytui.store.sql import is_sqlite, table
 
 
-PAGE_ROWS = 1000  # statements per round trip on PostgreSQL (the group commit's largest batch)
 LOOKUP_MANY = 500  # digests per lookup_many statement, by default (a last short chunk repeats its last digest)
 _LOOKUP_COLUMNS = ("k.id, k.key_id, k.scope, k.permissions, k.environment, k.status, k.expires_at, k.ip_allowlist, "
                    "s.valid_until, s.ended_by, k.revoked_at, k.expiry_days, k.seal, s.created_at, s.seal, s.id, k.canary")
@@ -46,18 +45,6 @@ class VerificationSQL:
                          f"ON CONFLICT (hour, key_id, module) DO UPDATE SET ok = {r}.ok + excluded.ok, "
                          f"failed = {r}.failed + excluded.failed"),
         )
-
-
-def execute_many(db: Database, cursor, sql: str, rows: list) -> None:
-    """`executemany` in one round trip on PostgreSQL too: psycopg2 sends each row's statement on
-    its own and waits for its answer, so a batch of 20 events took 40-60 round trips (the
-    gateway's event loop waits through them)."""
-    if is_sqlite(db):
-        cursor.executemany(sql, rows)
-        return
-    from psycopg2.extras import execute_batch
-
-    execute_batch(cursor, sql, rows, page_size=PAGE_ROWS)
 
 
 def transaction_id(db: Database) -> int | None:
