@@ -278,9 +278,20 @@ def python_client(port: int, method: str, path: str, bodies: list[str], seconds:
 
 
 def measure(server_pid: int, run) -> dict:
-    before = cpu_seconds(server_pid)
+    """The run's result, with the server's CPU per request answered (warm-up included, as its
+    CPU is) and the cores the server and the load generator kept busy over the run."""
+    import resource
+
+    def client_cpu() -> float:
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return used.ru_utime + used.ru_stime
+
+    before, client_before, began = cpu_seconds(server_pid), client_cpu(), time.perf_counter()
     result = run()
-    result["cpu_us"] = (cpu_seconds(server_pid) - before) / max(result["count"], 1) * 1e6
+    wall = time.perf_counter() - began
+    server = cpu_seconds(server_pid) - before
+    result["cpu_us"] = server / max(result.get("answers", result["count"]), 1) * 1e6
+    result["server_cores"], result["client_cores"] = server / wall, (client_cpu() - client_before) / wall
     return result
 
 
@@ -404,17 +415,23 @@ def report(args, use_wrk: bool, runs: dict, latencies: dict, endpoints: dict) ->
 def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway, databases: Databases) -> list[bool]:
     """Verification at max rate on one worker and on two, alternately, each on its own home."""
     two = Gateway(tmp, 2, databases=databases)
-    rps: dict[int, list[float]] = {1: [], 2: []}
+    runs: dict[int, list[dict]] = {1: [], 2: []}
     try:
         for _ in range(args.rounds):
             for gw in (one, two):
-                rps[gw.workers].append(gw.run("POST", "/v1/keys/verify", gw.verify_bodies, args.seconds, None, tmp,
-                                              use_wrk)["rps"])
+                runs[gw.workers].append(gw.run("POST", "/v1/keys/verify", gw.verify_bodies, args.seconds, None, tmp,
+                                               use_wrk))
     finally:
         recorded = two.stop()
-    scale = median(rps[2]) / median(rps[1])
-    print(f"verify at max rate, --workers 2 / --workers 1: {median(rps[2]):.0f} / {median(rps[1]):.0f} req/s = "
+    def med(workers: int, key: str) -> float:
+        return median([r[key] for r in runs[workers]])
+
+    scale = med(2, "rps") / med(1, "rps")
+    print(f"verify at max rate, --workers 2 / --workers 1: {med(2, 'rps'):.0f} / {med(1, 'rps'):.0f} req/s = "
           f"{scale:.2f}x (target >= 1.7x): {verdict(scale >= 1.7)}")
+    print(f"  cores busy (of {os.cpu_count()}), server / load generator: one worker {med(1, 'server_cores'):.2f} / "
+          f"{med(1, 'client_cores'):.2f}, two workers {med(2, 'server_cores'):.2f} / {med(2, 'client_cores'):.2f}; "
+          f"server CPU per verification {med(1, 'cpu_us'):.0f} us with one, {med(2, 'cpu_us'):.0f} us with two")
     return [scale >= 1.7, events_line("--workers 2", *recorded)]
 
 
