@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from keytui.keymap import ALERTS_BINDINGS
 from keytui.screens.loading import Refreshing
 from keytui.screens.wording import alert_content
 from keytui.widgets import tones, when
+from keytui.widgets.footer import KeyFooter
 from keytui.widgets.load_error import LoadError
 from keytui.widgets.nav_table import NavTable
 
@@ -59,7 +60,7 @@ class AlertsScreen(Refreshing, ModalScreen[None]):
             yield Static(id="alerts-summary")
             yield NavTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="alert-detail")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def check_action(self, action: str, parameters) -> bool | None:
         return self.app.may(action)  # a viewer's footer has no Acknowledge

@@ -9,11 +9,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from keytui.keymap import (ALL_BINDINGS, APP_BINDINGS, BACK, FORM_BINDINGS, HELP_BINDINGS, KEY_BINDINGS,
                            PAGE_BINDINGS, PAGES, REGISTRY_BINDINGS, TABLE_BINDINGS, TOGGLE)
 from keytui.widgets import tones
+from keytui.widgets.footer import KeyFooter
 from keytui.widgets.nav_table import NavTable
 
 PAGES_ROW = Binding("1-7", "switch_mode", "Pages", key_display="1-7", tooltip=", ".join(label for _, label in PAGES),
@@ -66,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
         yield NavTable(id="help-table", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         """Columns as wide as their longest entry, so no key name is cut ("pagedown", "ctrl+e")."""

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from keytui.domain import NotFoundError
 from keytui.keymap import DETAIL_BINDINGS
@@ -21,6 +21,7 @@ from keytui.screens.loading import Refreshing
 from keytui.screens import wording
 from keytui.text import visible
 from keytui.widgets import tones, when
+from keytui.widgets.footer import KeyFooter
 from keytui.widgets.load_error import LoadError
 from keytui.widgets.nav_table import NavTable
 
@@ -142,7 +143,7 @@ class KeyDetailScreen(Refreshing, KeyActions, Screen):
             yield self._table("detail-activity", "Recent activity",
                               [("When", 19), ("Module", 12), ("Action", 10), ("Status", 8), ("IP", 15),
                                ("Code", 24)])
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @staticmethod
     def _table(id: str, title: str, columns) -> NavTable:

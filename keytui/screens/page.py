@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from keytui.keymap import BACK
 from keytui.screens.loading import Refreshing
+from keytui.widgets.footer import KeyFooter
 from keytui.widgets.load_error import LoadError
 from keytui.widgets.page_bar import PageBar
 
@@ -28,7 +29,7 @@ class PageScreen(Refreshing, Screen):
         yield PageBar(self.PAGE)
         yield LoadError(id="load-error")
         yield from self.compose_page()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def compose_page(self) -> ComposeResult:
         yield from ()

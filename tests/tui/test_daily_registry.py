@@ -145,6 +145,23 @@ async def test_the_footer_keeps_help_quit_and_create_at_80_columns(demo_vault, m
         assert "q Quit" in footer and "? Help" in footer and "c Create" in footer, footer
 
 
+async def test_the_footer_follows_the_focus_and_the_page(demo_vault, make_app):
+    """The footer is rebuilt only when the keys it shows change (keytui.widgets.footer): it must
+    still change with the focus (the filter box has no row actions) and with the page."""
+    table_keys = ("f Status", "r Rotate", "x Revoke")
+    async with running(make_app(demo_vault), (160, 30)) as console:
+        await registry(console)
+        await console.wait_for(lambda: all(k in console.lines()[-1] for k in table_keys), "the table's keys")
+        await console.press("slash")
+        await console.wait_for(lambda: not any(k in console.lines()[-1] for k in table_keys), "the filter's keys")
+        assert "/ Filter" in console.lines()[-1]
+        await console.press("escape")
+        await console.wait_for(lambda: all(k in console.lines()[-1] for k in table_keys), "the table's keys again")
+        await console.press("7")
+        await console.wait_for(lambda: "Follow/Pause" in console.lines()[-1], "the Activity page's keys")
+        assert not any(k in console.lines()[-1] for k in table_keys)
+
+
 async def test_the_key_detail_footer_keeps_back_help_and_quit_at_80_columns(demo_vault, make_app):
     async with running(make_app(demo_vault), (80, 24)) as console:
         await registry(console)
