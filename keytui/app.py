@@ -58,19 +58,6 @@ def style_sheets(here: Path) -> list[Path]:
     return shared + sorted(set(screens.glob("*.tcss")) - set(shared))
 
 
-def styled_as_it_mounts(screen: Screen) -> Screen:
-    """Spare a page Textual's second styling pass.
-
-    Textual reparses every sheet and restyles every widget when a mode's screen has not seen the
-    app's latest style refresh (a new Screen never has). The app reads every sheet at start and
-    refreshes itself on a theme change, so a page is styled by the current sheet as it mounts:
-    that second pass cost each page's first visit 60-70 ms. The one private attribute of Textual
-    the console touches (allowed by name in the structure tests); should Textual rename it,
-    pages only open slower."""
-    screen._css_update_count = screen.app._css_update_count
-    return screen
-
-
 def import_pages() -> None:
     """Import every page's module (~125 ms in all; Activity and Analytics, with its charts, ~35 ms
     each), on a thread half a second after the first frame (sooner, it slowed the first frame
@@ -87,7 +74,8 @@ def _page(module: str, cls: str) -> Callable[[], Screen]:
     def make() -> Screen:
         import importlib
 
-        screen = styled_as_it_mounts(getattr(importlib.import_module(f"keytui.screens.{module}"), cls)())
+        screen = getattr(importlib.import_module(f"keytui.screens.{module}"), cls)()
+        screen.styled_as_it_mounts()
         screen.read_ahead()
         return screen
 
@@ -161,7 +149,9 @@ class KeytuiApp(App):
     def get_default_screen(self) -> Screen:
         from keytui.screens.overview import OverviewScreen
 
-        return styled_as_it_mounts(OverviewScreen())
+        screen = OverviewScreen()
+        screen.styled_as_it_mounts()
+        return screen
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._after_first_frame)

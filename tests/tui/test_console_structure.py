@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import textual
 import textual_plotext
+from textual.screen import Screen
 
 from keytui.app import GC_YOUNG_OBJECTS
 from keytui.domain import RuleError
@@ -26,9 +27,10 @@ TEXTUAL_CORE = ["app.py", "screen.py", "widget.py", "dom.py", "message_pump.py",
                 "widgets/_data_table.py", "widgets/_static.py"]
 
 
-# Pages skip Textual's second styling pass by it (see keytui/app.py `_page`); if Textual renames
-# it, pages only open slower. Nothing else private of Textual's or of another object's is used.
-ALLOWED_PRIVATE = ("app.py", "_css_update_count")
+# Pages skip Textual's extra styling passes by it (see keytui/screens/page.py `styled_as_it_mounts`);
+# if Textual renames it, pages only open slower. Nothing else private of Textual's or of another
+# object's is used.
+ALLOWED_PRIVATE = ("page.py", "_css_update_count")
 
 
 def _private(name: str) -> bool:
@@ -126,9 +128,28 @@ async def test_opening_pages_and_dialogs_reads_and_reparses_no_style_sheet(demo_
         assert read == [] and reparsed == []
 
 
+async def test_a_page_is_not_restyled_whole_on_its_first_visit_but_is_when_it_comes_back(demo_vault, make_app):
+    """Textual restyles a new mode's screen for each of the two resumes it sends it (~5-10 ms of a
+    first visit); a page styled as it mounts skips those, and only those."""
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        restyled = []
+        real = app.update_styles
+        app.update_styles = lambda node=None, animate=True: (
+            restyled.append(type(node).__name__) if isinstance(node, Screen) else None, real(node, animate))[1]
+        for key in ("3", "4", "5", "6", "7"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert restyled == []
+        await pilot.press("3")
+        await settle(pilot)
+        assert restyled == ["ScopesScreen"]
+
+
 async def test_a_page_first_opened_after_a_theme_switch_wears_the_new_theme(demo_vault, make_app):
-    """New pages skip Textual's second styling pass (keytui.app._page): one first opened after the
-    switch to the light theme must look as one that was open during the switch."""
+    """New pages skip Textual's extra styling passes (PageScreen.styled_as_it_mounts): one first
+    opened after the switch to the light theme must look as one that was open during the switch."""
 
     def look(app):
         return [(w.id, w.styles.background, w.styles.color) for w in app.screen.query("*") if w.id]
