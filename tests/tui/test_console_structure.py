@@ -9,6 +9,7 @@ import gc
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -228,6 +229,28 @@ async def test_each_page_that_reads_ahead_shows_that_read_and_reads_once(demo_va
             await settle(pilot)
         assert threads == ["read ahead"]
         assert shown(app.screen)
+
+
+@pytest.mark.parametrize("wait_s, workers", [(5.0, []), (0.0, ["load page"])], ids=["waited for", "too slow"])
+async def test_a_read_ahead_due_soon_after_the_first_refresh_is_waited_for_a_slower_one_is_not(
+        demo_vault, make_app, monkeypatch, wait_s, workers):
+    """A read still running when the page first refreshes is waited for, up to READ_AHEAD_WAIT_S,
+    rather than handed over by a worker a frame later; past that the page does not wait for it,
+    and shows it when it comes."""
+    from keytui.screens import loading
+    from keytui.screens.analytics import AnalyticsScreen
+
+    monkeypatch.setattr(loading, "READ_AHEAD_WAIT_S", wait_s)
+    real_usage, real_worker, started = demo_vault.usage, AnalyticsScreen.run_worker, []
+    monkeypatch.setattr(demo_vault, "usage", lambda window: (time.sleep(0.3), real_usage(window))[1])
+    monkeypatch.setattr(AnalyticsScreen, "run_worker",
+                        lambda self, work, **kw: (started.append(kw.get("name")), real_worker(self, work, **kw))[1])
+    app = make_app(demo_vault)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        assert app.screen.usage is not None and started == workers
 
 
 async def test_the_registry_highlight_is_the_apps_selected_key(demo_vault, make_app):
