@@ -150,7 +150,7 @@ class KeytuiApp(App):
         from keytui.screens.overview import OverviewScreen
 
         screen = OverviewScreen()
-        screen.styled_as_it_mounts()
+        screen.styled_as_it_mounts(first_resumes=1)
         return screen
 
     def on_mount(self) -> None:
