@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
@@ -40,6 +41,7 @@ log = logging.getLogger("keytui.daemon")
 
 MAX_BODY = 8 * 1024 * 1024  # an org policy or a batch of new keys fits many times over
 THREADS = 4
+UNWRITTEN_EVERY_S = 60.0  # how often the refused attempts left unwritten by the budget are audited
 MAX_WINDOW_S = 900
 METHOD = re.compile(r"[a-z][a-z_]{0,39}\Z")
 
@@ -54,10 +56,24 @@ class Daemon:
         self.refusals = roles.RefusalBudget()
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="keytui-daemon",
                                        initializer=lambda: ctx.db.connect(reuse_if_open=True))
+        self._stopping = threading.Event()
+        threading.Thread(target=self._audit_unwritten_refusals, name="keytui-refusals", daemon=True).start()
 
     def close(self) -> None:
+        self._stopping.set()
+        self._record_unwritten(None)  # a flood's last minute, too
         self.pool.shutdown(wait=True)
         self.ctx.close()
+
+    def _audit_unwritten_refusals(self) -> None:
+        while not self._stopping.wait(UNWRITTEN_EVERY_S):
+            self._record_unwritten(roles.minute_of(self.ctx))
+
+    def _record_unwritten(self, minute: int | None) -> None:
+        try:
+            self.pool.submit(roles.record_unwritten, self.ctx, self.refusals, minute).result()
+        except Exception as exc:  # noqa: BLE001 — the daemon goes on; the log says what was not audited
+            log.error("could not audit refused attempts left unwritten: %s", exc)
 
     # ------------------------------------------------------------------ who is calling
     def caller(self, request: Request) -> Caller:

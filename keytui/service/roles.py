@@ -100,14 +100,16 @@ def refusal(method: str, user: str, role: Role | None, needed: Role | None) -> R
                        needed=needed.label, role=role.label)
 
 
-AUDITED_REFUSALS = 10  # a caller's refused attempts written to the audit log in a minute
+AUDITED_REFUSALS = 60  # a caller's refused attempts written to the audit log in a minute
 
 
 class RefusalBudget:
     """How many of a caller's refused attempts are audited in a minute. Any local user may call
     the daemon, and a loop of refused calls would otherwise fill the audit log (and hold its
     write lock) without end. Past the budget an attempt is still refused, and counted: the
-    caller's next audited refusal says how many went unwritten before it."""
+    caller's next audited refusal says how many went unwritten before it, or, for a caller who
+    stops, `record_unwritten` does once the minute is over. A person mistyping commands stays
+    far below the budget."""
 
     def __init__(self, per_minute: int = AUDITED_REFUSALS):
         self.per_minute = per_minute
@@ -126,6 +128,28 @@ class RefusalBudget:
             self._callers[user] = (at, audited + 1, 0)
             return unwritten
 
+    def overdue(self, minute: int | None = None) -> list[tuple[str, int]]:
+        """(caller, attempts left unwritten) for each minute before `minute` (every one, with
+        None) whose unwritten attempts no audited refusal has reported; those are forgotten."""
+        with self._lock:
+            over = [user for user, (at, _, _) in self._callers.items() if minute is None or at < minute]
+            due = [(user, self._callers.pop(user)[2]) for user in over]
+        return [(user, count) for user, count in due if count]
+
+
+def minute_of(ctx: Context) -> int:
+    """The budget's minute: the service clock's, so a test's clock moves it too."""
+    return int(ctx.now().timestamp() // 60)
+
+
+def record_unwritten(ctx: Context, budget: RefusalBudget, minute: int | None = None) -> None:
+    """Audit, as each caller, how many of their refused attempts the budget left unwritten in a
+    minute now over (every one, with None: the daemon stopping), one entry per caller."""
+    for user, count in budget.overdue(minute):
+        as_user = ctx.as_operator(user)
+        with as_user.transaction():
+            as_user.audit("access.refused.unwritten", None, count=count)
+
 
 def authorize(ctx: Context, method: str, kwargs: dict | None, role: Role | None,
               budget: RefusalBudget | None = None) -> None:
@@ -139,7 +163,7 @@ def authorize(ctx: Context, method: str, kwargs: dict | None, role: Role | None,
 
 def recorded(ctx: Context, method: str, error: RoleRefused, budget: RefusalBudget | None = None) -> RoleRefused:
     """The refused attempt in the audit log, in a transaction of its own (nothing else happens)."""
-    unwritten = budget.take(ctx.operator, int(ctx.now().timestamp() // 60)) if budget is not None else 0
+    unwritten = budget.take(ctx.operator, minute_of(ctx)) if budget is not None else 0
     if unwritten is None:
         return error
     extra = {"unwritten_before": unwritten} if unwritten else {}

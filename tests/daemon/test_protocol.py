@@ -4,6 +4,7 @@ malformed or hostile requests get a one-line JSON refusal."""
 
 from __future__ import annotations
 
+import collections
 import http.client
 import inspect
 import io
@@ -165,20 +166,32 @@ def test_read_only_makes_the_client_a_viewer(daemon):
         reviewer.close()
 
 
-def test_a_caller_refused_in_a_loop_fills_no_audit_log(daemon):
+def test_a_caller_refused_in_a_loop_fills_no_audit_log_and_every_attempt_is_counted(daemon, home):
     from keytui.daemon.client import RemoteVault
     from keytui.service.roles import AUDITED_REFUSALS
 
+    attempts = AUDITED_REFUSALS + 15
     reviewer = RemoteVault(str(daemon[0]), read_only=True)
     try:
-        for _ in range(AUDITED_REFUSALS + 15):
+        for _ in range(attempts):
             with pytest.raises(RoleRefused, match="create needs the operator role"):
                 reviewer.create("X", "agents", ["read"], "sandbox", expires_in_days=30)
-        entries = reviewer.audit_entries(limit=100)
-        assert sum(e["action"] == "access.refused" for e in entries) == AUDITED_REFUSALS
         assert reviewer.list_keys() is not None  # what the role allows still works
     finally:
         reviewer.close()
+    daemon[1].send_signal(signal.SIGTERM)  # the daemon audits the last minute's unwritten count as it stops
+    assert daemon[1].wait(timeout=30) == 0
+    vault = Vault.open(home)
+    try:
+        entries = vault.audit_entries()
+    finally:
+        vault.close()
+    written = [e for e in entries if e["action"] == "access.refused"]
+    per_minute = collections.Counter(e["ts"][:16] for e in written)  # the loop may cross a minute
+    assert max(per_minute.values()) <= AUDITED_REFUSALS and len(per_minute) <= 2
+    told = sum(e["details"].get("unwritten_before", 0) for e in written)
+    told += sum(e["details"]["count"] for e in entries if e["action"] == "access.refused.unwritten")
+    assert len(written) + told == attempts
 
 
 def _keytui(*args, env=None):

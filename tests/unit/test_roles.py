@@ -62,6 +62,30 @@ def test_a_flood_of_refused_calls_is_audited_within_a_budget_and_the_rest_counte
     assert vault.verify_audit().ok
 
 
+def test_a_caller_who_stops_after_a_flood_is_still_accounted_for_once_the_minute_is_over(vault, clock):
+    rita = vault.ctx.as_operator("rita", role="viewer")
+    budget = roles.RefusalBudget(per_minute=3)
+    for _ in range(7):
+        with pytest.raises(RoleRefused):
+            roles.authorize(rita, "rotate", {}, roles.VIEWER, budget)
+
+    def unwritten() -> list[tuple[str, dict]]:
+        return [(e["operator"], e["details"]) for e in vault.audit_entries() if e["action"] == "access.refused.unwritten"]
+
+    roles.record_unwritten(vault.ctx, budget, roles.minute_of(vault.ctx))
+    assert unwritten() == []  # the minute is not over: rita may yet be audited again in it
+    clock.advance(seconds=60)
+    roles.record_unwritten(vault.ctx, budget, roles.minute_of(vault.ctx))
+    assert unwritten() == [("rita", {"count": 4})]
+    roles.record_unwritten(vault.ctx, budget, roles.minute_of(vault.ctx) + 5)
+    assert len(unwritten()) == 1  # said once
+    for _ in range(4):  # the daemon stopping mid-minute writes that minute's count too
+        with pytest.raises(RoleRefused):
+            roles.authorize(rita, "rotate", {}, roles.VIEWER, budget)
+    roles.record_unwritten(vault.ctx, budget)
+    assert unwritten()[0] == ("rita", {"count": 1}) and vault.verify_audit().ok
+
+
 def test_grants_and_revocations_are_checked_and_audited(vault):
     me = getpass.getuser()
     assert vault.grant_role(me, "operator") == {"user": me, "role": "operator", "previous": None}
