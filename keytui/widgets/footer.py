@@ -19,6 +19,7 @@ class KeyFooter(Footer):
 
     _shown: tuple | None = None  # the keys as last built
     _waiting = False  # a rebuild is scheduled
+    _keys_ready = False  # the screen has announced its bindings once (Footer shows nothing before)
 
     def _keys(self) -> tuple:
         app = self.app
@@ -30,10 +31,11 @@ class KeyFooter(Footer):
 
     def compose(self):
         self._waiting = False
-        self._shown = self._keys() if self._bindings_ready else None
+        self._shown = self._keys() if self._keys_ready else None
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
+        self._keys_ready = True
         if self._waiting or (self._shown is not None and screen is self.screen and self._keys() == self._shown):
             return
         if screen.app.app_focus and self.is_attached and screen is self.screen:

@@ -25,7 +25,7 @@ KEYTUI = Path(__file__).resolve().parents[2] / "keytui"
 CONSOLE = [KEYTUI / "app.py", KEYTUI / "commands.py", KEYTUI / "clipboard.py", KEYTUI / "keymap.py",
            *sorted((KEYTUI / "screens").glob("*.py")), *sorted((KEYTUI / "widgets").glob("*.py"))]
 TEXTUAL_CORE = ["app.py", "screen.py", "widget.py", "dom.py", "message_pump.py", "scroll_view.py",
-                "widgets/_data_table.py", "widgets/_static.py"]
+                "widgets/_data_table.py", "widgets/_static.py", "widgets/_footer.py"]
 
 
 # Pages skip Textual's extra styling passes by it (see keytui/screens/page.py `styled_as_it_mounts`);
