@@ -423,6 +423,7 @@ def compare_workers(args, tmp: Path, use_wrk: bool, one: Gateway, databases: Dat
                                                use_wrk))
     finally:
         recorded = two.stop()
+
     def med(workers: int, key: str) -> float:
         return median([r[key] for r in runs[workers]])
 
